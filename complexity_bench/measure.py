@@ -1,0 +1,245 @@
+"""The measure contract: metadata, the context a measure sees, and registration.
+
+A measure is a thin wrapper around a plain function::
+
+    from complexity_bench import measure
+
+    @measure(name="my-norm", version="1", direction=+1, needs=("weights",))
+    def my_norm(model, ctx):
+        return float(sum(p.pow(2).sum() for p in model.parameters()) ** 0.5)
+
+or a subclass of :class:`Measure` decorated with :func:`register_measure`.
+``compute`` must be pure: it must not change the model, and any randomness
+comes from ``ctx.generator`` (seeded per run, checkpoint and measure).
+It returns a float, or a dict of floats that are recorded as sub-measures
+``"<name>/<key>"`` (each scored like a measure with the parent's metadata).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping
+
+import torch
+from torch import nn
+
+from .errors import UserError
+from .registry import Registry
+
+NEEDS = frozenset({"weights", "data", "gradients"})
+# Cost tiers: seconds allowed for one compute() on the toy model of
+# complexity_bench.testing, and which share of a run's stored checkpoints the
+# harness evaluates the measure on (every k-th), so expensive measures do not
+# dominate a suite. The checkpoint at T_mem-ish early steps stays dense either way.
+COST_TIERS: dict[str, dict[str, float]] = {
+    "cheap": {"toy_seconds": 0.5, "stride": 1},
+    "moderate": {"toy_seconds": 5.0, "stride": 1},
+    "expensive": {"toy_seconds": 30.0, "stride": 2},
+}
+APPLIES_TO = frozenset({"any", "piecewise_linear", "cyclic_group", "classification"})
+
+
+@dataclass(frozen=True)
+class MeasureInfo:
+    """Metadata carried into every output row.
+
+    direction: +1 when larger means more complex (further from generalising),
+        -1 when larger means simpler.
+    needs: which inputs compute() reads: weights, data (probe/train/test
+        tensors), gradients (it runs backward passes).
+    cost: a key of COST_TIERS.
+    stochastic: True when compute() draws from ctx.generator.
+    applies_to: "any", or a restriction the harness checks against the task
+        ("piecewise_linear": ReLU-family nets only; "cyclic_group": tasks whose
+        inputs are elements of Z_p; "classification": tasks with class logits).
+    causal: False for quantities not observable at prediction time (the
+        oracle); such measures are shown on the leaderboard but not ranked.
+    """
+
+    name: str
+    version: str
+    direction: int
+    needs: frozenset = frozenset({"weights"})
+    cost: str = "cheap"
+    stochastic: bool = False
+    applies_to: str = "any"
+    causal: bool = True
+    baseline: bool = False
+    reference: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "needs", frozenset(self.needs))
+        problems = []
+        if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
+            problems.append(f"name {self.name!r} must be non-empty letters, digits, '-' or '_'")
+        if not isinstance(self.version, str) or not self.version:
+            problems.append("version must be a non-empty string")
+        if self.direction not in (1, -1):
+            problems.append(f"direction must be +1 or -1, got {self.direction!r}")
+        if not self.needs <= NEEDS:
+            problems.append(f"needs {sorted(self.needs - NEEDS)} not in {sorted(NEEDS)}")
+        if self.cost not in COST_TIERS:
+            problems.append(f"cost {self.cost!r} not in {sorted(COST_TIERS)}")
+        if self.applies_to not in APPLIES_TO:
+            problems.append(f"applies_to {self.applies_to!r} not in {sorted(APPLIES_TO)}")
+        if problems:
+            raise UserError(f"invalid metadata for measure {self.name!r}: " + "; ".join(problems))
+
+    def as_row(self) -> dict[str, Any]:
+        """Flat metadata for CSV rows and the manifest."""
+        return {
+            "measure_version": self.version,
+            "direction": self.direction,
+            "needs": "+".join(sorted(self.needs)),
+            "cost": self.cost,
+            "stochastic": self.stochastic,
+            "applies_to": self.applies_to,
+            "causal": self.causal,
+            "baseline": self.baseline,
+        }
+
+
+@dataclass
+class MeasureContext:
+    """Everything a measure may read besides the model.
+
+    Tensors are fixed per run (the probe set never changes across checkpoints
+    of a run, and its size is fixed per task, since e.g. LMN grows with N).
+    ``activations(model)`` returns every stage output of the model on the probe
+    set, computed once per checkpoint and shared by all measures.
+    """
+
+    task: Any  # complexity_bench.task.Task (Any avoids an import cycle)
+    params: Mapping[str, Any]
+    step: int
+    seed: int
+    probe_x: torch.Tensor
+    probe_y: torch.Tensor
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    init_state: Mapping[str, torch.Tensor]
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    generator: torch.Generator = field(default_factory=torch.Generator)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    def for_measure(self, name: str) -> "MeasureContext":
+        """A copy whose generator is seeded by (run seed, step, measure name).
+
+        The activation cache is shared with the original.
+        """
+        digest = hashlib.sha256(f"{self.seed}/{self.step}/{name}".encode()).digest()
+        gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
+        return replace(self, generator=gen, _cache=self._cache)
+
+    def activations(self, model: nn.Module) -> list[torch.Tensor]:
+        """Outputs of every stage of ``model`` on the probe set (no grad, cached)."""
+        key = ("activations", id(model))
+        if key not in self._cache:
+            with torch.no_grad():
+                self._cache[key] = [h.detach() for h in model.stage_outputs(self.probe_x)]
+        return self._cache[key]
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.task.loss(outputs, targets)
+
+
+class Measure:
+    """Base class: set ``info`` and implement ``compute``."""
+
+    info: MeasureInfo
+
+    def compute(self, model: nn.Module, ctx: MeasureContext) -> float | dict[str, float]:
+        raise NotImplementedError
+
+    def applicable(self, task: Any, model: nn.Module | None = None) -> bool:
+        """Whether this measure applies to the task (checked before computing)."""
+        rule = self.info.applies_to
+        if rule == "any":
+            return True
+        return bool(task.has_property(rule))
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    def __reduce__(self):
+        # Workers look measures up by name (plugin files are re-imported there),
+        # so a measure defined in a file outside any package still pickles.
+        return (get_measure, (self.info.name,))
+
+    def __repr__(self) -> str:
+        return f"<measure {self.info.name} v{self.info.version}>"
+
+
+class FunctionMeasure(Measure):
+    """A measure made from a plain function by :func:`measure`."""
+
+    def __init__(self, fn: Callable[[nn.Module, MeasureContext], Any], info: MeasureInfo):
+        self.fn = fn
+        self.info = info
+        self._cb_origin = _fn_origin(fn)
+
+    def compute(self, model: nn.Module, ctx: MeasureContext) -> float | dict[str, float]:
+        return self.fn(model, ctx)
+
+
+def _fn_origin(fn: Callable) -> str:
+    code = getattr(fn, "__code__", None)
+    return f"{code.co_filename}:{code.co_firstlineno}" if code else repr(fn)
+
+
+def _adopt(obj: object) -> None:
+    if isinstance(obj, type) and issubclass(obj, Measure):
+        obj = obj()
+    if isinstance(obj, Measure) and obj.info.name not in MEASURES.snapshot():
+        MEASURES.add(obj.info.name, obj)
+
+
+MEASURES: Registry[Measure] = Registry(
+    "measure", "complexity_bench.measures", "complexity_bench.measures", adopt=_adopt
+)
+
+
+def register_measure(cls: type[Measure]) -> type[Measure]:
+    """Class decorator: instantiate and register a Measure subclass."""
+    instance = cls()
+    if not isinstance(getattr(instance, "info", None), MeasureInfo):
+        raise UserError(f"{cls.__qualname__} must set `info = MeasureInfo(...)`")
+    MEASURES.add(instance.info.name, instance)
+    return cls
+
+
+def measure(
+    *,
+    name: str,
+    version: str,
+    direction: int,
+    needs: Iterable[str] = ("weights",),
+    cost: str = "cheap",
+    stochastic: bool = False,
+    applies_to: str = "any",
+    causal: bool = True,
+    baseline: bool = False,
+    reference: str = "",
+    description: str = "",
+) -> Callable[[Callable], Callable]:
+    """Function decorator: register ``fn(model, ctx)`` as a measure; returns fn unchanged."""
+    info = MeasureInfo(
+        name=name, version=version, direction=direction, needs=frozenset(needs), cost=cost,
+        stochastic=stochastic, applies_to=applies_to, causal=causal, baseline=baseline,
+        reference=reference, description=description,
+    )
+
+    def wrap(fn: Callable) -> Callable:
+        MEASURES.add(name, FunctionMeasure(fn, info))
+        return fn
+
+    return wrap
+
+
+def get_measure(name: str) -> Measure:
+    return MEASURES.get(name)

@@ -1,0 +1,1 @@
+"""Scoring: pure functions from stored traces and run events to leaderboards."""

@@ -1,0 +1,256 @@
+"""The task contract: data, model, recipe, thresholds, schedule and variant grid.
+
+A task family subclasses :class:`Task`, decorated with :func:`register_task`.
+Hyperparameters of a run live in a flat ``params`` dict (the task's
+``defaults`` overridden by the variant); the variant axes the grid sweeps
+(train fraction, weight decay, initial scale, ...) are named in ``axes`` so
+scoring can compare runs that differ in one axis only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+import torch
+import torch.nn.functional as F
+
+from .errors import UserError
+from .models import StagedModel
+from .registry import Registry
+
+SUITES = ("smoke", "default", "full")
+
+
+@dataclass(frozen=True)
+class TaskData:
+    """All inputs of a run, with index sets into them.
+
+    Runs of one task that share ``x``/``y`` (e.g. all operand pairs) differ
+    only in their index sets, which lets the cohort engine train them together
+    with per-run masks.
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    train_idx: torch.Tensor
+    test_idx: torch.Tensor
+    probe_idx: torch.Tensor
+
+    @property
+    def x_train(self) -> torch.Tensor:
+        return self.x[self.train_idx]
+
+    @property
+    def y_train(self) -> torch.Tensor:
+        return self.y[self.train_idx]
+
+    @property
+    def x_test(self) -> torch.Tensor:
+        return self.x[self.test_idx]
+
+    @property
+    def y_test(self) -> torch.Tensor:
+        return self.y[self.test_idx]
+
+    @property
+    def probe_x(self) -> torch.Tensor:
+        return self.x[self.probe_idx]
+
+    @property
+    def probe_y(self) -> torch.Tensor:
+        return self.y[self.probe_idx]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train: read from params by :meth:`Task.recipe`."""
+
+    optimizer: str  # "adamw" | "sgd"
+    lr: float
+    weight_decay: float
+    steps: int
+    batch_size: int | None = None  # None: full batch
+    betas: tuple[float, float] = (0.9, 0.999)
+    momentum: float = 0.0
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One training run: task name, full hyperparameters, seed."""
+
+    task: str
+    params: tuple[tuple[str, Any], ...]
+    seed: int
+    task_version: str = "1"
+
+    @property
+    def param_dict(self) -> dict[str, Any]:
+        return dict(self.params)
+
+    @property
+    def run_id(self) -> str:
+        """Content address: (task, task code version, params, seed)."""
+        blob = json.dumps([self.task, self.task_version, sorted(self.params), self.seed], default=str)
+        return f"{self.task}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
+
+
+class Task:
+    """Base class for a task family. Subclasses set the class attributes and
+    implement ``make_data`` and ``make_model``."""
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    family: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    reference: ClassVar[str] = ""
+    loss_kind: ClassVar[str] = "cross_entropy"  # "cross_entropy" | "mse" | "hinge"
+    threshold: ClassVar[float] = 0.99  # q for T_mem / T_gen
+    probe_size: ClassVar[int] = 128  # fixed per task: LMN grows with N
+    properties: ClassVar[frozenset] = frozenset({"classification"})
+    axes: ClassVar[tuple[str, ...]] = ("train_frac", "weight_decay", "init_scale")
+    defaults: ClassVar[dict[str, Any]] = {}
+    # (low, high, low_inclusive, high_inclusive) per numeric param
+    bounds: ClassVar[dict[str, tuple[float, float, bool, bool]]] = {
+        "train_frac": (0.0, 1.0, False, False),
+        "weight_decay": (0.0, math.inf, True, False),
+        "init_scale": (0.0, math.inf, False, False),
+        "lr": (0.0, math.inf, False, False),
+        "steps": (1, math.inf, True, False),
+    }
+
+    # -- what a family implements ------------------------------------------
+    def make_data(self, params: Mapping[str, Any], seed: int) -> TaskData:
+        raise NotImplementedError
+
+    def make_model(self, params: Mapping[str, Any], seed: int) -> StagedModel:
+        raise NotImplementedError
+
+    def grid(self, suite: str) -> list[dict[str, Any]]:
+        """Param overrides per variant for a suite (seeds come from :meth:`seeds`)."""
+        raise NotImplementedError
+
+    def seeds(self, suite: str) -> list[int]:
+        return {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2, 3, 4]}[suite]
+
+    # -- shared behaviour ---------------------------------------------------
+    def has_property(self, prop: str) -> bool:
+        if prop == "piecewise_linear":
+            return "piecewise_linear" in self.properties
+        return prop in self.properties
+
+    def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """defaults + overrides, validated; unknown keys and out-of-range values are user errors."""
+        params = dict(self.defaults)
+        for key, value in (overrides or {}).items():
+            if key not in params:
+                raise UserError(f"task {self.name!r} has no parameter {key!r} (known: {', '.join(sorted(params))})")
+            params[key] = value
+        for key, (lo, hi, lo_inc, hi_inc) in self.bounds.items():
+            if key not in params:
+                continue
+            v = params[key]
+            ok = (v >= lo if lo_inc else v > lo) and (v <= hi if hi_inc else v < hi)
+            if not ok:
+                lb, rb = "[" if lo_inc else "(", "]" if hi_inc else ")"
+                raise UserError(f"task {self.name!r}: {key}={v} is out of range {lb}{lo}, {hi}{rb}")
+        return params
+
+    def variants(self, suite: str) -> list[Variant]:
+        if suite not in SUITES:
+            raise UserError(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)}")
+        out = []
+        for overrides in self.grid(suite):
+            params = self.resolve(overrides)
+            for seed in self.seeds(suite):
+                out.append(Variant(self.name, tuple(sorted(params.items())), seed, self.version))
+        return out
+
+    def variant(self, overrides: Mapping[str, Any] | None = None, seed: int = 0) -> Variant:
+        params = self.resolve(overrides)
+        return Variant(self.name, tuple(sorted(params.items())), seed, self.version)
+
+    def recipe(self, params: Mapping[str, Any]) -> Recipe:
+        return Recipe(
+            optimizer=params.get("optimizer", "adamw"),
+            lr=float(params["lr"]),
+            weight_decay=float(params["weight_decay"]),
+            steps=int(params["steps"]),
+            batch_size=params.get("batch_size"),
+            betas=tuple(params.get("betas", (0.9, 0.999))),
+            momentum=float(params.get("momentum", 0.0)),
+        )
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Mean training loss."""
+        if self.loss_kind == "cross_entropy":
+            return F.cross_entropy(outputs, targets)
+        if self.loss_kind == "mse":
+            return F.mse_loss(outputs, targets)
+        if self.loss_kind == "hinge":
+            return torch.clamp(1 - outputs.squeeze(-1) * targets, min=0).mean()
+        raise ValueError(self.loss_kind)
+
+    def correct(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Per-sample correctness (bool); accuracy is its mean."""
+        if self.loss_kind == "cross_entropy":
+            return outputs.argmax(-1) == targets
+        if self.loss_kind == "hinge":
+            return torch.sign(outputs.squeeze(-1)) == targets
+        raise NotImplementedError(f"{self.name}: regression tasks define correct()")
+
+    def eval_steps(self, steps: int) -> list[int]:
+        """Where train/test loss and accuracy are recorded (dense: events need it)."""
+        return log_linear_schedule(steps, n_log=20, n_linear=200)
+
+    def checkpoint_steps(self, steps: int) -> list[int]:
+        """Where weights are stored for measures (a subset of eval_steps)."""
+        return thin_schedule(self.eval_steps(steps), target=60)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "version": self.version, "family": self.family,
+            "loss": self.loss_kind, "threshold": self.threshold, "probe_size": self.probe_size,
+            "properties": "+".join(sorted(self.properties)), "axes": "+".join(self.axes),
+            "steps": self.defaults.get("steps"), "reference": self.reference,
+        }
+
+
+def log_linear_schedule(steps: int, n_log: int, n_linear: int) -> list[int]:
+    """Step 0, ``n_log`` log-spaced steps up to steps/n_linear, then a linear grid to ``steps``.
+
+    The linear part resolves the generalisation jump; the log part resolves
+    memorisation, which happens in the first hundreds of steps. Both parts are
+    built from the same linear grid spacing, so a coarser schedule with a
+    divisor spacing is a subset of a finer one.
+    """
+    spacing = max(steps // n_linear, 1)
+    linear = list(range(spacing, steps + 1, spacing))
+    if linear[-1] != steps:
+        linear.append(steps)
+    log = {int(round(v)) for v in torch.logspace(0, math.log10(max(spacing, 1)), n_log).tolist()} if spacing > 1 else set()
+    return sorted({0, *log, *linear})
+
+
+def thin_schedule(steps: list[int], target: int) -> list[int]:
+    """Every k-th step of ``steps`` so that about ``target`` remain; first and last always kept."""
+    k = max(1, math.ceil(len(steps) / target))
+    kept = steps[::k]
+    return kept if kept[-1] == steps[-1] else kept + [steps[-1]]
+
+
+TASKS: Registry[Task] = Registry("task", "complexity_bench.tasks", "complexity_bench.tasks",
+                                 adopt=lambda obj: register_task(obj) if isinstance(obj, type) else None)
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: instantiate and register a task family."""
+    TASKS.add(cls.name, cls())
+    return cls
+
+
+def get_task(name: str) -> Task:
+    return TASKS.get(name)

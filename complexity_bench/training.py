@@ -1,0 +1,122 @@
+"""The reference training loop: one run, plain PyTorch, one process.
+
+This is the ground truth that the cohort engine (complexity_bench.cohort) is
+tested against, run for run. Keep it obvious.
+
+Conventions every engine must follow so results agree:
+- the model is built by ``task.make_model(params, seed)`` (which seeds its own
+  initialisation), the data by ``task.make_data(params, seed)``;
+- "step s" means after s optimizer updates; step 0 is the initial model;
+- minibatches (when ``batch_size`` is set) are drawn as consecutive slices of
+  a fresh permutation of the training indices per epoch, from
+  ``batch_generator(seed)``; a last, short batch is kept;
+- at every step in ``task.eval_steps`` the full train and test sets are
+  evaluated in float32 without gradients; at every step in
+  ``task.checkpoint_steps`` the weights are stored.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import torch
+
+from .events import Events, detect_events
+from .task import Recipe, Task, TaskData, Variant
+
+METRIC_COLUMNS = ("train_loss", "test_loss", "train_acc", "test_acc")
+
+
+@dataclass
+class RunResult:
+    variant: Variant
+    metrics: dict[str, list]  # "step" plus METRIC_COLUMNS, one entry per evaluation
+    checkpoints: dict[int, dict[str, torch.Tensor]]  # step -> state_dict; 0 is the initial weights
+    seconds: float
+    engine: str = "loop"
+    events: Events | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.events is None:
+            self.events = compute_events(self)
+
+
+def compute_events(result: RunResult, task: Task | None = None) -> Events:
+    from .task import get_task
+
+    task = task or get_task(result.variant.task)
+    m = result.metrics
+    return detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(result.variant.param_dict["steps"]))
+
+
+def batch_generator(seed: int) -> torch.Generator:
+    # offset so the minibatch order is not correlated with the init stream
+    return torch.Generator().manual_seed(10_007 * seed + 1)
+
+
+def minibatches(train_size: int, batch_size: int | None, seed: int) -> Iterator[torch.Tensor | None]:
+    """Yields index tensors into the training set, or None for full batch, forever."""
+    if batch_size is None or batch_size >= train_size:
+        while True:
+            yield None
+    gen = batch_generator(seed)
+    while True:
+        perm = torch.randperm(train_size, generator=gen)
+        for start in range(0, train_size, batch_size):
+            yield perm[start:start + batch_size]
+
+
+def make_optimizer(params, recipe: Recipe) -> torch.optim.Optimizer:
+    if recipe.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay, betas=recipe.betas)
+    if recipe.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=recipe.lr, weight_decay=recipe.weight_decay, momentum=recipe.momentum)
+    raise ValueError(f"unknown optimizer {recipe.optimizer!r}")
+
+
+@torch.no_grad()
+def evaluate(task: Task, model: torch.nn.Module, data: TaskData) -> dict[str, float]:
+    out = {}
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        logits = model(x)
+        out[f"{split}_loss"] = float(task.loss(logits, y))
+        out[f"{split}_acc"] = float(task.correct(logits, y).float().mean())
+    return out
+
+
+def train_run(task: Task, variant: Variant) -> RunResult:
+    """Train one run with the plain loop and return its metrics and checkpoints."""
+    torch.set_flush_denormal(True)  # late-training denormals slow CPU steps many times
+    params = variant.param_dict
+    recipe = task.recipe(params)
+    data = task.make_data(params, variant.seed)
+    model = task.make_model(params, variant.seed)
+    optimizer = make_optimizer(model.parameters(), recipe)
+    eval_at = set(task.eval_steps(recipe.steps))
+    keep_at = set(task.checkpoint_steps(recipe.steps))
+    batches = minibatches(len(data.train_idx), recipe.batch_size, variant.seed)
+    x_train, y_train = data.x_train, data.y_train
+
+    metrics: dict[str, list] = {"step": [], **{c: [] for c in METRIC_COLUMNS}}
+    checkpoints: dict[int, dict[str, torch.Tensor]] = {}
+    start = time.perf_counter()
+    for step in range(recipe.steps + 1):
+        if step in eval_at:
+            model.eval()
+            row = evaluate(task, model, data)
+            metrics["step"].append(step)
+            for c in METRIC_COLUMNS:
+                metrics[c].append(row[c])
+            model.train()
+        if step in keep_at:
+            checkpoints[step] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if step == recipe.steps:
+            break
+        idx = next(batches)
+        xb, yb = (x_train, y_train) if idx is None else (x_train[idx], y_train[idx])
+        optimizer.zero_grad(set_to_none=True)
+        task.loss(model(xb), yb).backward()
+        optimizer.step()
+    return RunResult(variant, metrics, checkpoints, time.perf_counter() - start, engine="loop")

@@ -1,0 +1,1 @@
+"""Built-in measures: one file per measure; each registers itself on import."""
