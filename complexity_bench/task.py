@@ -76,6 +76,10 @@ class Recipe:
     batch_size: int | None = None  # None: full batch
     betas: tuple[float, float] = (0.9, 0.999)
     momentum: float = 0.0
+    # Stop once the run has generalised (T_gen detected) and step >= stop_factor * T_gen.
+    # None trains the whole budget. Scores only look at steps up to T_gen, so the
+    # tail mostly costs time; a factor > 1 keeps some of the post-grokking phase.
+    stop_factor: float | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,7 @@ class Task:
             batch_size=params.get("batch_size"),
             betas=tuple(params.get("betas", (0.9, 0.999))),
             momentum=float(params.get("momentum", 0.0)),
+            stop_factor=params.get("stop_factor"),
         )
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,10 @@ Conventions every engine must follow so results agree:
   ``batch_generator(seed)``; a last, short batch is kept;
 - at every step in ``task.eval_steps`` the full train and test sets are
   evaluated in float32 without gradients; at every step in
-  ``task.checkpoint_steps`` the weights are stored.
+  ``task.checkpoint_steps`` the weights are stored;
+- with ``recipe.stop_factor`` set, training stops at the first evaluation
+  step s with T_gen known (from the evaluations so far) and s >= stop_factor *
+  T_gen; the weights at s are stored as the last checkpoint.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import Iterator
 
 import torch
 
-from .events import Events, detect_events
+from .events import Events, detect_events, first_sustained
 from .task import Recipe, Task, TaskData, Variant
 
 METRIC_COLUMNS = ("train_loss", "test_loss", "train_acc", "test_acc")
@@ -86,6 +89,14 @@ def evaluate(task: Task, model: torch.nn.Module, data: TaskData) -> dict[str, fl
     return out
 
 
+def should_stop(metrics: dict[str, list], q: float, recipe: Recipe, step: int) -> bool:
+    """Early stop after generalisation (see module docstring)."""
+    if recipe.stop_factor is None:
+        return False
+    t_gen = first_sustained(metrics["step"], metrics["test_acc"], q)
+    return t_gen is not None and step >= recipe.stop_factor * max(t_gen, 1)
+
+
 def train_run(task: Task, variant: Variant) -> RunResult:
     """Train one run with the plain loop and return its metrics and checkpoints."""
     torch.set_flush_denormal(True)  # late-training denormals slow CPU steps many times
@@ -110,9 +121,10 @@ def train_run(task: Task, variant: Variant) -> RunResult:
             for c in METRIC_COLUMNS:
                 metrics[c].append(row[c])
             model.train()
-        if step in keep_at:
+        stop = step == recipe.steps or (step in eval_at and should_stop(metrics, task.threshold, recipe, step))
+        if step in keep_at or stop:
             checkpoints[step] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        if step == recipe.steps:
+        if stop:
             break
         idx = next(batches)
         xb, yb = (x_train, y_train) if idx is None else (x_train[idx], y_train[idx])
