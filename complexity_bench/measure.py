@@ -126,6 +126,19 @@ class MeasureContext:
     generator: torch.Generator = field(default_factory=torch.Generator)
     _cache: dict = field(default_factory=dict, repr=False)
 
+    @classmethod
+    def for_run(
+        cls, task: Any, params: Mapping[str, Any], seed: int, data: Any, step: int,
+        init_state: Mapping[str, torch.Tensor], metrics: Mapping[str, float] | None = None,
+    ) -> "MeasureContext":
+        """The context of one checkpoint of a run (``data`` is the run's TaskData)."""
+        return cls(
+            task=task, params=params, step=step, seed=seed,
+            probe_x=data.probe_x, probe_y=data.probe_y,
+            x_train=data.x_train, y_train=data.y_train, x_test=data.x_test, y_test=data.y_test,
+            init_state=init_state, metrics=dict(metrics or {}),
+        )
+
     def for_measure(self, name: str) -> "MeasureContext":
         """A copy whose generator is seeded by (run seed, step, measure name).
 

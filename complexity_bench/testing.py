@@ -1,0 +1,197 @@
+"""Conformance suite for measure plugins, in the spirit of scikit-learn's check_estimator.
+
+    from complexity_bench.testing import check_measure
+    check_measure(MyMeasure())        # or a registered name: check_measure("lmn")
+
+It builds a toy task (addition mod 7 through a small ReLU embedding MLP, so
+every ``applies_to`` restriction holds), briefly trains it so the weights are
+not at initialisation, and checks that the measure:
+
+1. has valid metadata;
+2. returns a finite float, or a dict of finite floats;
+3. leaves the model unchanged (weights bit for bit, requires_grad, train/eval mode);
+4. is deterministic for a given context seed;
+5. survives pickling (workers receive measures by pickle);
+6. runs within its cost tier's time on the toy model.
+
+Every failure is collected and reported together in one AssertionError.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from .measure import COST_TIERS, MEASURES, Measure, MeasureContext, MeasureInfo
+from .models import PairEmbedding, StagedModel, mlp_stages
+from .task import Task, TaskData
+
+
+class ToyModularAddition(Task):
+    """Addition mod 7 with an embedding ReLU MLP: small, fast, and in every property class."""
+
+    name = "toy-modadd"
+    family = "toy"
+    properties = frozenset({"classification", "piecewise_linear", "cyclic_group"})
+    probe_size = 24
+    p = 7
+    defaults = {"train_frac": 0.7, "weight_decay": 0.1, "init_scale": 1.0, "lr": 1e-2, "steps": 30}
+
+    def make_data(self, params, seed) -> TaskData:
+        a, b = torch.meshgrid(torch.arange(self.p), torch.arange(self.p), indexing="ij")
+        x = torch.stack([a.flatten(), b.flatten()], 1)
+        y = (x[:, 0] + x[:, 1]) % self.p
+        perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        n_train = int(params["train_frac"] * len(x))
+        return TaskData(x, y, perm[:n_train], perm[n_train:], perm[: self.probe_size])
+
+    def make_model(self, params, seed) -> StagedModel:
+        torch.manual_seed(seed)
+        return StagedModel([PairEmbedding(self.p, 4), *mlp_stages([8, 16, 16, self.p], "relu")], input_stage=1)
+
+    def grid(self, suite):
+        return [{}]
+
+
+@dataclass
+class CheckReport:
+    measure: str
+    passed: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    seconds: float = math.nan
+    value: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def __str__(self) -> str:
+        lines = [f"check_measure({self.measure}): {'OK' if self.ok else 'FAILED'} ({self.seconds:.3f} s on the toy model)"]
+        lines += [f"  ok    {p}" for p in self.passed]
+        lines += [f"  FAIL  {f}" for f in self.failed]
+        return "\n".join(lines)
+
+
+def toy_context(seed: int = 0, trained_steps: int = 30) -> tuple[nn.Module, MeasureContext]:
+    """A briefly trained toy model and a checkpoint context for it."""
+    task = ToyModularAddition()
+    params = task.resolve({"steps": trained_steps})
+    data = task.make_data(params, seed)
+    model = task.make_model(params, seed)
+    init_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.AdamW(model.parameters(), lr=params["lr"], weight_decay=params["weight_decay"])
+    for _ in range(trained_steps):
+        opt.zero_grad()
+        task.loss(model(data.x_train), data.y_train).backward()
+        opt.step()
+    model.eval()
+    with torch.no_grad():
+        metrics = {
+            f"{split}_{k}": float(v)
+            for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test))
+            for k, v in (("loss", task.loss(model(x), y)), ("acc", task.correct(model(x), y).float().mean()))
+        }
+    ctx = MeasureContext.for_run(task, params, seed, data, trained_steps, init_state, metrics)
+    return model, ctx
+
+
+def _snapshot(model: nn.Module) -> tuple:
+    return (
+        {k: v.detach().clone() for k, v in model.state_dict().items()},
+        [p.requires_grad for p in model.parameters()],
+        [m.training for m in model.modules()],
+    )
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    sa, ga, ta = a
+    sb, gb, tb = b
+    same_weights = sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+    return same_weights and ga == gb and ta == tb
+
+
+def _finite(value: Any) -> tuple[bool, str]:
+    if isinstance(value, dict):
+        if not value:
+            return False, "returned an empty dict"
+        bad = {k: v for k, v in value.items() if not isinstance(k, str) or not _is_finite_number(v)}
+        return (not bad), f"non-finite or non-float entries: {bad}" if bad else ""
+    return _is_finite_number(value), f"returned {value!r}, not a finite float"
+
+
+def _is_finite_number(v: Any) -> bool:
+    try:
+        return math.isfinite(float(v)) and not isinstance(v, (bool, str))
+    except (TypeError, ValueError):
+        return False
+
+
+def check_measure(measure: Measure | str, raise_on_failure: bool = True) -> CheckReport:
+    """Run the conformance checks; raise AssertionError listing every failure."""
+    if isinstance(measure, str):
+        measure = MEASURES.get(measure)
+    name = getattr(getattr(measure, "info", None), "name", repr(measure))
+    report = CheckReport(measure=name)
+
+    def check(cond: bool, what: str, why: str = "") -> bool:
+        (report.passed if cond else report.failed).append(what if cond else f"{what}: {why}")
+        return cond
+
+    info = getattr(measure, "info", None)
+    if not check(isinstance(info, MeasureInfo), "metadata is a MeasureInfo", f"got {info!r}"):
+        return _finish(report, raise_on_failure)
+    try:
+        MeasureInfo(**{f: getattr(info, f) for f in info.__dataclass_fields__})
+        check(True, "metadata valid")
+    except Exception as exc:
+        check(False, "metadata valid", str(exc))
+
+    model, ctx = toy_context()
+    check(measure.applicable(ctx.task, model), "applies to the toy task", "applicable() returned False")
+    before = _snapshot(model)
+    try:
+        start = time.perf_counter()
+        value = measure.compute(model, ctx.for_measure(name))
+        report.seconds = time.perf_counter() - start
+    except Exception as exc:
+        check(False, "compute() runs", f"{type(exc).__name__}: {exc}")
+        return _finish(report, raise_on_failure)
+    report.value = value
+    check(*_finite(value)[:1], "output is a finite float or dict of finite floats", _finite(value)[1])
+    check(_same(before, _snapshot(model)), "model unchanged", "weights, requires_grad or train/eval mode changed")
+
+    model2, ctx2 = toy_context()
+    again = measure.compute(model2, ctx2.for_measure(name))
+    check(_equal_values(value, again), "deterministic for a seed", f"{value!r} then {again!r}")
+
+    try:
+        clone = pickle.loads(pickle.dumps(measure))
+        check(getattr(clone, "info", None) == info, "picklable", "unpickled measure has different metadata")
+    except Exception as exc:
+        check(False, "picklable", f"{type(exc).__name__}: {exc}")
+
+    limit = COST_TIERS[info.cost]["toy_seconds"]
+    check(report.seconds <= limit, f"within its cost tier ({info.cost}: {limit} s on the toy model)",
+          f"took {report.seconds:.2f} s")
+    return _finish(report, raise_on_failure)
+
+
+def _equal_values(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal_values(a[k], b[k]) for k in a)
+    try:
+        return float(a) == float(b) or (math.isnan(float(a)) and math.isnan(float(b)))
+    except (TypeError, ValueError):
+        return False
+
+
+def _finish(report: CheckReport, raise_on_failure: bool) -> CheckReport:
+    if raise_on_failure and not report.ok:
+        raise AssertionError(str(report))
+    return report

@@ -1,0 +1,40 @@
+"""Baselines, scored like any measure so every claim is relative (SPEC §4).
+
+- ``random``: seeded noise; should score ~0 (tracking, forecast) or ~0.5 (AUROC).
+- ``train-loss``: the observable training loss; a measure must beat it to be news.
+- ``step``: the clock; within a run anything monotone in time tracks a monotone
+  test loss, so an early-warning or per-run tracking score must beat it.
+- ``oracle-test-loss``: the quantity being predicted; an upper bound, not
+  observable at prediction time, so it is shown but never ranked.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from complexity_bench.measure import MeasureContext, measure
+
+
+@measure(name="random", version="1", direction=+1, needs=(), stochastic=True, baseline=True,
+         description="Uniform noise in [0, 1) from the context's seeded generator.")
+def random_baseline(model: nn.Module, ctx: MeasureContext) -> float:
+    return float(torch.rand((), generator=ctx.generator))
+
+
+@measure(name="train-loss", version="1", direction=+1, needs=("data",), baseline=True,
+         description="Training loss at the checkpoint (full training set).")
+def train_loss_baseline(model: nn.Module, ctx: MeasureContext) -> float:
+    return float(ctx.metrics["train_loss"])
+
+
+@measure(name="step", version="1", direction=-1, needs=(), baseline=True,
+         description="Optimizer steps taken: the clock. Larger = later = closer to generalising.")
+def step_baseline(model: nn.Module, ctx: MeasureContext) -> float:
+    return float(ctx.step)
+
+
+@measure(name="oracle-test-loss", version="1", direction=+1, needs=("data",), causal=False, baseline=True,
+         description="Test loss at the checkpoint: the predicted quantity itself (non-causal upper bound).")
+def oracle_test_loss(model: nn.Module, ctx: MeasureContext) -> float:
+    return float(ctx.metrics["test_loss"])
