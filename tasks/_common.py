@@ -1,0 +1,80 @@
+"""Helpers shared by the built-in task families (seeded splits, seeded models, validation).
+
+Not a task module: the leading underscore keeps registry discovery from importing it
+as a family of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping
+
+import torch
+
+from complexity_bench.errors import UserError
+from complexity_bench.models import StagedModel, scale_parameters_
+
+# Fixed seed of every task's probe set: the probe is the same inputs for every run of a
+# task (whatever the run seed), so a measure value means the same thing across runs.
+PROBE_SEED = 20_231_009
+
+
+def split_generator(seed: int) -> torch.Generator:
+    """Generator for a run's train/test split, decorrelated from the model-init stream."""
+    return torch.Generator().manual_seed(7_919 * seed + 17)
+
+
+def seeded_split(n: int, train_frac: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random disjoint (train, test) index sets covering range(n); ``floor(train_frac * n)`` train points.
+
+    >>> tr, te = seeded_split(10, 0.8, seed=0)
+    >>> len(tr), len(te), sorted(torch.cat([tr, te]).tolist()) == list(range(10))
+    (8, 2, True)
+    """
+    perm = torch.randperm(n, generator=split_generator(seed))
+    n_train = int(math.floor(train_frac * n))
+    return perm[:n_train].sort().values, perm[n_train:].sort().values
+
+
+def fixed_probe(n: int, size: int) -> torch.Tensor:
+    """``size`` distinct indices into range(n), identical for every run of a task (PROBE_SEED)."""
+    if size > n:
+        raise ValueError(f"probe size {size} exceeds the {n} available inputs")
+    return torch.randperm(n, generator=torch.Generator().manual_seed(PROBE_SEED))[:size].sort().values
+
+
+def seeded_model(build: Callable[[], StagedModel], seed: int, init_scale: float = 1.0) -> StagedModel:
+    """Build a model under ``torch.manual_seed(seed)`` without disturbing the global RNG,
+    then multiply every initial parameter by ``init_scale`` (Omnigrok's α)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build()
+    return scale_parameters_(model, float(init_scale))
+
+
+def check_split_sizes(task_name: str, n: int, train_frac: float) -> None:
+    """One-line UserError when a train fraction leaves the train or test set empty."""
+    n_train = int(math.floor(train_frac * n))
+    if n_train < 1 or n_train >= n:
+        raise UserError(
+            f"task {task_name!r}: train_frac={train_frac} gives {n_train} training points out of {n}; "
+            f"choose a value that leaves at least one point in each split"
+        )
+
+
+def check_stop_factor(task_name: str, params: Mapping[str, Any]) -> None:
+    sf = params.get("stop_factor")
+    if sf is not None and not (isinstance(sf, (int, float)) and sf >= 1):
+        raise UserError(f"task {task_name!r}: stop_factor={sf} must be None or a number >= 1")
+
+
+def check_types(task_name: str, params: Mapping[str, Any], ints: tuple[str, ...], floats: tuple[str, ...]) -> None:
+    """Reject strings and other non-numbers before the range checks compare them."""
+    for key in ints:
+        v = params.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            raise UserError(f"task {task_name!r}: {key}={v!r} must be an integer")
+    for key in floats:
+        v = params.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise UserError(f"task {task_name!r}: {key}={v!r} must be a number")

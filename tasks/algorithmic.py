@@ -1,0 +1,259 @@
+"""The LMN paper's three algorithmic tasks and their ReLU twins (SPEC §5).
+
+Liu, Zhong & Tegmark 2023, "Grokking as Compression" (arXiv 2310.05918), §3: every
+ordered operand pair (a, b) is an input; each operand is looked up in one shared
+learned 32-dim embedding table, the two vectors are concatenated (64-d), and a
+three-layer fully connected net of width 100 maps them to class logits::
+
+    PairEmbedding(vocab, 32) -> Linear(64,100) -> act -> Linear(100,100) -> act -> Linear(100, n_out)
+
+(20,723 parameters for mod-31 addition). Cross-entropy, AdamW lr 1e-3, weight decay
+0.2, full batch, 20,000 steps, a seeded random 80/20 split of all pairs. ``act`` is
+SiLU in the paper's nets (``*-mlp``) and ReLU in the twins (``*-relu``), for which the
+exact linear-region count applies. LMN's "first hidden layer" is the output of the
+first activation (``hidden_stage = 3``); input-space measures start at stage 1 (the
+concatenated embeddings).
+
+Tasks (label of the pair (a, b)):
+
+- ``modadd``: c = (a + b) mod 31; 961 pairs, 31 classes.
+- ``s4``: composition in the symmetric group S4. Elements are the 24 permutations of
+  (0, 1, 2, 3) in lexicographic order (``itertools.permutations``); the label of
+  (a, b) is the index of a∘b with (a∘b)(k) = a[b[k]] (apply b first). 576 pairs,
+  24 classes. The opposite convention, b[a[k]], is the same task with the operands
+  swapped; for this architecture (concatenated embeddings from one shared table)
+  that is an exact relabelling of the first layer's input columns, so it cannot
+  change whether the task groks, only which split a seed draws.
+- ``xor``: c = a XOR b on 5-bit integers; 1,024 pairs, 32 classes.
+
+Grokking behaviour measured on this machine (notes/tasks.md has the numbers and the
+commands): see the ``VERIFIED`` notes on each class.
+
+Example::
+
+    >>> from complexity_bench.task import get_task
+    >>> t = get_task("modadd-mlp")
+    >>> p = t.resolve({})
+    >>> d = t.make_data(p, seed=0)
+    >>> tuple(d.x.shape), int(d.y[d.x.tolist().index([30, 2])])
+    ((961, 2), 1)
+    >>> t.make_model(p, seed=0)(d.x[:5]).shape
+    torch.Size([5, 31])
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, ClassVar, Mapping
+
+import torch
+from torch import nn
+
+from complexity_bench.models import PairEmbedding, StagedModel
+from complexity_bench.task import Task, TaskData, register_task
+
+from ._common import check_split_sizes, check_stop_factor, check_types, fixed_probe, seeded_model, seeded_split
+
+PAPER = "Liu, Zhong & Tegmark 2023, Grokking as Compression: A Nonlinear Complexity Perspective, arXiv 2310.05918"
+
+S4_ELEMENTS: tuple[tuple[int, ...], ...] = tuple(itertools.permutations(range(4)))
+S4_INDEX: dict[tuple[int, ...], int] = {p: i for i, p in enumerate(S4_ELEMENTS)}
+
+
+def s4_compose(a: int, b: int) -> int:
+    """Index of a∘b, (a∘b)(k) = a[b[k]], with S4 elements in lexicographic order.
+
+    >>> s4_compose(0, 5) == 5 == s4_compose(5, 0)   # element 0 is the identity
+    True
+    """
+    pa, pb = S4_ELEMENTS[a], S4_ELEMENTS[b]
+    return S4_INDEX[tuple(pa[pb[k]] for k in range(4))]
+
+
+def all_pairs(vocab: int) -> torch.Tensor:
+    """Every ordered pair (a, b), a-major: row a * vocab + b is (a, b). LongTensor (vocab², 2)."""
+    a = torch.arange(vocab).repeat_interleave(vocab)
+    b = torch.arange(vocab).repeat(vocab)
+    return torch.stack([a, b], dim=1)
+
+
+class AlgorithmicTask(Task):
+    """Shared machinery of the paper's tasks: subclasses set ``vocab``, ``n_out``,
+    ``activation`` and implement :meth:`label` (vectorised over pairs)."""
+
+    vocab: ClassVar[int]
+    n_out: ClassVar[int]
+    activation: ClassVar[str] = "silu"
+    embed_dim: ClassVar[int] = 32
+    width: ClassVar[int] = 100
+    reference: ClassVar[str] = PAPER
+    loss_kind: ClassVar[str] = "cross_entropy"
+    threshold: ClassVar[float] = 0.99
+    probe_size: ClassVar[int] = 128
+    axes: ClassVar[tuple[str, ...]] = ("train_frac", "weight_decay", "init_scale")
+    defaults: ClassVar[dict[str, Any]] = {
+        "train_frac": 0.8, "weight_decay": 0.2, "init_scale": 1.0, "lr": 1e-3, "steps": 20_000,
+        "optimizer": "adamw", "batch_size": None, "stop_factor": 1.5,
+    }
+
+    # -- labels ------------------------------------------------------------
+    def label(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    # -- contract ------------------------------------------------------------
+    def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        merged = {**self.defaults, **(overrides or {})}
+        check_types(self.name, merged, ints=("steps",), floats=("train_frac", "weight_decay", "init_scale", "lr"))
+        params = super().resolve(overrides)
+        check_split_sizes(self.name, self.vocab ** 2, float(params["train_frac"]))
+        check_stop_factor(self.name, params)
+        return params
+
+    def make_data(self, params: Mapping[str, Any], seed: int) -> TaskData:
+        x = all_pairs(self.vocab)
+        y = self.label(x[:, 0], x[:, 1])
+        train_idx, test_idx = seeded_split(len(x), float(params["train_frac"]), seed)
+        return TaskData(x=x, y=y, train_idx=train_idx, test_idx=test_idx,
+                        probe_idx=fixed_probe(len(x), self.probe_size))
+
+    def make_model(self, params: Mapping[str, Any], seed: int) -> StagedModel:
+        act = {"silu": nn.SiLU, "relu": nn.ReLU}[self.activation]
+
+        def build() -> StagedModel:
+            return StagedModel(
+                [PairEmbedding(self.vocab, self.embed_dim),
+                 nn.Linear(2 * self.embed_dim, self.width), act(),
+                 nn.Linear(self.width, self.width), act(),
+                 nn.Linear(self.width, self.n_out)],
+                input_stage=1, hidden_stage=3,
+            )
+
+        return seeded_model(build, seed, float(params["init_scale"]))
+
+    def eval_steps(self, steps: int) -> list[int]:
+        # 400 linear evaluations: spacing 50 at the paper's 20k budget, which resolves
+        # the ~100-step test-accuracy jump; an evaluation costs ~1/3 of a step.
+        from complexity_bench.task import log_linear_schedule
+
+        return log_linear_schedule(steps, n_log=20, n_linear=400)
+
+    def grid(self, suite: str) -> list[dict[str, Any]]:
+        return _GRIDS[self.name][suite]
+
+    def seeds(self, suite: str) -> list[int]:
+        return _SEEDS[self.name][suite]
+
+
+# -- the three operations -------------------------------------------------------------
+
+class _ModAdd(AlgorithmicTask):
+    vocab = 31
+    n_out = 31
+    family = "modular-addition"
+    properties = frozenset({"classification", "cyclic_group"})
+
+    def label(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return (a + b) % self.vocab
+
+
+class _S4(AlgorithmicTask):
+    vocab = 24
+    n_out = 24
+    family = "permutation-composition"
+    properties = frozenset({"classification"})
+
+    def label(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        table = torch.tensor([[s4_compose(i, j) for j in range(24)] for i in range(24)])
+        return table[a, b]
+
+
+class _Xor(AlgorithmicTask):
+    vocab = 32
+    n_out = 32
+    family = "bitwise-xor"
+    properties = frozenset({"classification"})
+
+    def label(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.bitwise_xor(a, b)
+
+
+@register_task
+class ModAddMLP(_ModAdd):
+    """Addition mod 31, the paper's SiLU net. VERIFIED: see notes/tasks.md."""
+
+    name = "modadd-mlp"
+    description = "(a + b) mod 31 with the LMN paper's 3-layer SiLU MLP on learned 32-d embeddings"
+
+
+@register_task
+class ModAddReLU(_ModAdd):
+    """Addition mod 31, ReLU twin (piecewise linear: exact region counts apply)."""
+
+    name = "modadd-relu"
+    activation = "relu"
+    properties = frozenset({"classification", "cyclic_group", "piecewise_linear"})
+    description = "(a + b) mod 31, ReLU twin of the LMN paper's net"
+
+
+@register_task
+class S4MLP(_S4):
+    """Composition in S4, the paper's SiLU net. VERIFIED: see notes/tasks.md."""
+
+    name = "s4-mlp"
+    description = "composition a∘b in S4 (24 classes) with the LMN paper's 3-layer SiLU MLP"
+
+
+@register_task
+class S4ReLU(_S4):
+    """Composition in S4, ReLU twin."""
+
+    name = "s4-relu"
+    activation = "relu"
+    properties = frozenset({"classification", "piecewise_linear"})
+    description = "composition a∘b in S4, ReLU twin of the LMN paper's net"
+
+
+@register_task
+class XorMLP(_Xor):
+    """5-bit bitwise XOR, the paper's SiLU net. VERIFIED: see notes/tasks.md."""
+
+    name = "xor-mlp"
+    description = "5-bit bitwise a XOR b (32 classes) with the LMN paper's 3-layer SiLU MLP"
+
+
+@register_task
+class XorReLU(_Xor):
+    """5-bit bitwise XOR, ReLU twin."""
+
+    name = "xor-relu"
+    activation = "relu"
+    properties = frozenset({"classification", "piecewise_linear"})
+    description = "5-bit bitwise a XOR b, ReLU twin of the LMN paper's net"
+
+
+# -- grids ----------------------------------------------------------------------------
+# smoke: one short run per task (it need not grok; it exercises the pipeline).
+_SMOKE = [{"steps": 300}]
+
+_FULL = (
+    [{"weight_decay": wd} for wd in (0.0, 0.1, 0.2, 0.5, 1.0, 2.0)]
+    + [{"train_frac": f} for f in (0.4, 0.5, 0.6, 0.7, 0.9)]
+    + [{"init_scale": a} for a in (0.5, 2.0, 3.0)]
+)
+
+_GRIDS: dict[str, dict[str, list[dict[str, Any]]]] = {
+    name: {"smoke": _SMOKE, "default": [], "full": _FULL}
+    for name in ("modadd-mlp", "modadd-relu", "s4-mlp", "s4-relu", "xor-mlp", "xor-relu")
+}
+# default: the paper's net on modular addition only (the other five are full-only, to fit
+# the default suite's ~8 core-minute training budget); provisional, see notes/tasks.md.
+_GRIDS["modadd-mlp"]["default"] = [
+    {"steps": 10_000, "weight_decay": 0.0},
+    {"steps": 10_000, "weight_decay": 0.5},
+    {"steps": 10_000, "weight_decay": 1.0},
+]
+
+_SEEDS: dict[str, dict[str, list[int]]] = {
+    name: {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2]} for name in _GRIDS
+}
