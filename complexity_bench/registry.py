@@ -11,6 +11,7 @@ through :func:`load_plugin_file`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib
 import importlib.util
 import inspect
@@ -130,7 +131,7 @@ def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
     for reg in registries:
         reg.discover()  # so the file's names are checked against built-ins
     before = {id(r): r.snapshot() for r in registries}
-    mod_name = f"complexity_bench_plugin_{abs(hash(str(p.resolve())))}"
+    mod_name = "complexity_bench_plugin_" + hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:12]
     if mod_name in sys.modules:
         return getattr(sys.modules[mod_name], "__cb_registered__", [])
     spec = importlib.util.spec_from_file_location(mod_name, p)

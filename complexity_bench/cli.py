@@ -1,0 +1,141 @@
+"""``python -m complexity_bench`` — run, list, score, check-measure, bench.
+
+User errors print one line (``error: ...``) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import UserError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        raise UserError(f"{message} (see `python -m complexity_bench {self.prog.split()[-1]} --help`)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="complexity_bench", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+    sub.required = True
+
+    r = sub.add_parser("run", help="train (or reuse) runs, evaluate measures, score, write the leaderboard")
+    r.add_argument("--measures", default="all", help="'all' or comma-separated names (default: all)")
+    r.add_argument("--tasks", default="all", help="'all' or comma-separated names (default: all)")
+    r.add_argument("--suite", default="default", help="smoke | default | full (default: default)")
+    r.add_argument("--out", default="results", type=Path, help="output folder (default: results/)")
+    r.add_argument("--workers", default=0, type=_positive_int, help="worker processes (default: 0 = one per core)")
+    r.add_argument("--plugin", action="append", default=[], metavar="PATH", help="a .py file defining measures or tasks (repeatable)")
+    r.add_argument("--executor", default="local", help="local | ray (default: local)")
+    r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local Ray)")
+    r.add_argument("--engine", default="auto", help="auto | loop | cohort: how runs of one task train (default: auto)")
+    r.add_argument("--bootstrap", default=1000, type=_positive_int, help="bootstrap resamples for intervals (default: 1000)")
+    r.add_argument("--no-figures", action="store_true", help="skip the PNGs")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    ls = sub.add_parser("list", help="what is registered, with metadata")
+    ls.add_argument("what", choices=["measures", "tasks"])
+    ls.add_argument("--plugin", action="append", default=[], metavar="PATH")
+
+    s = sub.add_parser("score", help="re-score stored results without retraining")
+    s.add_argument("results_dir", type=Path)
+    s.add_argument("--bootstrap", default=1000, type=_positive_int)
+    s.add_argument("--no-figures", action="store_true")
+
+    c = sub.add_parser("check-measure", help="conformance checks for a measure (registered name or plugin file)")
+    c.add_argument("target", help="a measure name, or a path to a .py plugin file")
+
+    b = sub.add_parser("bench", help="measure this machine's speed for the suite")
+    b.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark (--json, --quick)")
+    return p
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .harness import RunConfig, run
+
+    cfg = RunConfig(tasks=args.tasks, measures=args.measures, suite=args.suite, out=args.out,
+                    workers=args.workers, plugins=tuple(args.plugin), executor=args.executor,
+                    ray_address=args.ray_address, engine=args.engine, figures=not args.no_figures,
+                    progress=not args.no_progress, bootstrap=args.bootstrap)
+    manifest = run(cfg)
+    print(f"{manifest['runs']} runs ({manifest['trained_this_invocation']} trained now), "
+          f"{len(manifest['measures'])} measures, {manifest['wall_seconds']:.0f} s; "
+          f"leaderboard: {args.out / 'leaderboard.csv'}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from .measure import MEASURES
+    from .plugins import load_plugins
+    from .task import TASKS
+
+    load_plugins(args.plugin)
+    if args.what == "measures":
+        rows = [{"name": m.name, **m.info.as_row(), "description": m.info.description} for m in MEASURES]
+    else:
+        rows = [t.describe() for t in TASKS]
+    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
+        print(pd.DataFrame(rows).to_string(index=False))
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .outputs import rescore
+
+    manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
+    print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
+    return 0
+
+
+def cmd_check_measure(args: argparse.Namespace) -> int:
+    from .measure import MEASURES
+    from .plugins import load_plugins
+    from .testing import check_measure
+
+    target = args.target
+    names = load_plugins([target]) if target.endswith(".py") or Path(target).is_file() else [target]
+    names = [n for n in names if n in MEASURES]
+    if not names:
+        raise UserError(f"{target!r} defines no measure")
+    ok = True
+    for name in names:
+        report = check_measure(name, raise_on_failure=False)
+        print(report)
+        ok &= report.ok
+    return 0 if ok else 1
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args.rest)
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "score": cmd_score, "check-measure": cmd_check_measure, "bench": cmd_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished runs and measure values are kept; re-run to resume", file=sys.stderr)
+        return 130

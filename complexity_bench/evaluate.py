@@ -1,0 +1,113 @@
+"""Evaluate measures on the stored checkpoints of one run, each measure isolated.
+
+A measure that raises, returns NaN/inf or a non-number, runs past its time
+limit, or changes the model gets a missing value with the reason in
+``error``; the model is restored and every other measure and checkpoint goes on.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import torch
+
+from .measure import COST_TIERS, Measure, MeasureContext
+from .task import Task
+from .training import METRIC_COLUMNS, RunResult
+
+# Wall-clock limit for one compute() call, by cost tier (seconds). Generous:
+# they catch hangs, not slowness; speed is the cost tier's and the bench's job.
+CALL_LIMIT_S = {"cheap": 60.0, "moderate": 300.0, "expensive": 900.0}
+
+
+class MeasureTimeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """SIGALRM-based limit; a no-op off the main thread (where signals cannot be used)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise MeasureTimeout(f"exceeded its {seconds:.0f} s time limit")
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def checkpoint_subset(steps: list[int], measure: Measure) -> list[int]:
+    """Every ``stride``-th checkpoint for the measure's cost tier (first and last always)."""
+    stride = int(COST_TIERS[measure.info.cost]["stride"])
+    kept = steps[::stride]
+    return kept if kept[-1] == steps[-1] else kept + [steps[-1]]
+
+
+def _as_rows(step: int, name: str, value: Any, seconds: float) -> list[dict[str, Any]]:
+    items = value.items() if isinstance(value, dict) else [(None, value)]
+    rows = []
+    for key, v in items:
+        full = name if key is None else f"{name}/{key}"
+        try:
+            f = float(v)
+            err = "" if math.isfinite(f) else f"returned {f}"
+        except (TypeError, ValueError):
+            f, err = math.nan, f"returned a non-number {type(v).__name__}"
+        rows.append({"step": step, "measure": full, "value": f if not err else math.nan, "seconds": seconds, "error": err})
+    return rows
+
+
+def evaluate_run(task: Task, result: RunResult, measures: list[Measure]) -> dict[str, list[dict[str, Any]]]:
+    """Values of each measure on the run's checkpoints: {measure name: rows}."""
+    variant = result.variant
+    params = variant.param_dict
+    data = task.make_data(params, variant.seed)
+    model = task.make_model(params, variant.seed)
+    model.eval()
+    steps = sorted(result.checkpoints)
+    init_state = result.checkpoints[steps[0]]
+    metrics_at = {s: {c: result.metrics[c][i] for c in METRIC_COLUMNS} for i, s in enumerate(result.metrics["step"])}
+    wanted = {m.name: set(checkpoint_subset(steps, m)) for m in measures}
+    out: dict[str, list[dict[str, Any]]] = {m.name: [] for m in measures}
+    applicable = [m for m in measures if m.applicable(task, model)]
+
+    for step in steps:
+        todo = [m for m in applicable if step in wanted[m.name]]
+        if not todo:
+            continue
+        state = result.checkpoints[step]
+        model.load_state_dict(state)
+        ctx = MeasureContext.for_run(task, params, variant.seed, data, step, init_state, metrics_at.get(step, {}))
+        for m in todo:
+            out[m.name].extend(_compute_isolated(m, model, ctx, state))
+    return out
+
+
+def _compute_isolated(m: Measure, model: torch.nn.Module, ctx: MeasureContext, state: dict) -> list[dict[str, Any]]:
+    start = time.perf_counter()
+    try:
+        with time_limit(CALL_LIMIT_S[m.info.cost]):
+            value = m.compute(model, ctx.for_measure(m.name))
+        rows = _as_rows(ctx.step, m.name, value, time.perf_counter() - start)
+    except Exception as exc:  # isolation: one measure's failure is a recorded reason, not a crash
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        rows = [{"step": ctx.step, "measure": m.name, "value": math.nan,
+                 "seconds": time.perf_counter() - start, "error": f"{type(exc).__name__}: {msg}"[:300]}]
+    current = model.state_dict()
+    if any(not torch.equal(current[k], state[k]) for k in state):
+        model.load_state_dict(state)
+        for r in rows:
+            r["value"], r["error"] = math.nan, "mutated the model (value discarded)"
+    return rows

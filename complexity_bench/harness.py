@@ -1,0 +1,118 @@
+"""``run``: plan the suite, execute jobs, assemble traces, score, write outputs.
+
+Everything expensive is cached in the run store, so an interrupted ``run``
+resumes where it stopped and a repeated one only re-scores.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .errors import UserError
+from .executors import make_executor
+from .jobs import Job, JobOutcome, run_job
+from .measure import MEASURES, Measure
+from .outputs import assemble, write_all
+from .plugins import load_plugins
+from .store import RunStore, lock_output
+from .task import SUITES, TASKS, Task, Variant
+
+MAX_COHORT = 64  # runs per job: bounds a job's memory and what a kill can lose
+
+
+@dataclass
+class RunConfig:
+    tasks: str = "all"
+    measures: str = "all"
+    suite: str = "default"
+    out: Path = Path("results")
+    workers: int = 0  # 0: one per core
+    plugins: tuple[str, ...] = ()
+    executor: str = "local"
+    ray_address: str | None = None
+    engine: str = "auto"
+    figures: bool = True
+    progress: bool = True
+    bootstrap: int = 1000
+
+    def resolved_workers(self) -> int:
+        import os
+
+        n = self.workers or len(os.sched_getaffinity(0))
+        if n < 1:
+            raise UserError(f"--workers must be >= 1, got {self.workers}")
+        return n
+
+
+@dataclass
+class Plan:
+    tasks: list[Task]
+    measures: list[Measure]
+    variants: dict[str, list[Variant]] = field(default_factory=dict)
+
+    @property
+    def n_runs(self) -> int:
+        return sum(len(v) for v in self.variants.values())
+
+
+def make_plan(cfg: RunConfig) -> Plan:
+    """Resolve names and build every run of the suite; all user errors surface here, before training."""
+    if cfg.suite not in SUITES:
+        raise UserError(f"unknown suite {cfg.suite!r}; choose one of {', '.join(SUITES)}")
+    load_plugins(cfg.plugins)
+    tasks = TASKS.select(cfg.tasks)
+    measures = MEASURES.select(cfg.measures)
+    plan = Plan(tasks, measures)
+    for task in tasks:
+        variants = task.variants(cfg.suite)
+        if variants:
+            plan.variants[task.name] = variants
+    if not plan.variants:
+        raise UserError(f"suite {cfg.suite!r} has no runs for tasks {cfg.tasks!r}; try --suite smoke or other --tasks")
+    return plan
+
+
+def make_jobs(plan: Plan, store_root: Path, workers: int, engine: str) -> list[Job]:
+    """Split each task's runs into about ``workers`` similar jobs (round-robin), longest first."""
+    names = tuple(m.name for m in plan.measures)
+    jobs = []
+    for task_name, variants in plan.variants.items():
+        n_jobs = max(workers, math.ceil(len(variants) / MAX_COHORT)) if len(variants) > 1 else 1
+        n_jobs = min(n_jobs, len(variants))
+        for k in range(n_jobs):
+            chunk = tuple(variants[k::n_jobs])
+            jobs.append(Job(task_name, chunk, names, str(store_root), engine))
+    return sorted(jobs, key=lambda j: -sum(v.param_dict.get("steps", 0) for v in j.variants))
+
+
+def run(cfg: RunConfig) -> dict:
+    """The ``run`` command. Returns the manifest."""
+    started = time.time()
+    plan = make_plan(cfg)
+    workers = cfg.resolved_workers()
+    out = Path(cfg.out)
+    with lock_output(out):
+        store = RunStore(out / "store")
+        jobs = make_jobs(plan, store.root, workers, cfg.engine)
+        executor = make_executor(cfg.executor, workers, tuple(cfg.plugins), cfg.ray_address)
+        outcomes = _execute(executor, jobs, plan.n_runs, cfg.progress)
+        frames = assemble(plan, store)
+        manifest = write_all(out, frames, plan, cfg, outcomes, wall_seconds=time.time() - started)
+    return manifest
+
+
+def _execute(executor, jobs: list[Job], total_runs: int, progress: bool) -> list[JobOutcome]:
+    outcomes: list[JobOutcome] = []
+    start = time.perf_counter()
+    with tqdm(total=total_runs, unit="run", disable=not progress, desc="runs", dynamic_ncols=True) as bar:
+        for outcome in executor.map_unordered(run_job, jobs):
+            outcomes.append(outcome)
+            steps = sum(o.steps_trained for o in outcomes)
+            bar.set_postfix_str(f"{steps / max(time.perf_counter() - start, 1e-9):,.0f} train steps/s, last: {outcome.task}")
+            bar.update(outcome.runs)
+    return outcomes

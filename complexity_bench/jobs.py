@@ -1,0 +1,83 @@
+"""One unit of work for an executor: train a group of runs of one task (if not
+stored yet), then evaluate the measures each run is missing.
+
+Jobs carry names, not objects, so they pickle to any worker; each worker
+looks the task and measures up in its own registries.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .errors import UserError
+from .evaluate import evaluate_run
+from .measure import get_measure
+from .store import RunStore
+from .task import Task, Variant, get_task
+from .training import RunResult, train_run
+
+
+@dataclass(frozen=True)
+class Job:
+    task: str
+    variants: tuple[Variant, ...]
+    measures: tuple[str, ...]
+    store_root: str
+    engine: str = "auto"  # "auto" | "loop" | "cohort"
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    task: str
+    runs: int
+    trained: int
+    steps_trained: int
+    train_seconds: float
+    measure_seconds: float
+
+
+def train_group(task: Task, variants: list[Variant], engine: str = "auto") -> list[RunResult]:
+    """Train with the cohort engine when it applies (and is wanted), else the reference loop."""
+    if engine not in ("auto", "loop", "cohort"):
+        raise UserError(f"unknown engine {engine!r}; choose auto, loop or cohort")
+    if engine != "loop" and len(variants) > 1:
+        try:
+            from .cohort import cohort_compatible, train_cohort
+        except ImportError:
+            cohort_compatible = None
+        if cohort_compatible is not None and cohort_compatible(task, variants):
+            return train_cohort(task, variants)
+        if engine == "cohort":
+            raise UserError(f"task {task.name!r}: these runs cannot train as one cohort; use --engine loop or auto")
+    return [train_run(task, v) for v in variants]
+
+
+def run_job(job: Job) -> JobOutcome:
+    task = get_task(job.task)
+    measures = [get_measure(n) for n in job.measures]
+    store = RunStore(job.store_root)
+
+    start = time.perf_counter()
+    loaded: dict[str, RunResult] = {}
+    for v in job.variants:
+        result = store.load_run(v)  # None when absent or corrupt: then it is retrained
+        if result is not None:
+            loaded[v.run_id] = result
+    to_train = [v for v in job.variants if v.run_id not in loaded]
+    steps_trained = 0
+    for result in train_group(task, to_train, job.engine) if to_train else []:
+        store.save_run(result)
+        loaded[result.variant.run_id] = result
+        steps_trained += result.metrics["step"][-1]
+    train_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for v in job.variants:
+        missing = [m for m in measures if not store.has_values(v.run_id, m.name, m.info.version)]
+        if missing:
+            values = evaluate_run(task, loaded[v.run_id], missing)
+            for m in missing:
+                store.save_values(v.run_id, m.name, m.info.version, values[m.name])
+    return JobOutcome(task.name, len(job.variants), len(to_train), steps_trained, train_seconds,
+                      time.perf_counter() - start)

@@ -1,0 +1,179 @@
+"""From the run store to the files a person reads.
+
+- ``runs.csv``: one row per run (task, hyperparameters, seed, T_mem, T_gen,
+  censored, delay).
+- ``traces.parquet``: long format, one row per (run, checkpoint, measure).
+- ``curves.parquet``: the dense train/test loss and accuracy of every run.
+- ``measures.csv``: metadata of every measure (and sub-measure) scored.
+- ``leaderboard.csv``, ``leaderboard_by_task.csv``: the scores (scoring/).
+- ``figures/``: PNGs; ``manifest.json``: versions, seeds, wall time.
+
+``rescore(dir)`` redoes the last three from the first four, without training.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import torch
+
+from .errors import UserError
+from .measure import MEASURES
+from .store import RunStore, atomic_write
+from .task import get_task
+from .training import METRIC_COLUMNS
+
+if TYPE_CHECKING:
+    from .harness import Plan, RunConfig
+
+
+@dataclass
+class Frames:
+    runs: pd.DataFrame
+    traces: pd.DataFrame
+    curves: pd.DataFrame
+    measures: pd.DataFrame
+
+
+def assemble(plan: "Plan", store: RunStore) -> Frames:
+    run_rows, trace_rows, curve_frames = [], [], []
+    for task_name, variants in plan.variants.items():
+        task = get_task(task_name)
+        for v in variants:
+            result = store.load_run(v)
+            if result is None:
+                raise UserError(f"run {v.run_id} is missing from the store after training; re-run the command")
+            ev = result.events
+            run_rows.append({
+                "run_id": v.run_id, "task": task_name, "task_version": v.task_version, "seed": v.seed,
+                **v.param_dict,
+                "t_mem": ev.t_mem, "t_gen": ev.t_gen, "censored": ev.censored, "delay": ev.delay,
+                "budget": ev.budget, "last_step": result.metrics["step"][-1], "threshold": task.threshold,
+                "axes": "+".join(task.axes), "train_seconds": result.seconds, "engine": result.engine,
+            })
+            curve = pd.DataFrame(result.metrics)
+            curve.insert(0, "run_id", v.run_id)
+            curve_frames.append(curve)
+            at = curve.set_index("step")
+            for m in plan.measures:
+                rows = store.load_values(v.run_id, m.name, m.info.version)
+                if rows is None:
+                    raise UserError(f"values of {m.name} on run {v.run_id} are missing or corrupt; re-run the command")
+                for r in rows:
+                    trace_rows.append({"run_id": v.run_id, "task": task_name, **r,
+                                       **{c: float(at.at[r["step"], c]) for c in METRIC_COLUMNS}})
+    runs = pd.DataFrame(run_rows)
+    for col in ("t_mem", "t_gen"):
+        runs[col] = runs[col].astype("float64")  # None -> NaN
+    traces = pd.DataFrame(trace_rows, columns=["run_id", "task", "step", "measure", "value", "seconds", "error",
+                                               *METRIC_COLUMNS])
+    return Frames(runs, traces, pd.concat(curve_frames, ignore_index=True), measure_table(plan.measures, traces))
+
+
+def measure_table(measures: list, traces: pd.DataFrame) -> pd.DataFrame:
+    """One row per scored name; a sub-measure ``name/key`` inherits its parent's metadata."""
+    rows = []
+    for m in measures:
+        subs = sorted(set(traces.loc[traces["measure"].str.split("/").str[0] == m.name, "measure"])) or [m.name]
+        for full in subs:
+            rows.append({"measure": full, "parent": m.name, **m.info.as_row(),
+                         "reference": m.info.reference, "description": m.info.description})
+    return pd.DataFrame(rows)
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, timeout=5).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def write_frames(out: Path, frames: Frames) -> None:
+    _write_csv(out / "runs.csv", frames.runs)
+    _write_csv(out / "measures.csv", frames.measures)
+    _write_parquet(out / "traces.parquet", frames.traces)
+    _write_parquet(out / "curves.parquet", frames.curves)
+
+
+def read_frames(out: Path) -> Frames:
+    need = ["runs.csv", "measures.csv", "traces.parquet", "curves.parquet"]
+    missing = [n for n in need if not (out / n).exists()]
+    if missing:
+        raise UserError(f"{str(out)!r} is not a results folder (missing {', '.join(missing)}); run `run --out {out}` first")
+    return Frames(pd.read_csv(out / "runs.csv"), pd.read_parquet(out / "traces.parquet"),
+                  pd.read_parquet(out / "curves.parquet"), pd.read_csv(out / "measures.csv"))
+
+
+def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: bool = True) -> dict[str, Any]:
+    from .scoring import ScoreConfig, score
+
+    tables = score(frames.runs, frames.traces, frames.measures, ScoreConfig(n_bootstrap=bootstrap))
+    _write_csv(out / "leaderboard.csv", tables.leaderboard)
+    _write_csv(out / "leaderboard_by_task.csv", tables.by_task)
+    if figures:
+        from .figures import write_figures
+
+        write_figures(frames.runs, frames.traces, tables, out / "figures", curves=frames.curves)
+    return {"leaderboard_rows": len(tables.leaderboard), "by_task_rows": len(tables.by_task)}
+
+
+def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcomes: list, wall_seconds: float) -> dict:
+    write_frames(out, frames)
+    scored = score_and_write(out, frames, cfg.bootstrap, cfg.figures)
+    from . import __version__
+
+    manifest = {
+        "package_version": __version__,
+        "git_commit": git_commit(),
+        "torch_version": torch.__version__,
+        "python_version": sys.version.split()[0],
+        "platform": platform.platform(),
+        "suite": cfg.suite,
+        "tasks": {t.name: t.version for t in plan.tasks if t.name in plan.variants},
+        "seeds": sorted({v.seed for vs in plan.variants.values() for v in vs}),
+        "measures": {m.name: m.info.version for m in plan.measures},
+        "runs": plan.n_runs,
+        "workers": cfg.resolved_workers(),
+        "executor": cfg.executor,
+        "engine": cfg.engine,
+        "bootstrap": cfg.bootstrap,
+        "trained_this_invocation": sum(o.trained for o in outcomes),
+        "train_seconds_this_invocation": round(sum(o.train_seconds for o in outcomes), 2),
+        "measure_seconds_this_invocation": round(sum(o.measure_seconds for o in outcomes), 2),
+        "wall_seconds": round(wall_seconds, 2),
+        **scored,
+    }
+    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2).encode())
+    return manifest
+
+
+def rescore(out: Path, bootstrap: int = 1000, figures: bool = True) -> dict[str, Any]:
+    """The ``score`` command: re-score stored traces without training."""
+    frames = read_frames(out)
+    scored = score_and_write(out, frames, bootstrap, figures)
+    manifest_path = out / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest.update(scored, bootstrap=bootstrap, rescored=True)
+    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
+    return manifest
+
+
+def _write_csv(path: Path, df: pd.DataFrame) -> None:
+    atomic_write(path, df.to_csv(index=False, float_format="%.6g").encode())
+
+
+def _write_parquet(path: Path, df: pd.DataFrame) -> None:
+    import io
+
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    atomic_write(path, buf.getvalue())
