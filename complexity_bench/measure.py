@@ -179,10 +179,12 @@ class Measure:
     def name(self) -> str:
         return self.info.name
 
-    def __reduce__(self):
-        # Workers look measures up by name (plugin files are re-imported there),
-        # so a measure defined in a file outside any package still pickles.
-        return (get_measure, (self.info.name,))
+    def __reduce_ex__(self, protocol):
+        # A registered measure travels by name: workers re-import plugin files and
+        # look it up, so a measure defined in a file outside any package pickles.
+        if MEASURES._items.get(self.info.name) is self:
+            return (get_measure, (self.info.name,))
+        return object.__reduce_ex__(self, protocol)
 
     def __repr__(self) -> str:
         return f"<measure {self.info.name} v{self.info.version}>"

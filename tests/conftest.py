@@ -1,0 +1,23 @@
+import os
+
+import pytest
+import torch
+
+# One thread per test process: the CI box has 2 cores, and oversubscribed
+# torch threads spin-wait (measured 80x slower on a busy 2-core machine).
+torch.set_num_threads(1)
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture
+def plugin_file(tmp_path):
+    """A measure plugin living outside the repository."""
+    path = tmp_path / "elsewhere" / "my_measure.py"
+    path.parent.mkdir()
+    path.write_text(
+        "from complexity_bench import measure\n\n"
+        "@measure(name='plugin-weight-count', version='1', direction=+1)\n"
+        "def weight_count(model, ctx):\n"
+        "    return float(sum(p.numel() for p in model.parameters()))\n"
+    )
+    return path

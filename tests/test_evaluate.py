@@ -1,0 +1,52 @@
+"""Measure isolation: failures become recorded reasons, never crashes."""
+
+import math
+
+import torch
+
+from complexity_bench.evaluate import evaluate_run
+from complexity_bench.measure import FunctionMeasure, MeasureInfo
+from complexity_bench.task import get_task
+from complexity_bench.training import train_run
+
+
+def _m(name, fn, **kw):
+    return FunctionMeasure(fn, MeasureInfo(name=name, version="1", direction=1, **kw))
+
+
+def _boom(model, ctx):
+    raise ValueError("no good")
+
+
+def _mutate(model, ctx):
+    with torch.no_grad():
+        next(model.parameters()).mul_(0)
+    return 1.0
+
+
+def _first_weight(model, ctx):
+    return float(next(model.parameters()).detach().flatten()[0])
+
+
+def test_failures_are_isolated_and_recorded():
+    task = get_task("modadd-mlp")
+    result = train_run(task, task.variants("smoke")[0])
+    measures = [_m("boom", _boom), _m("nan", lambda m, c: math.nan), _m("mutate", _mutate),
+                _m("first", _first_weight), _m("dict", lambda m, c: {"a": 1.0, "b": math.inf})]
+    out = evaluate_run(task, result, measures)
+    steps = sorted(result.checkpoints)
+    assert all(r["error"] == "ValueError: no good" for r in out["boom"]) and len(out["boom"]) == len(steps)
+    assert all(r["error"] == "returned nan" for r in out["nan"])
+    assert all(r["error"].startswith("mutated the model") and math.isnan(r["value"]) for r in out["mutate"])
+    # the mutation was undone: the next measure sees the stored weights
+    expected = [float(next(iter(result.checkpoints[s].values())).flatten()[0]) for s in steps]
+    assert [r["value"] for r in out["first"]] == expected
+    assert {r["measure"] for r in out["dict"]} == {"dict/a", "dict/b"}
+    assert all(r["error"] == "returned inf" for r in out["dict"] if r["measure"] == "dict/b")
+
+
+def test_not_applicable_measure_gets_no_rows():
+    task = get_task("modadd-mlp")  # SiLU: not piecewise linear
+    result = train_run(task, task.variants("smoke")[0])
+    out = evaluate_run(task, result, [_m("pl", lambda m, c: 1.0, applies_to="piecewise_linear")])
+    assert out["pl"] == []

@@ -1,0 +1,94 @@
+import pytest
+
+from complexity_bench import MEASURES, TASKS, UserError
+from complexity_bench.measure import FunctionMeasure, MeasureInfo
+from complexity_bench.plugins import load_plugins
+from complexity_bench.registry import Registry
+
+
+def test_unknown_name_suggests_close_match():
+    with pytest.raises(UserError, match=r"unknown measure 'trian-loss'; did you mean 'train-loss'"):
+        MEASURES.get("trian-loss")
+
+
+def test_unknown_task_suggests_close_match():
+    with pytest.raises(UserError, match=r"did you mean 'modadd-mlp'"):
+        TASKS.get("modad-mlp")
+
+
+def test_duplicate_name_refused_naming_both_places():
+    reg = Registry("measure", "complexity_bench.measures", "none")
+    reg._discovered = True
+    info = MeasureInfo(name="dup", version="1", direction=1)
+
+    def first(model, ctx):
+        return 0.0
+
+    def second(model, ctx):
+        return 1.0
+
+    reg.add("dup", FunctionMeasure(first, info))
+    with pytest.raises(UserError) as err:
+        reg.add("dup", FunctionMeasure(second, info))
+    msg = str(err.value)
+    assert "duplicate measure name 'dup'" in msg
+    assert msg.count("test_registry.py:") == 2  # both definitions located
+
+
+def test_builtin_duplicate_via_plugin_is_refused(tmp_path):
+    path = tmp_path / "clash.py"
+    path.write_text(
+        "from complexity_bench import measure\n"
+        "@measure(name='step', version='9', direction=1)\n"
+        "def f(model, ctx):\n    return 0.0\n"
+    )
+    with pytest.raises(UserError, match="duplicate measure name 'step'.*baselines.py"):
+        load_plugins([str(path)])
+
+
+def test_select_all_and_list():
+    assert {"random", "step", "train-loss", "oracle-test-loss"} <= {m.name for m in MEASURES.select("all")}
+    assert [m.name for m in MEASURES.select("step, random")] == ["step", "random"]
+    with pytest.raises(UserError):
+        MEASURES.select(" , ")
+
+
+def test_plugin_file_registers_its_measure(plugin_file):
+    assert load_plugins([str(plugin_file)]) == ["plugin-weight-count"]
+    assert "plugin-weight-count" in MEASURES
+    # loading twice is harmless (the worker initialiser does this)
+    assert load_plugins([str(plugin_file)]) == ["plugin-weight-count"]
+
+
+def test_plugin_file_without_measure_is_an_error(tmp_path):
+    path = tmp_path / "empty.py"
+    path.write_text("x = 1\n")
+    with pytest.raises(UserError, match="defines no measure or task"):
+        load_plugins([str(path)])
+
+
+def test_plugin_file_that_fails_to_import_shows_its_error(tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("import not_a_module_anywhere\n")
+    with pytest.raises(UserError, match="failed to import: ModuleNotFoundError"):
+        load_plugins([str(path)])
+
+
+def test_missing_plugin_file(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_plugins([str(tmp_path / "nope.py")])
+
+
+def test_invalid_metadata_is_one_clear_error():
+    with pytest.raises(UserError, match="direction must be"):
+        MeasureInfo(name="x", version="1", direction=2)
+    with pytest.raises(UserError, match="cost 'huge'"):
+        MeasureInfo(name="x", version="1", direction=1, cost="huge")
+
+
+def test_measures_and_tasks_are_not_top_level_packages():
+    import importlib.util
+
+    assert importlib.util.find_spec("complexity_bench.measures") is not None
+    assert importlib.util.find_spec("measures") is None or "complexity_bench" not in str(
+        importlib.util.find_spec("measures").origin)
