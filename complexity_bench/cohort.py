@@ -1,0 +1,480 @@
+"""The cohort engine: many runs of one task and architecture trained in lock-step.
+
+``train_cohort(task, variants)`` gives the same :class:`RunResult` per variant as
+``training.train_run`` (same losses, accuracies, events, checkpoints, within float
+rounding), but trains every run at once as one batched computation:
+
+- weights are stacked along a leading run axis, ``(R, out, in)``, and each Linear
+  is one ``torch.baddbmm``; embeddings are one lookup into the stacked tables;
+- per-run train sets of different sizes (train fraction, split seed) are padded
+  index tensors with per-sample weights ``1/n_r`` (0 on padding), so each run's
+  loss is exactly its own mean and padding contributes no gradient;
+- minibatches follow the loop's convention (``training.minibatches``: one
+  generator per run, seeded from the run's seed);
+- AdamW and SGD are written out by hand with per-run hyperparameters (lr, weight
+  decay, betas, momentum) as broadcast tensors, following torch.optim's
+  single-tensor formulas operation by operation (scalars are kept where every run
+  shares a value, so the common case rounds exactly like torch.optim);
+- a run that stops (budget reached, or early stop after generalising) gets its
+  last checkpoint, its record is closed and it is dropped from the stack, so it
+  no longer costs compute.
+
+Why: the smallest nets of the suite are dominated by per-operation overhead (a
+100-sample 5-100-100-5 step is a few dozen tiny kernels); stacking R runs pays that
+overhead once for all of them. On a GPU it is what fills the device.
+``cohort_compatible`` says when a group of variants can be trained this way; the
+harness falls back to the loop otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .events import detect_events
+from .models import PairEmbedding
+from .task import Recipe, Task, TaskData, Variant
+from .training import METRIC_COLUMNS, RunResult, minibatches, should_stop
+
+# Parameter-free elementwise stages: applied as-is to (R, n, d) activations.
+ELEMENTWISE = (nn.ReLU, nn.SiLU, nn.Tanh, nn.LeakyReLU, nn.Identity, nn.GELU, nn.Sigmoid)
+KNOWN_LOSSES = ("cross_entropy", "mse", "hinge")
+
+
+# --------------------------------------------------------------------------- compatibility
+def _architecture(model: nn.Module) -> tuple | None:
+    """A hashable description of a StagedModel's stages, or None if one is unsupported."""
+    stages = getattr(model, "stages", None)
+    if stages is None or len(list(model.buffers())) > 0:
+        return None
+    desc = []
+    for s in stages:
+        if isinstance(s, nn.Linear):
+            desc.append(("linear", s.in_features, s.out_features, s.bias is not None))
+        elif isinstance(s, PairEmbedding):
+            desc.append(("pair_embedding", *s.embedding.weight.shape))
+        elif isinstance(s, nn.Embedding):
+            if s.padding_idx is not None or s.max_norm is not None:
+                return None
+            desc.append(("embedding", *s.weight.shape))
+        elif type(s) in ELEMENTWISE:
+            desc.append((type(s).__name__, repr(s)))
+        else:
+            return None
+    # every parameter must belong to a stage we stack (nothing hidden elsewhere)
+    covered = sum(p.numel() for s in stages for p in s.parameters())
+    if covered != sum(p.numel() for p in model.parameters()):
+        return None
+    return tuple(desc)
+
+
+def cohort_compatible(task: Task, variants: Sequence[Variant]) -> bool:
+    """True when ``variants`` can be trained together by :func:`train_cohort`.
+
+    Requires: one task; models that are StagedModels built only from Linear,
+    (Pair)Embedding and elementwise activation stages, with the same shapes; the
+    same optimizer kind (AdamW or SGD); data of the same shapes and dtypes; and a
+    loss the engine can evaluate per sample (the three built-in kinds, or a task
+    whose ``loss`` is overridden: then it is evaluated run by run). Builds each
+    model and data set once (cheap for the suite's tasks).
+    """
+    if not variants:
+        return False
+    if any(v.task != task.name for v in variants):
+        return False
+    try:
+        recipes = [task.recipe(v.param_dict) for v in variants]
+        if len({r.optimizer for r in recipes}) != 1 or recipes[0].optimizer not in ("adamw", "sgd"):
+            return False
+        arch = None
+        shapes = None
+        for v in variants:
+            params = v.param_dict
+            a = _architecture(task.make_model(params, v.seed))
+            if a is None or (arch is not None and a != arch):
+                return False
+            arch = a
+            d = task.make_data(params, v.seed)
+            s = (tuple(d.x.shape), d.x.dtype, tuple(d.y.shape), d.y.dtype)
+            if shapes is not None and s != shapes:
+                return False
+            shapes = s
+    except Exception:  # a variant the task cannot build is the loop's error to report
+        return False
+    return _overrides_loss(task) or task.loss_kind in KNOWN_LOSSES
+
+
+def _overrides_loss(task: Task) -> bool:
+    return type(task).loss is not Task.loss
+
+
+# --------------------------------------------------------------------------- batched model
+class StackedModel:
+    """The stages of R models with the same architecture, weights stacked on dim 0.
+
+    ``params[name]`` is a leaf tensor of shape ``(R, *shape)`` named like the
+    StagedModel's state_dict key, so checkpoints come out as ordinary state dicts.
+    """
+
+    def __init__(self, models: Sequence[nn.Module], device: torch.device):
+        proto = models[0]
+        self.names = [n for n, _ in proto.named_parameters()]
+        self.params: dict[str, torch.Tensor] = {}
+        for name in self.names:
+            stacked = torch.stack([dict(m.named_parameters())[name].detach() for m in models]).to(device)
+            self.params[name] = stacked.clone().requires_grad_(True)
+        # (kind, module, param names) per stage
+        self.plan: list[tuple[str, nn.Module, tuple[str, ...]]] = []
+        for i, s in enumerate(proto.stages):
+            prefix = f"stages.{i}."
+            if isinstance(s, nn.Linear):
+                names = (prefix + "weight", prefix + "bias") if s.bias is not None else (prefix + "weight",)
+                self.plan.append(("linear", s, names))
+            elif isinstance(s, PairEmbedding):
+                self.plan.append(("pair_embedding", s, (prefix + "embedding.weight",)))
+            elif isinstance(s, nn.Embedding):
+                self.plan.append(("embedding", s, (prefix + "weight",)))
+            else:
+                self.plan.append(("elementwise", s, ()))
+
+    @property
+    def runs(self) -> int:
+        return next(iter(self.params.values())).shape[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (R, n, ...) inputs, one slice per run -> (R, n, out)."""
+        h = x
+        for kind, module, names in self.plan:
+            if kind == "linear":
+                w = self.params[names[0]]
+                if len(names) == 2:
+                    h = torch.baddbmm(self.params[names[1]].unsqueeze(1), h, w.transpose(1, 2))
+                else:
+                    h = torch.bmm(h, w.transpose(1, 2))
+            elif kind in ("pair_embedding", "embedding"):
+                table = self.params[names[0]]
+                r, vocab, dim = table.shape
+                # offset each run's tokens into its own rows of the flattened tables
+                offset = (torch.arange(r, device=h.device) * vocab).view(r, *([1] * (h.dim() - 1)))
+                h = F.embedding(h + offset, table.reshape(r * vocab, dim))
+                if kind == "pair_embedding":
+                    h = h.flatten(2)
+            else:
+                h = module(h)
+        return h
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Drop runs: keep only ``rows`` (indices into the run axis)."""
+        for name in self.names:
+            self.params[name] = self.params[name].detach().index_select(0, rows).requires_grad_(True)
+
+    def state_dict(self, r: int) -> dict[str, torch.Tensor]:
+        return {name: self.params[name][r].detach().to("cpu", copy=True) for name in self.names}
+
+
+# --------------------------------------------------------------------------- optimizers
+def _per_run(values: Sequence[float], device: torch.device) -> float | torch.Tensor:
+    """A python float when every run shares the value (rounds exactly like torch.optim),
+    else an (R,) float32 tensor."""
+    if all(v == values[0] for v in values):
+        return float(values[0])
+    return torch.tensor(values, dtype=torch.float32, device=device)
+
+
+def _bcast(v: float | torch.Tensor, like: torch.Tensor) -> float | torch.Tensor:
+    return v.view(-1, *([1] * (like.dim() - 1))) if isinstance(v, torch.Tensor) else v
+
+
+class BatchedOptimizer:
+    """AdamW / SGD over stacked parameters with per-run hyperparameters.
+
+    Mirrors torch.optim's single-tensor code path (the CPU default), operation by
+    operation. Hyperparameter lists are per run, in the order of the stack.
+    """
+
+    def __init__(self, recipes: Sequence[Recipe], model: StackedModel, device: torch.device, eps: float = 1e-8):
+        self.kind = recipes[0].optimizer
+        self.device = device
+        self.eps = eps
+        self.recipes = list(recipes)
+        self.state: dict[str, dict[str, torch.Tensor]] = {}
+        for name, p in model.params.items():
+            if self.kind == "adamw":
+                self.state[name] = {"exp_avg": torch.zeros_like(p.detach()), "exp_avg_sq": torch.zeros_like(p.detach())}
+            else:
+                self.state[name] = {"buf": torch.zeros_like(p.detach())}
+        self.step_count = 0  # lock-step: every live run has taken the same number of steps
+        self._hyper()
+
+    def _hyper(self) -> None:
+        rec = self.recipes
+        self.lr_list = [r.lr for r in rec]
+        self.lr = _per_run(self.lr_list, self.device)
+        self.wd = _per_run([r.weight_decay for r in rec], self.device)
+        self.beta1_list = [float(r.betas[0]) for r in rec]
+        self.beta2_list = [float(r.betas[1]) for r in rec]
+        self.beta1 = _per_run(self.beta1_list, self.device)
+        self.beta2 = _per_run(self.beta2_list, self.device)
+        # torch.optim computes 1 - lr * wd in double, then the float32 multiply
+        self.decay = _per_run([1 - r.lr * r.weight_decay for r in rec], self.device)
+        self.any_decay = any(r.weight_decay != 0 for r in rec)
+        self.momentum = _per_run([r.momentum for r in rec], self.device)
+        self.any_momentum = any(r.momentum != 0 for r in rec)
+
+    def keep(self, rows: torch.Tensor, recipes: Sequence[Recipe]) -> None:
+        for st in self.state.values():
+            for k in st:
+                st[k] = st[k].index_select(0, rows)
+        self.recipes = list(recipes)
+        self._hyper()
+
+    @torch.no_grad()
+    def step(self, model: StackedModel) -> None:
+        self.step_count += 1
+        if self.kind == "adamw":
+            self._adamw(model)
+        else:
+            self._sgd(model)
+        for p in model.params.values():
+            p.grad = None
+
+    def _adamw(self, model: StackedModel) -> None:
+        t = self.step_count
+        # bias corrections in double per run, as torch.optim does with python floats
+        step_size = _per_run([lr / (1 - b1 ** t) for lr, b1 in zip(self.lr_list, self.beta1_list)], self.device)
+        bc2_sqrt = _per_run([(1 - b2 ** t) ** 0.5 for b2 in self.beta2_list], self.device)
+        one_minus_b1 = 1 - self.beta1
+        one_minus_b2 = 1 - self.beta2
+        for name, p in model.params.items():
+            g = p.grad
+            st = self.state[name]
+            m, v = st["exp_avg"], st["exp_avg_sq"]
+            if self.any_decay:
+                p.mul_(_bcast(self.decay, p))
+            m.lerp_(g, _bcast(one_minus_b1, p))
+            if isinstance(self.beta2, float):
+                v.mul_(self.beta2).addcmul_(g, g, value=one_minus_b2)
+            else:
+                v.mul_(_bcast(self.beta2, p)).addcmul_(g * _bcast(one_minus_b2, p), g)
+            denom = (v.sqrt() / _bcast(bc2_sqrt, p)).add_(self.eps)
+            if isinstance(step_size, float):
+                p.addcdiv_(m, denom, value=-step_size)
+            else:
+                p.add_(m / denom * _bcast(-step_size, p))
+
+    def _sgd(self, model: StackedModel) -> None:
+        for name, p in model.params.items():
+            g = p.grad
+            if self.any_decay:
+                g = g.add(p, alpha=self.wd) if isinstance(self.wd, float) else g + _bcast(self.wd, p) * p
+            if self.any_momentum:
+                # torch starts the buffer at the first gradient; m * 0 + g is the same value
+                buf = self.state[name]["buf"]
+                buf.mul_(_bcast(self.momentum, p)).add_(g)
+                g = buf
+            if isinstance(self.lr, float):
+                p.add_(g, alpha=-self.lr)
+            else:
+                p.add_(g * _bcast(-self.lr, p))
+
+
+# --------------------------------------------------------------------------- losses
+def per_sample_loss(task: Task, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(R, n) loss per sample whose mean over a run's samples is ``task.loss``."""
+    r, n = out.shape[:2]
+    kind = task.loss_kind
+    if kind == "cross_entropy":
+        return F.cross_entropy(out.reshape(r * n, -1), y.reshape(r * n), reduction="none").view(r, n)
+    if kind == "mse":
+        return (out - y).pow(2).reshape(r, n, -1).mean(-1)
+    if kind == "hinge":
+        return torch.clamp(1 - out.squeeze(-1) * y, min=0)
+    raise ValueError(kind)
+
+
+# --------------------------------------------------------------------------- the engine
+@dataclass
+class _Run:
+    """Book-keeping of one run inside the cohort."""
+
+    variant: Variant
+    recipe: Recipe
+    data: TaskData
+    eval_at: set[int]
+    keep_at: set[int]
+    batches: Any  # iterator from training.minibatches
+    metrics: dict[str, list]
+    checkpoints: dict[int, dict[str, torch.Tensor]]
+    full_batch: bool
+
+
+def _pad(rows: list[torch.Tensor], fill: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack 1-d index tensors of different lengths: (R, max) indices and a (R, max) validity mask."""
+    width = max(len(t) for t in rows)
+    idx = torch.full((len(rows), width), fill, dtype=torch.long)
+    valid = torch.zeros(len(rows), width, dtype=torch.bool)
+    for i, t in enumerate(rows):
+        idx[i, :len(t)] = t
+        valid[i, :len(t)] = True
+    return idx, valid
+
+
+def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.device | None = None) -> list[RunResult]:
+    """Train ``variants`` of ``task`` together; one RunResult per variant, in order.
+
+    Equal run for run to ``[train_run(task, v) for v in variants]`` within float
+    rounding (tests/test_cohort.py). ``RunResult.seconds`` is the cohort's wall
+    time shared equally among its runs; ``engine`` is ``"cohort"``. ``device``
+    (default CPU) is where the stacked computation runs; checkpoints are returned
+    on the CPU. Call :func:`cohort_compatible` first.
+    """
+    if not variants:
+        return []
+    torch.set_flush_denormal(True)  # as the loop: late-training denormals slow CPU steps
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    runs: list[_Run] = []
+    models = []
+    for v in variants:
+        params = v.param_dict
+        recipe = task.recipe(params)
+        data = task.make_data(params, v.seed)
+        models.append(task.make_model(params, v.seed))
+        n_train = len(data.train_idx)
+        runs.append(_Run(
+            variant=v, recipe=recipe, data=data,
+            eval_at=set(task.eval_steps(recipe.steps)), keep_at=set(task.checkpoint_steps(recipe.steps)),
+            batches=minibatches(n_train, recipe.batch_size, v.seed),
+            metrics={"step": [], **{c: [] for c in METRIC_COLUMNS}}, checkpoints={},
+            full_batch=recipe.batch_size is None or recipe.batch_size >= n_train,
+        ))
+    model = StackedModel(models, dev)
+    opt = BatchedOptimizer([r.recipe for r in runs], model, dev)
+    custom_loss = _overrides_loss(task)
+
+    live = list(range(len(runs)))  # positions in `runs` of the stacked rows, in order
+    state = _CohortData(task, [runs[i] for i in live], dev)
+    max_steps = max(r.recipe.steps for r in runs)
+    start = time.perf_counter()
+    for step in range(max_steps + 1):
+        need_eval = [j for j, i in enumerate(live) if step in runs[i].eval_at]
+        if need_eval:
+            rows = _evaluate(task, model, state, custom_loss)
+            for j in need_eval:
+                m = runs[live[j]].metrics
+                m["step"].append(step)
+                for c in METRIC_COLUMNS:
+                    m[c].append(rows[c][j])
+        stopping = []
+        for j, i in enumerate(live):
+            run = runs[i]
+            stop = step == run.recipe.steps or (
+                step in run.eval_at and should_stop(run.metrics, task.threshold, run.recipe, step))
+            if step in run.keep_at or stop:
+                run.checkpoints[step] = model.state_dict(j)
+            if stop:
+                stopping.append(j)
+        if stopping:
+            keep = [j for j in range(len(live)) if j not in stopping]
+            live = [live[j] for j in keep]
+            if not live:
+                break
+            rows_t = torch.tensor(keep, dtype=torch.long, device=dev)
+            model.keep(rows_t)
+            opt.keep(rows_t, [runs[i].recipe for i in live])
+            state = _CohortData(task, [runs[i] for i in live], dev)
+        xb, yb, wb = state.batch([runs[i] for i in live])
+        out = model.forward(xb)
+        if custom_loss:
+            loss = sum(task.loss(out[j][wb[j] > 0], yb[j][wb[j] > 0]) for j in range(len(live)))
+        else:
+            loss = (per_sample_loss(task, out, yb) * wb).sum()
+        loss.backward()
+        opt.step(model)
+    seconds = (time.perf_counter() - start) / len(runs)
+    results = []
+    for run in runs:
+        m = run.metrics
+        events = detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(run.recipe.steps))
+        results.append(RunResult(run.variant, m, run.checkpoints, seconds, engine="cohort", events=events))
+    return results
+
+
+class _CohortData:
+    """Inputs of the live runs, stacked: the full grid for evaluation, the
+    padded train sets for full-batch steps, and per-run minibatch assembly."""
+
+    def __init__(self, task: Task, runs: list[_Run], device: torch.device):
+        self.device = device
+        xs = [r.data.x for r in runs]
+        ys = [r.data.y for r in runs]
+        shared = all(x is xs[0] or torch.equal(x, xs[0]) for x in xs) and all(y is ys[0] or torch.equal(y, ys[0]) for y in ys)
+        R = len(runs)
+        if shared:  # one copy, viewed R times: no memory per run
+            self.x = xs[0].to(device).unsqueeze(0).expand(R, *xs[0].shape)
+            self.y = ys[0].to(device).unsqueeze(0).expand(R, *ys[0].shape)
+        else:
+            self.x = torch.stack(xs).to(device)
+            self.y = torch.stack(ys).to(device)
+        n = self.x.shape[1]
+        self.arange = torch.arange(R, device=device).unsqueeze(1)
+        # sample counts per run over the grid (counts, not flags: an index set may repeat a point)
+        self.train_count = torch.zeros(R, n, device=device)
+        self.test_count = torch.zeros(R, n, device=device)
+        for j, r in enumerate(runs):
+            self.train_count[j].index_put_((r.data.train_idx.to(device),), torch.ones(len(r.data.train_idx), device=device), accumulate=True)
+            self.test_count[j].index_put_((r.data.test_idx.to(device),), torch.ones(len(r.data.test_idx), device=device), accumulate=True)
+        self.n_train = self.train_count.sum(1)
+        self.n_test = self.test_count.sum(1)
+        self.train_idx = [r.data.train_idx.to(device) for r in runs]
+        self.test_idx = [r.data.test_idx.to(device) for r in runs]
+        self.all_full = all(r.full_batch for r in runs)
+        if self.all_full:
+            idx, valid = _pad([r.data.train_idx for r in runs])
+            self._full = self._gather(idx.to(device), valid.to(device))
+
+    def _gather(self, idx: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        w = valid.float() / valid.sum(1, keepdim=True).float()
+        return self.x[self.arange, idx], self.y[self.arange, idx], w
+
+    def batch(self, runs: list[_Run]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Inputs, targets and per-sample loss weights (1/n_r, 0 on padding) of this step."""
+        if self.all_full:
+            return self._full
+        rows = []
+        for j, r in enumerate(runs):
+            b = next(r.batches)
+            rows.append(self.train_idx[j] if b is None else self.train_idx[j][b.to(self.device)])
+        if all(len(t) == len(rows[0]) for t in rows):
+            idx = torch.stack(rows)
+            valid = torch.ones(idx.shape, dtype=torch.bool, device=self.device)
+        else:
+            idx, valid = _pad([t.cpu() for t in rows])
+            idx, valid = idx.to(self.device), valid.to(self.device)
+        return self._gather(idx, valid)
+
+
+@torch.no_grad()
+def _evaluate(task: Task, model: StackedModel, data: _CohortData, custom_loss: bool) -> dict[str, list[float]]:
+    """Train/test loss and accuracy of every live run, as the loop computes them."""
+    out = model.forward(data.x)
+    rows: dict[str, list[float]] = {}
+    r, n = out.shape[:2]
+    # task.correct is per sample: one call over all runs' outputs
+    correct = task.correct(out.reshape(r * n, *out.shape[2:]), data.y.reshape(r * n, *data.y.shape[2:])).view(r, n).float()
+    if not custom_loss:
+        per = per_sample_loss(task, out, data.y)
+    for split, count, total in (("train", data.train_count, data.n_train), ("test", data.test_count, data.n_test)):
+        if custom_loss:  # the task's own loss, run by run, on exactly the loop's samples
+            sets = data.train_idx if split == "train" else data.test_idx
+            rows[f"{split}_loss"] = [float(task.loss(out[j][s], data.y[j][s])) for j, s in enumerate(sets)]
+        else:
+            rows[f"{split}_loss"] = ((per * count).sum(1) / total).tolist()
+        # integer hit counts / n in float32: the same rounding as the loop's float mean of 0/1
+        rows[f"{split}_acc"] = ((correct * count).sum(1) / total).tolist()
+    return rows
