@@ -1,0 +1,153 @@
+"""End to end through the command line, as a user runs it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.smoke
+SMOKE = ["--suite", "smoke", "--tasks", "modadd-mlp", "--no-progress", "--bootstrap", "50"]
+
+
+def cli(*args, check=True, **kw):
+    proc = subprocess.run([sys.executable, "-m", "complexity_bench", *map(str, args)],
+                          capture_output=True, text=True, timeout=600, **kw)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def one_line_error(proc) -> str:
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def smoke_out(tmp_path_factory, plugin_file_module):
+    out = tmp_path_factory.mktemp("results")
+    cli("run", *SMOKE, "--measures", "step,random,train-loss,oracle-test-loss,plugin-weight-count",
+        "--plugin", plugin_file_module, "--out", out, "--workers", "2")
+    return out
+
+
+@pytest.fixture(scope="module")
+def plugin_file_module(tmp_path_factory):
+    path = tmp_path_factory.mktemp("outside") / "my_measure.py"
+    path.write_text(
+        "from complexity_bench import measure\n\n"
+        "@measure(name='plugin-weight-count', version='1', direction=+1)\n"
+        "def weight_count(model, ctx):\n"
+        "    return float(sum(p.numel() for p in model.parameters()))\n"
+    )
+    return path
+
+
+def test_run_writes_every_output(smoke_out):
+    for name in ["leaderboard.csv", "leaderboard_by_task.csv", "runs.csv", "traces.parquet", "manifest.json",
+                 "measures.csv", "curves.parquet"]:
+        assert (smoke_out / name).exists(), name
+    board = pd.read_csv(smoke_out / "leaderboard.csv")
+    assert "plugin-weight-count" in set(board["measure"])  # a measure from a file outside the repo
+    runs = pd.read_csv(smoke_out / "runs.csv")
+    assert {"t_mem", "t_gen", "censored", "delay", "seed", "weight_decay"} <= set(runs.columns)
+    traces = pd.read_parquet(smoke_out / "traces.parquet")
+    assert {"run_id", "step", "measure", "value", "seconds", "test_loss"} <= set(traces.columns)
+    manifest = json.loads((smoke_out / "manifest.json").read_text())
+    assert manifest["suite"] == "smoke" and manifest["measures"]["plugin-weight-count"] == "1"
+
+
+def test_second_run_reuses_the_store(smoke_out, plugin_file_module):
+    before = (smoke_out / "traces.parquet").read_bytes()
+    cli("run", *SMOKE, "--measures", "step,random,train-loss,oracle-test-loss,plugin-weight-count",
+        "--plugin", plugin_file_module, "--out", smoke_out, "--workers", "1")
+    manifest = json.loads((smoke_out / "manifest.json").read_text())
+    assert manifest["trained_this_invocation"] == 0
+    assert pd.read_parquet(smoke_out / "traces.parquet").equals(pd.read_parquet(__import__("io").BytesIO(before)))
+
+
+def test_score_rescores_without_training(smoke_out):
+    (smoke_out / "leaderboard.csv").unlink()
+    proc = cli("score", smoke_out, "--bootstrap", "50", "--no-figures")
+    assert "re-scored" in proc.stdout and (smoke_out / "leaderboard.csv").exists()
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["run", "--measures", "trian-loss"], "did you mean 'train-loss'"),
+    (["run", "--tasks", "modad-mlp"], "did you mean 'modadd-mlp'"),
+    (["run", "--suite", "huge"], "unknown suite 'huge'"),
+    (["run", "--workers", "two"], "expected a whole number"),
+    (["run", "--executor", "slurm", "--suite", "smoke"], "unknown executor 'slurm'"),
+    (["score", "/nonexistent/results"], "is not a results folder"),
+    (["check-measure", "nope"], "unknown measure 'nope'"),
+])
+def test_bad_input_is_one_line_and_nonzero(args, expected, tmp_path):
+    proc = cli(*args, "--out", tmp_path, check=False) if args[0] == "run" else cli(*args, check=False)
+    assert expected in one_line_error(proc)
+
+
+def test_bad_plugin_files(tmp_path):
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('plugin exploded')\n")
+    assert "defines no measure" in one_line_error(cli("run", *SMOKE, "--plugin", empty, "--out", tmp_path, check=False))
+    assert "RuntimeError: plugin exploded" in one_line_error(
+        cli("run", *SMOKE, "--plugin", broken, "--out", tmp_path, check=False))
+
+
+def test_errors_leave_stored_results_alone(smoke_out):
+    before = {p: p.stat().st_mtime_ns for p in smoke_out.rglob("*") if p.is_file()}
+    one_line_error(cli("run", *SMOKE, "--measures", "nonsense", "--out", smoke_out, check=False))
+    after = {p: p.stat().st_mtime_ns for p in smoke_out.rglob("*") if p.is_file()}
+    assert before == after
+
+
+def test_unwritable_out(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert "not writable" in one_line_error(cli("run", *SMOKE, "--measures", "step", "--out", blocker / "x", check=False))
+
+
+def test_list_and_check_measure(plugin_file_module):
+    assert "oracle-test-loss" in cli("list", "measures").stdout
+    assert "modadd-mlp" in cli("list", "tasks").stdout
+    assert "OK" in cli("check-measure", "step").stdout
+    assert "check_measure(plugin-weight-count): OK" in cli("check-measure", plugin_file_module).stdout
+
+
+def _comparable(out: Path) -> dict:
+    runs = pd.read_csv(out / "runs.csv").drop(columns=["train_seconds"])
+    traces = pd.read_parquet(out / "traces.parquet").drop(columns=["seconds"])
+    board = pd.read_csv(out / "leaderboard.csv")
+    return {"runs": runs, "traces": traces.sort_values(["run_id", "measure", "step"]).reset_index(drop=True),
+            "board": board}
+
+
+def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
+    """Kill a run mid-way (SIGKILL), re-run: the CSVs equal an uninterrupted run's."""
+    args = ["run", "--suite", "smoke", "--tasks", "all", "--measures", "step,train-loss,random", "--no-progress",
+            "--bootstrap", "50", "--no-figures", "--workers", "1"]
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    cli(*args, "--out", clean)
+    proc = subprocess.Popen([sys.executable, "-m", "complexity_bench", *args, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    runs_dir = killed / "store" / "runs"
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if runs_dir.exists() and any(runs_dir.glob("*.sha256")):
+            break  # at least one run is stored, others are in progress
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    cli(*args, "--out", killed)
+    a, b = _comparable(clean), _comparable(killed)
+    for key in a:
+        pd.testing.assert_frame_equal(a[key], b[key], check_exact=True)
