@@ -78,3 +78,23 @@ def check_types(task_name: str, params: Mapping[str, Any], ints: tuple[str, ...]
         v = params.get(key)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
             raise UserError(f"task {task_name!r}: {key}={v!r} must be a number")
+
+
+def eval_schedule(steps: int, max_linear: int = 400) -> list[int]:
+    """Evaluation steps: step 0, 20 log-spaced steps, then up to ``max_linear`` evenly spaced ones.
+
+    Short (smoke) runs get one linear evaluation per 10 steps rather than one per step:
+    they only exercise the pipeline, and an evaluation of the full train and test sets
+    can cost as much as a training step.
+    """
+    from complexity_bench.task import log_linear_schedule
+
+    return log_linear_schedule(steps, n_log=20, n_linear=max(10, min(max_linear, steps // 10)))
+
+
+def checkpoint_schedule(evals: list[int], steps: int) -> list[int]:
+    """About 60 stored checkpoints for real runs, 12 for short (< 2,000-step) smoke runs,
+    so the smoke suite's measure evaluation stays in seconds."""
+    from complexity_bench.task import thin_schedule
+
+    return thin_schedule(evals, target=60 if steps >= 2_000 else 12)

@@ -53,7 +53,10 @@ from torch import nn
 from complexity_bench.models import PairEmbedding, StagedModel
 from complexity_bench.task import Task, TaskData, register_task
 
-from ._common import check_split_sizes, check_stop_factor, check_types, fixed_probe, seeded_model, seeded_split
+from ._common import (
+    check_split_sizes, check_stop_factor, check_types, checkpoint_schedule, eval_schedule, fixed_probe, seeded_model,
+    seeded_split,
+)
 
 PAPER = "Liu, Zhong & Tegmark 2023, Grokking as Compression: A Nonlinear Complexity Perspective, arXiv 2310.05918"
 
@@ -132,11 +135,12 @@ class AlgorithmicTask(Task):
         return seeded_model(build, seed, float(params["init_scale"]))
 
     def eval_steps(self, steps: int) -> list[int]:
-        # 400 linear evaluations: spacing 50 at the paper's 20k budget, which resolves
-        # the ~100-step test-accuracy jump; an evaluation costs ~1/3 of a step.
-        from complexity_bench.task import log_linear_schedule
+        # up to 400 linear evaluations: spacing 50 at the paper's 20k budget resolves the
+        # ~100-step test-accuracy jump; an evaluation costs about a third of a step.
+        return eval_schedule(steps, max_linear=400)
 
-        return log_linear_schedule(steps, n_log=20, n_linear=400)
+    def checkpoint_steps(self, steps: int) -> list[int]:
+        return checkpoint_schedule(self.eval_steps(steps), steps)
 
     def grid(self, suite: str) -> list[dict[str, Any]]:
         return _GRIDS[self.name][suite]
