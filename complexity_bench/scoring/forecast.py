@@ -1,0 +1,74 @@
+"""Forecast across runs (SPEC §6.3): does the measure at T_mem rank the runs' delays?
+
+Feature: x = direction * m(T_mem) (the value at the last checkpoint <= T_mem),
+and the excess over initialisation x_exc = direction * (m(T_mem) - m(0)).
+Target: the delay D = log10(T_gen / T_mem) (T_gen = budget and censored when
+the run never generalised). Convention: a *larger* x should mean a *longer*
+delay, so positive tau / C > 0.5 / positive Psi are good.
+
+- fc_tau, fc_tau_excess: Kendall tau_b (scipy) of x vs D over uncensored runs.
+- fc_cindex, fc_cindex_excess: Harrell's C with censoring (stats.harrell_c).
+- fc_psi, fc_sign_error_mean, fc_sign_error_max: pairwise scores over runs that
+  differ in exactly one variant axis (granulated.py).
+
+    >>> from scipy.stats import kendalltau
+    >>> float(kendalltau([1, 2, 3], [0.1, 0.5, 0.3])[0])
+    0.3333333333333333
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import stats
+
+from .bootstrap import Result
+from .config import ScoreConfig
+from .granulated import score_granulated
+from .prepare import Series, TaskRuns
+from .stats import harrell_c, weighted_tau_b
+
+COLUMNS = ("fc_tau", "fc_tau_excess", "fc_cindex", "fc_cindex_excess",
+           "fc_psi", "fc_sign_error_mean", "fc_sign_error_max")
+
+
+def _tau(res: Result, name: str, x: np.ndarray, D: np.ndarray, W: np.ndarray, cfg: ScoreConfig) -> None:
+    B = W.shape[0]
+    if len(x) < cfg.min_points:
+        res.nan((name,), f"fewer than {cfg.min_points} uncensored runs with a value at T_mem", B)
+    elif np.ptp(x) == 0:
+        res.nan((name,), "constant measure at T_mem", B)
+    elif np.ptp(D) == 0:
+        res.nan((name,), "all delays equal", B)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tau = stats.kendalltau(x, D, variant="b")[0]
+        res.set(name, tau, weighted_tau_b(x, D, W))
+
+
+def _cindex(res: Result, name: str, x: np.ndarray, D: np.ndarray, ev: np.ndarray, W: np.ndarray) -> None:
+    B = W.shape[0]
+    c = harrell_c(x, D, ev)[0]
+    if not np.isfinite(c):
+        res.nan((name,), "no comparable pair (needs an observed delay shorter than another run's)", B)
+    else:
+        res.set(name, c, harrell_c(x, D, ev, W))
+
+
+def score_forecast(series: Series, runs: TaskRuns, W: np.ndarray, cfg: ScoreConfig) -> Result:
+    res = Result()
+    x = series.s_mem
+    x_exc = series.s_mem - series.s_init
+    use = runs.memorised & np.isfinite(x) & np.isfinite(runs.delay)
+    unc = use & ~runs.censored
+    res.counts["n_runs_forecast"] = int(use.sum())
+    res.counts["n_runs_censored"] = int((use & runs.censored).sum())
+    _tau(res, "fc_tau", x[unc], runs.delay[unc], W[:, unc], cfg)
+    _tau(res, "fc_tau_excess", x_exc[unc], runs.delay[unc], W[:, unc], cfg)
+    ev = ~runs.censored[use]
+    _cindex(res, "fc_cindex", x[use], runs.delay[use], ev, W[:, use])
+    _cindex(res, "fc_cindex_excess", x_exc[use], runs.delay[use], ev, W[:, use])
+    res.update(score_granulated(x, runs, use, W, cfg))
+    return res

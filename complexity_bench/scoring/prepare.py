@@ -1,0 +1,152 @@
+"""From the runs / traces tables to per-task arrays the scores work on.
+
+Conventions fixed here, once for every score:
+
+- The signed measure is s = direction * value, so larger s always means "more
+  complex, further from generalising".
+- m(T_mem) is the value at the last checkpoint at or before T_mem that has a
+  value (causal: events come from a denser evaluation grid than the
+  checkpoints, so T_mem rarely is a checkpoint). m(0) is the value at the
+  earliest checkpoint that has a value (step 0 when it is there).
+- A value is missing when it is NaN/inf or its ``error`` is non-empty; missing
+  values are dropped and counted, the rest is scored.
+- The delay is D = log10(max(T_gen, 1) / max(T_mem, 1)), with T_gen = budget
+  for censored runs (a lower bound then); NaN when the run never memorised.
+
+Example::
+
+    >>> import pandas as pd
+    >>> runs = pd.DataFrame({"run_id": ["a"], "task": ["t"], "t_mem": [10.0], "t_gen": [100.0],
+    ...                      "censored": [False], "budget": [1000], "axes": ["wd"], "wd": [0.1]})
+    >>> tr = TaskRuns.from_frame(runs)
+    >>> round(float(tr.delay[0]), 6)
+    1.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+def _round_key(v: object) -> object:
+    # Grid values are usually exact, but a CSV round-trip can perturb the last bits.
+    if isinstance(v, (float, np.floating)):
+        return float(f"{float(v):.10g}")
+    return v
+
+
+@dataclass
+class TaskRuns:
+    """The runs of one task, as parallel arrays (index r = position in run_ids)."""
+
+    task: str
+    run_ids: np.ndarray
+    t_mem: np.ndarray
+    t_gen: np.ndarray
+    censored: np.ndarray
+    budget: np.ndarray
+    delay: np.ndarray
+    axes: list[str]
+    configs: list[tuple]
+    index: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def memorised(self) -> np.ndarray:
+        return ~np.isnan(self.t_mem)
+
+    @property
+    def grokked(self) -> np.ndarray:
+        """Memorised and generalised within the budget (not censored)."""
+        return self.memorised & ~self.censored & ~np.isnan(self.t_gen)
+
+    @property
+    def never(self) -> np.ndarray:
+        """Memorised but never generalised within the budget (right-censored)."""
+        return self.memorised & self.censored
+
+    def __len__(self) -> int:
+        return len(self.run_ids)
+
+    @classmethod
+    def from_frame(cls, runs: pd.DataFrame) -> "TaskRuns":
+        runs = runs.sort_values("run_id", kind="mergesort").reset_index(drop=True)
+        task = str(runs["task"].iloc[0]) if len(runs) else ""
+        t_mem = pd.to_numeric(runs["t_mem"], errors="coerce").to_numpy(float)
+        t_gen = pd.to_numeric(runs["t_gen"], errors="coerce").to_numpy(float)
+        censored = runs["censored"].astype(str).str.lower().isin(["true", "1", "1.0"]).to_numpy().copy()
+        censored |= np.isnan(t_gen)
+        budget = pd.to_numeric(runs["budget"], errors="coerce").to_numpy(float)
+        end = np.where(censored, budget, t_gen)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            delay = np.log10(np.maximum(end, 1.0) / np.maximum(t_mem, 1.0))
+        delay[np.isnan(t_mem)] = np.nan
+        axes: list[str] = []
+        if "axes" in runs and len(runs):
+            names = sorted({a for s in runs["axes"].dropna().astype(str) for a in s.split("+") if a})
+            axes = [a for a in names if a in runs.columns]
+        configs = [tuple(_round_key(v) for v in row) for row in runs[axes].itertuples(index=False)] if axes \
+            else [() for _ in range(len(runs))]
+        ids = runs["run_id"].astype(str).to_numpy()
+        return cls(task, ids, t_mem, t_gen, censored, budget, delay, axes, configs,
+                   {r: i for i, r in enumerate(ids)})
+
+
+@dataclass
+class Series:
+    """One measure's values on one task's checkpoints, sorted by (run, step).
+
+    Arrays over valid checkpoints: run (index into TaskRuns), step, s (signed
+    value), test_loss, test_acc. Per run: s_mem = s(T_mem), s_init = s(0).
+    """
+
+    run: np.ndarray
+    step: np.ndarray
+    s: np.ndarray
+    test_loss: np.ndarray
+    test_acc: np.ndarray
+    s_mem: np.ndarray
+    s_init: np.ndarray
+    n_rows: int
+    n_missing: int
+    n_unknown_runs: int
+
+
+def extract_series(rows: pd.DataFrame, runs: TaskRuns, direction: int) -> Series:
+    """Signed, cleaned series of one (measure, task) from its trace rows."""
+    n_rows = len(rows)
+    ridx = rows["run_id"].astype(str).map(runs.index)
+    unknown = int(ridx.isna().sum())
+    value = pd.to_numeric(rows["value"], errors="coerce").to_numpy(float)
+    err = rows["error"].fillna("").astype(str).str.len().to_numpy() > 0 if "error" in rows \
+        else np.zeros(n_rows, bool)
+    ok = np.isfinite(value) & ~err & ridx.notna().to_numpy()
+    n_missing = int((~ok).sum()) - unknown
+    run = ridx.to_numpy(float)[ok].astype(int)
+    step = pd.to_numeric(rows["step"], errors="coerce").to_numpy(float)[ok]
+    s = direction * value[ok]
+    tl = pd.to_numeric(rows["test_loss"], errors="coerce").to_numpy(float)[ok] if "test_loss" in rows \
+        else np.full(len(s), np.nan)
+    ta = pd.to_numeric(rows["test_acc"], errors="coerce").to_numpy(float)[ok] if "test_acc" in rows \
+        else np.full(len(s), np.nan)
+    order = np.lexsort((step, run))
+    run, step, s, tl, ta = run[order], step[order], s[order], tl[order], ta[order]
+    # Duplicate (run, step) rows would double-count a checkpoint: keep the first.
+    keep = np.r_[True, (run[1:] != run[:-1]) | (step[1:] != step[:-1])]
+    run, step, s, tl, ta = run[keep], step[keep], s[keep], tl[keep], ta[keep]
+    R = len(runs)
+    s_mem = np.full(R, np.nan)
+    s_init = np.full(R, np.nan)
+    bounds = np.searchsorted(run, np.arange(R + 1))
+    for r in range(R):
+        a, b = bounds[r], bounds[r + 1]
+        if a == b:
+            continue
+        s_init[r] = s[a]
+        if not np.isnan(runs.t_mem[r]):
+            k = np.searchsorted(step[a:b], runs.t_mem[r], side="right")
+            if k > 0:
+                s_mem[r] = s[a + k - 1]
+    return Series(run, step, s, tl, ta, s_mem, s_init, n_rows, n_missing, unknown)

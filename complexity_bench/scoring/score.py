@@ -1,0 +1,146 @@
+"""score(): runs + traces + measure metadata -> by-task table and leaderboard (pure).
+
+Inputs (pandas DataFrames):
+
+- runs: one row per run: run_id, task, seed, t_mem, t_gen, censored, delay,
+  budget, threshold, axes ("+"-joined variant axes), one column per
+  hyperparameter. t_mem NaN = never memorised (left out of early warning and
+  forecast); t_gen NaN when censored. The delay is recomputed from t_mem,
+  t_gen and budget (prepare.py) so the convention is the scorer's own.
+- traces: long format, one row per (run_id, step, measure): run_id, task,
+  step, measure, value, seconds, error, train_loss, test_loss, train_acc,
+  test_acc. m(T_mem) is taken at the last checkpoint <= T_mem (causal).
+- measures: one row per measure: measure, measure_version, direction,
+  causal, baseline, and other metadata, carried into every output row.
+  Sub-measures "name/key" inherit the metadata of "name".
+
+Every (measure, task) pair gets a row, even when nothing could be scored;
+a score that cannot be computed is NaN and ``nan_reasons`` says why
+("score: reason; ...").
+
+Example::
+
+    >>> from complexity_bench.scoring.synthetic import make_synthetic
+    >>> runs, traces, measures = make_synthetic(n_seeds=2)
+    >>> tables = score(runs, traces, measures, ScoreConfig(n_boot=20))
+    >>> sorted(tables.leaderboard["measure"])[:2]
+    ['oracle-test-loss', 'random']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .bootstrap import Result, bootstrap_weights, interval
+from .config import SCORES, ScoreConfig, ScoreTables
+from .early_warning import score_early_warning
+from .forecast import score_forecast
+from .leaderboard import build_leaderboard
+from .prepare import TaskRuns, extract_series
+from .tracking import score_tracking
+
+_STEP = "step"
+
+
+def _truthy(v: object) -> bool:
+    return str(v).strip().lower() in ("true", "1", "1.0", "yes")
+
+
+def _measure_meta(measures: pd.DataFrame, names: list[str]) -> dict[str, dict]:
+    """name -> metadata dict (direction int, causal/baseline bool, other columns as given)."""
+    table = {str(r["measure"]): dict(r) for _, r in measures.iterrows()}
+    out = {}
+    for n in names:
+        parent = n.split("/", 1)[0]
+        row = table.get(n) or table.get(parent)
+        if row is None:
+            raise ValueError(f"measure {n!r} appears in traces but not in the measures table; "
+                             "add a row with its direction and metadata")
+        row = dict(row)
+        row["measure"] = n
+        d = int(float(row["direction"]))
+        if d not in (1, -1):
+            raise ValueError(f"measure {n!r}: direction must be +1 or -1, got {row['direction']!r}")
+        row["direction"] = d
+        row["causal"] = _truthy(row.get("causal", True))
+        row["baseline"] = _truthy(row.get("baseline", False))
+        out[n] = row
+    return out
+
+
+def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
+          config: ScoreConfig | None = None) -> ScoreTables:
+    """Score every measure on every task; see the module docstring for the inputs.
+
+    Returns ScoreTables(by_task, leaderboard); every score column c has c_lo and
+    c_hi (percentile bootstrap interval over runs, ``config.level``).
+    """
+    cfg = config or ScoreConfig()
+    names = list(dict.fromkeys([*measures["measure"].astype(str), *traces["measure"].astype(str).unique()]))
+    # Sub-measure rows only exist when traces have them; parents without values stay listed.
+    meta = _measure_meta(measures, names)
+    meta_cols = [c for c in measures.columns if c != "measure"]
+    if "task" not in traces.columns:
+        traces = traces.merge(runs[["run_id", "task"]], on="run_id", how="left")
+    tasks = sorted(set(runs["task"].astype(str)))
+    rows, reps = [], {}
+    tr_by_task = {t: g for t, g in traces.groupby(traces["task"].astype(str), sort=False)}
+    for task in tasks:
+        truns = TaskRuns.from_frame(runs[runs["task"].astype(str) == task])
+        W = bootstrap_weights(len(truns), cfg.n_boot, cfg.seed, task)
+        ttr = tr_by_task.get(task, traces.iloc[:0])
+        by_measure = {m: g for m, g in ttr.groupby(ttr["measure"].astype(str), sort=False)}
+        for name in names:
+            info = meta[name]
+            g = by_measure.get(name, ttr.iloc[:0])
+            series = extract_series(g, truns, info["direction"])
+            res = Result()
+            res.counts.update(n_runs=len(truns), n_ckpt=len(series.s), n_missing=series.n_missing)
+            if len(series.s) == 0:
+                reason = "no trace rows for this task" if len(g) == 0 else "every value is missing"
+                res.nan(SCORES, reason, W.shape[0])
+            else:
+                res.update(score_tracking(series, truns, W, cfg))
+                res.update(score_early_warning(series, truns, W, cfg))
+                res.update(score_forecast(series, truns, W, cfg))
+            row = {"measure": name, "task": task, **{c: info.get(c) for c in meta_cols}}
+            row.update(res.counts)
+            for col in SCORES:
+                row[col] = res.values.get(col, np.nan)
+                lo, hi = interval(res.reps[col], cfg.level) if col in res.reps and cfg.n_boot > 0 else (np.nan, np.nan)
+                row[f"{col}_lo"], row[f"{col}_hi"] = lo, hi
+            row["nan_reasons"] = "; ".join(f"{k}: {v}" for k, v in res.reasons.items() if not np.isfinite(row[k]))
+            rows.append(row)
+            reps[(name, task)] = res.reps
+    by_task = _order_columns(pd.DataFrame(rows), meta_cols)
+    by_task = _beside_step(by_task)
+    leaderboard = build_leaderboard(by_task, reps, meta_cols, cfg) if len(by_task) else pd.DataFrame()
+    return ScoreTables(by_task=by_task, leaderboard=leaderboard)
+
+
+_COUNTS = ("n_runs", "n_ckpt", "n_missing", "n_runs_tracking", "n_ckpt_tracking", "n_runs_tracking_per_run",
+           "n_runs_ew", "n_ckpt_ew", "n_runs_never", "n_runs_forecast", "n_runs_censored",
+           "n_pairs_one_axis", "n_psi_groups", "n_sign_envs")
+
+
+def _order_columns(df: pd.DataFrame, meta_cols: list[str]) -> pd.DataFrame:
+    if df.empty:
+        return df
+    for c in _COUNTS:
+        if c not in df:
+            df[c] = 0
+        df[c] = df[c].fillna(0).astype(int)
+    score_cols = [x for c in SCORES for x in (c, f"{c}_lo", f"{c}_hi")]
+    cols = ["measure", "task", *meta_cols, *_COUNTS, *score_cols, "nan_reasons"]
+    return df[cols + [c for c in df.columns if c not in cols]]
+
+
+def _beside_step(by_task: pd.DataFrame) -> pd.DataFrame:
+    """Add the `step` baseline's per-run tracking and AUROC on the same task to every row."""
+    if by_task.empty:
+        return by_task
+    step = by_task[by_task["measure"] == _STEP].set_index("task")
+    for col in ("trk_rho_run_median", "ew_auroc"):
+        by_task[f"{col}_step"] = by_task["task"].map(step[col]) if len(step) else np.nan
+    return by_task
