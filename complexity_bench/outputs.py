@@ -116,7 +116,7 @@ def read_frames(out: Path) -> Frames:
 def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: bool = True) -> dict[str, Any]:
     from .scoring import ScoreConfig, score
 
-    tables = score(frames.runs, frames.traces, frames.measures, ScoreConfig(n_bootstrap=bootstrap))
+    tables = score(frames.runs, frames.traces, frames.measures, ScoreConfig(n_boot=bootstrap))
     _write_csv(out / "leaderboard.csv", tables.leaderboard)
     _write_csv(out / "leaderboard_by_task.csv", tables.by_task)
     if figures:
