@@ -162,8 +162,14 @@ class _ModAdd(AlgorithmicTask):
 
 
 class _S4(AlgorithmicTask):
+    """S4 does not grok within the paper's 20,000 steps at weight decay 0.2 on this setup
+    (test accuracy still below 0.99 at 20k; seed 0 reached it at step 23,500), so its
+    budget is 40,000 steps. The composition convention cannot explain it (see the module
+    docstring): it is the budget."""
+
     vocab = 24
     n_out = 24
+    defaults: ClassVar[dict[str, Any]] = {**AlgorithmicTask.defaults, "steps": 40_000}
     family = "permutation-composition"
     properties = frozenset({"classification"})
 
@@ -240,9 +246,12 @@ class XorReLU(_Xor):
 # smoke: one short run per task (it need not grok; it exercises the pipeline).
 _SMOKE = [{"steps": 300}]
 
+# full: one axis at a time around the paper's setting (granulated scores compare runs
+# that differ in one axis only); weight decay 0 and train fraction 0.5 are the controls
+# that never generalise within budget, weight decay 5 generalises with almost no delay.
 _FULL = (
-    [{"weight_decay": wd} for wd in (0.0, 0.1, 0.2, 0.5, 1.0, 2.0)]
-    + [{"train_frac": f} for f in (0.4, 0.5, 0.6, 0.7, 0.9)]
+    [{"weight_decay": wd} for wd in (0.0, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)]
+    + [{"train_frac": f} for f in (0.5, 0.6, 0.7, 0.9)]
     + [{"init_scale": a} for a in (0.5, 2.0, 3.0)]
 )
 
@@ -250,14 +259,18 @@ _GRIDS: dict[str, dict[str, list[dict[str, Any]]]] = {
     name: {"smoke": _SMOKE, "default": [], "full": _FULL}
     for name in ("modadd-mlp", "modadd-relu", "s4-mlp", "s4-relu", "xor-mlp", "xor-relu")
 }
-# default: the paper's net on modular addition only (the other five are full-only, to fit
-# the default suite's ~8 core-minute training budget); provisional, see notes/tasks.md.
+# default: only the paper's net on modular addition (the other five are full-only, to keep
+# the default suite near 8 core-minutes of training). A weight-decay axis: 0 never
+# generalises (censored at 10k steps), 0.2 (the paper) groks ~6-9k steps after memorising,
+# 1.0 after ~1k, 5.0 almost at once. Measured events: notes/tasks.md.
 _GRIDS["modadd-mlp"]["default"] = [
-    {"steps": 10_000, "weight_decay": 0.0},
-    {"steps": 10_000, "weight_decay": 0.5},
-    {"steps": 10_000, "weight_decay": 1.0},
+    {"weight_decay": 0.0, "steps": 10_000},
+    {"weight_decay": 0.2, "steps": 15_000},
+    {"weight_decay": 0.5, "steps": 15_000},
+    {"weight_decay": 1.0, "steps": 15_000},
+    {"weight_decay": 5.0, "steps": 15_000},
 ]
 
 _SEEDS: dict[str, dict[str, list[int]]] = {
-    name: {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2]} for name in _GRIDS
+    name: {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2, 3, 4]} for name in _GRIDS
 }
