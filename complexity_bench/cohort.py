@@ -101,7 +101,8 @@ def cohort_compatible(task: Task, variants: Sequence[Variant]) -> bool:
                 return False
             arch = a
             d = task.make_data(params, v.seed)
-            s = (tuple(d.x.shape), d.x.dtype, tuple(d.y.shape), d.y.dtype)
+            # grids may differ in length (seeded data of different sizes): padded per run
+            s = (tuple(d.x.shape[1:]), d.x.dtype, tuple(d.y.shape[1:]), d.y.dtype)
             if shapes is not None and s != shapes:
                 return False
             shapes = s
@@ -118,17 +119,21 @@ def _overrides_loss(task: Task) -> bool:
 class StackedModel:
     """The stages of R models with the same architecture, weights stacked on dim 0.
 
-    ``params[name]`` is a leaf tensor of shape ``(R, *shape)`` named like the
-    StagedModel's state_dict key, so checkpoints come out as ordinary state dicts.
+    All weights live in one flat buffer laid out parameter by parameter
+    (``[W1 of run 0..R-1, b1 of run 0..R-1, ...]``), gradients in a second one
+    of the same layout, so the optimizer is a handful of elementwise operations
+    on two vectors instead of a handful per parameter tensor (per-op overhead
+    is what the smallest nets pay for). ``params[name]`` is a contiguous
+    ``(R, *shape)`` leaf view of the buffer, named like the StagedModel's
+    state_dict key, so checkpoints come out as ordinary state dicts.
     """
 
     def __init__(self, models: Sequence[nn.Module], device: torch.device):
         proto = models[0]
         self.names = [n for n, _ in proto.named_parameters()]
-        self.params: dict[str, torch.Tensor] = {}
-        for name in self.names:
-            stacked = torch.stack([dict(m.named_parameters())[name].detach() for m in models]).to(device)
-            self.params[name] = stacked.clone().requires_grad_(True)
+        self.shapes = {n: tuple(p.shape) for n, p in proto.named_parameters()}
+        stacked = [torch.stack([dict(m.named_parameters())[n].detach() for m in models]) for n in self.names]
+        self._build([t.to(device) for t in stacked])
         # (kind, module, param names) per stage
         self.plan: list[tuple[str, nn.Module, tuple[str, ...]]] = []
         for i, s in enumerate(proto.stages):
@@ -143,9 +148,36 @@ class StackedModel:
             else:
                 self.plan.append(("elementwise", s, ()))
 
-    @property
-    def runs(self) -> int:
-        return next(iter(self.params.values())).shape[0]
+    def _build(self, stacked: list[torch.Tensor]) -> None:
+        self.runs = stacked[0].shape[0]
+        self.flat = torch.cat([t.reshape(-1) for t in stacked])
+        self.grad = torch.zeros_like(self.flat)
+        self.params = self.views(self.flat, leaf=True)
+        for name, g in self.views(self.grad).items():
+            # autograd accumulates in place into an existing .grad: backward fills self.grad
+            self.params[name].grad = g
+
+    def views(self, flat: torch.Tensor, leaf: bool = False) -> dict[str, torch.Tensor]:
+        """``(R, *shape)`` views of a buffer with this model's layout."""
+        out, off = {}, 0
+        for name in self.names:
+            n = self.runs * math.prod(self.shapes[name])
+            v = flat[off:off + n].view(self.runs, *self.shapes[name])
+            out[name] = v.requires_grad_(True) if leaf else v
+            off += n
+        return out
+
+    def per_element(self, values: torch.Tensor) -> torch.Tensor:
+        """A per-run (R,) tensor spread over the flat layout (for per-run hyperparameters)."""
+        return torch.cat([values.repeat_interleave(math.prod(self.shapes[n])) for n in self.names])
+
+    def select(self, flat: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        """A buffer with this model's layout restricted to runs ``rows``."""
+        return torch.cat([v.index_select(0, rows).reshape(-1) for v in self.views(flat).values()])
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Drop runs: keep only ``rows`` (indices into the run axis)."""
+        self._build([v.index_select(0, rows) for v in self.views(self.flat.detach()).values()])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (R, n, ...) inputs, one slice per run -> (R, n, out)."""
@@ -169,119 +201,104 @@ class StackedModel:
                 h = module(h)
         return h
 
-    def keep(self, rows: torch.Tensor) -> None:
-        """Drop runs: keep only ``rows`` (indices into the run axis)."""
-        for name in self.names:
-            self.params[name] = self.params[name].detach().index_select(0, rows).requires_grad_(True)
-
     def state_dict(self, r: int) -> dict[str, torch.Tensor]:
         return {name: self.params[name][r].detach().to("cpu", copy=True) for name in self.names}
 
 
 # --------------------------------------------------------------------------- optimizers
-def _per_run(values: Sequence[float], device: torch.device) -> float | torch.Tensor:
-    """A python float when every run shares the value (rounds exactly like torch.optim),
-    else an (R,) float32 tensor."""
-    if all(v == values[0] for v in values):
-        return float(values[0])
-    return torch.tensor(values, dtype=torch.float32, device=device)
-
-
-def _bcast(v: float | torch.Tensor, like: torch.Tensor) -> float | torch.Tensor:
-    return v.view(-1, *([1] * (like.dim() - 1))) if isinstance(v, torch.Tensor) else v
-
-
 class BatchedOptimizer:
-    """AdamW / SGD over stacked parameters with per-run hyperparameters.
+    """AdamW / SGD over a StackedModel's flat buffer with per-run hyperparameters.
 
-    Mirrors torch.optim's single-tensor code path (the CPU default), operation by
-    operation. Hyperparameter lists are per run, in the order of the stack.
+    Mirrors torch.optim's single-tensor code path (the CPU default) operation by
+    operation, elementwise, so each run sees exactly its own update. A
+    hyperparameter shared by every run stays a python float (it then rounds
+    exactly as in torch.optim); one that differs becomes a per-element tensor.
     """
 
-    def __init__(self, recipes: Sequence[Recipe], model: StackedModel, device: torch.device, eps: float = 1e-8):
+    def __init__(self, recipes: Sequence[Recipe], model: StackedModel, eps: float = 1e-8):
         self.kind = recipes[0].optimizer
-        self.device = device
         self.eps = eps
-        self.recipes = list(recipes)
-        self.state: dict[str, dict[str, torch.Tensor]] = {}
-        for name, p in model.params.items():
-            if self.kind == "adamw":
-                self.state[name] = {"exp_avg": torch.zeros_like(p.detach()), "exp_avg_sq": torch.zeros_like(p.detach())}
-            else:
-                self.state[name] = {"buf": torch.zeros_like(p.detach())}
+        if self.kind == "adamw":
+            self.state = {"exp_avg": torch.zeros_like(model.flat), "exp_avg_sq": torch.zeros_like(model.flat)}
+        else:
+            self.state = {"buf": torch.zeros_like(model.flat)}
         self.step_count = 0  # lock-step: every live run has taken the same number of steps
-        self._hyper()
+        self.set_hyper(recipes, model)
 
-    def _hyper(self) -> None:
-        rec = self.recipes
-        self.lr_list = [r.lr for r in rec]
-        self.lr = _per_run(self.lr_list, self.device)
-        self.wd = _per_run([r.weight_decay for r in rec], self.device)
-        self.beta1_list = [float(r.betas[0]) for r in rec]
-        self.beta2_list = [float(r.betas[1]) for r in rec]
-        self.beta1 = _per_run(self.beta1_list, self.device)
-        self.beta2 = _per_run(self.beta2_list, self.device)
-        # torch.optim computes 1 - lr * wd in double, then the float32 multiply
-        self.decay = _per_run([1 - r.lr * r.weight_decay for r in rec], self.device)
-        self.any_decay = any(r.weight_decay != 0 for r in rec)
-        self.momentum = _per_run([r.momentum for r in rec], self.device)
-        self.any_momentum = any(r.momentum != 0 for r in rec)
+    def _per_run(self, values: Sequence[float], model: StackedModel) -> float | torch.Tensor:
+        if all(v == values[0] for v in values):
+            return float(values[0])
+        return model.per_element(torch.tensor(values, dtype=torch.float32, device=model.flat.device))
 
-    def keep(self, rows: torch.Tensor, recipes: Sequence[Recipe]) -> None:
-        for st in self.state.values():
-            for k in st:
-                st[k] = st[k].index_select(0, rows)
-        self.recipes = list(recipes)
-        self._hyper()
+    def set_hyper(self, recipes: Sequence[Recipe], model: StackedModel) -> None:
+        """Hyperparameters of the runs in the stack, in order."""
+        pr = lambda vals: self._per_run(vals, model)  # noqa: E731
+        self.lr_list = [r.lr for r in recipes]
+        self.beta1_list = [float(r.betas[0]) for r in recipes]
+        self.beta2_list = [float(r.betas[1]) for r in recipes]
+        self.lr = pr(self.lr_list)
+        self.wd = pr([r.weight_decay for r in recipes])
+        self.one_minus_b1 = pr([1 - b for b in self.beta1_list])
+        self.beta2 = pr(self.beta2_list)
+        self.one_minus_b2 = pr([1 - b for b in self.beta2_list])
+        # torch.optim computes 1 - lr * wd in double, then one float32 multiply
+        self.decay = pr([1 - r.lr * r.weight_decay for r in recipes])
+        self.any_decay = any(r.weight_decay != 0 for r in recipes)
+        self.momentum = pr([r.momentum for r in recipes])
+        self.any_momentum = any(r.momentum != 0 for r in recipes)
+        self._model = model
+
+    def keep_state(self, rows: torch.Tensor, model: StackedModel) -> None:
+        """Drop runs from the optimizer state (``model`` still has the old layout)."""
+        self.state = {k: model.select(v, rows) for k, v in self.state.items()}
 
     @torch.no_grad()
     def step(self, model: StackedModel) -> None:
         self.step_count += 1
         if self.kind == "adamw":
-            self._adamw(model)
+            self._adamw(model.flat, model.grad)
         else:
-            self._sgd(model)
-        for p in model.params.values():
-            p.grad = None
+            self._sgd(model.flat, model.grad)
 
-    def _adamw(self, model: StackedModel) -> None:
+    def _adamw(self, p: torch.Tensor, g: torch.Tensor) -> None:
         t = self.step_count
-        # bias corrections in double per run, as torch.optim does with python floats
-        step_size = _per_run([lr / (1 - b1 ** t) for lr, b1 in zip(self.lr_list, self.beta1_list)], self.device)
-        bc2_sqrt = _per_run([(1 - b2 ** t) ** 0.5 for b2 in self.beta2_list], self.device)
-        one_minus_b1 = 1 - self.beta1
-        one_minus_b2 = 1 - self.beta2
-        for name, p in model.params.items():
-            g = p.grad
-            st = self.state[name]
-            m, v = st["exp_avg"], st["exp_avg_sq"]
-            if self.any_decay:
-                p.mul_(_bcast(self.decay, p))
-            m.lerp_(g, _bcast(one_minus_b1, p))
-            if isinstance(self.beta2, float):
-                v.mul_(self.beta2).addcmul_(g, g, value=one_minus_b2)
-            else:
-                v.mul_(_bcast(self.beta2, p)).addcmul_(g * _bcast(one_minus_b2, p), g)
-            denom = (v.sqrt() / _bcast(bc2_sqrt, p)).add_(self.eps)
-            if isinstance(step_size, float):
-                p.addcdiv_(m, denom, value=-step_size)
-            else:
-                p.add_(m / denom * _bcast(-step_size, p))
+        m, v = self.state["exp_avg"], self.state["exp_avg_sq"]
+        # bias corrections in double, as torch.optim does with python floats; rebuilt per
+        # element only when betas differ between runs (rare: it costs a buffer per step)
+        if isinstance(self.one_minus_b1, float):
+            bc1 = 1 - self.beta1_list[0] ** t
+            step_size = self.lr / bc1
+        else:
+            step_size = self._per_run([lr / (1 - b1 ** t) for lr, b1 in zip(self.lr_list, self.beta1_list)], self._model)
+        if isinstance(self.beta2, float):
+            bc2_sqrt = (1 - self.beta2 ** t) ** 0.5
+        else:
+            bc2_sqrt = self._per_run([(1 - b2 ** t) ** 0.5 for b2 in self.beta2_list], self._model)
+        if self.any_decay:
+            p.mul_(self.decay)
+        m.lerp_(g, self.one_minus_b1)
+        if isinstance(self.beta2, float):
+            v.mul_(self.beta2).addcmul_(g, g, value=self.one_minus_b2)
+        else:
+            v.mul_(self.beta2).addcmul_(g * self.one_minus_b2, g)
+        denom = (v.sqrt() / bc2_sqrt).add_(self.eps)
+        if isinstance(step_size, float):
+            p.addcdiv_(m, denom, value=-step_size)
+        else:
+            p.add_(m / denom * -step_size)
 
-    def _sgd(self, model: StackedModel) -> None:
-        for name, p in model.params.items():
-            g = p.grad
-            if self.any_decay:
-                g = g.add(p, alpha=self.wd) if isinstance(self.wd, float) else g + _bcast(self.wd, p) * p
-            if self.any_momentum:
-                # torch starts the buffer at the first gradient; m * 0 + g is the same value
-                buf = self.state[name]["buf"]
-                buf.mul_(_bcast(self.momentum, p)).add_(g)
-                g = buf
-            if isinstance(self.lr, float):
-                p.add_(g, alpha=-self.lr)
-            else:
-                p.add_(g * _bcast(-self.lr, p))
+    def _sgd(self, p: torch.Tensor, g: torch.Tensor) -> None:
+        if self.any_decay:
+            g = g.add(p, alpha=self.wd) if isinstance(self.wd, float) else g + self.wd * p
+        if self.any_momentum:
+            # torch starts the buffer at the first gradient; m * 0 + g is the same value
+            buf = self.state["buf"]
+            buf.mul_(self.momentum).add_(g)
+            g = buf
+        if isinstance(self.lr, float):
+            p.add_(g, alpha=-self.lr)
+        else:
+            p.add_(g * -self.lr)
 
 
 # --------------------------------------------------------------------------- losses
@@ -354,7 +371,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             full_batch=recipe.batch_size is None or recipe.batch_size >= n_train,
         ))
     model = StackedModel(models, dev)
-    opt = BatchedOptimizer([r.recipe for r in runs], model, dev)
+    opt = BatchedOptimizer([r.recipe for r in runs], model)
     custom_loss = _overrides_loss(task)
 
     live = list(range(len(runs)))  # positions in `runs` of the stacked rows, in order
@@ -385,8 +402,9 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             if not live:
                 break
             rows_t = torch.tensor(keep, dtype=torch.long, device=dev)
+            opt.keep_state(rows_t, model)  # selects with the old layout: before model.keep
             model.keep(rows_t)
-            opt.keep(rows_t, [runs[i].recipe for i in live])
+            opt.set_hyper([runs[i].recipe for i in live], model)
             state = _CohortData(task, [runs[i] for i in live], dev)
         xb, yb, wb = state.batch([runs[i] for i in live])
         out = model.forward(xb)
@@ -394,6 +412,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             loss = sum(task.loss(out[j][wb[j] > 0], yb[j][wb[j] > 0]) for j in range(len(live)))
         else:
             loss = (per_sample_loss(task, out, yb) * wb).sum()
+        model.grad.zero_()
         loss.backward()
         opt.step(model)
     seconds = (time.perf_counter() - start) / len(runs)
@@ -413,26 +432,37 @@ class _CohortData:
         self.device = device
         xs = [r.data.x for r in runs]
         ys = [r.data.y for r in runs]
-        shared = all(x is xs[0] or torch.equal(x, xs[0]) for x in xs) and all(y is ys[0] or torch.equal(y, ys[0]) for y in ys)
         R = len(runs)
+        shared = all(x is xs[0] or (x.shape == xs[0].shape and torch.equal(x, xs[0])) for x in xs) and \
+            all(y is ys[0] or (y.shape == ys[0].shape and torch.equal(y, ys[0])) for y in ys)
         if shared:  # one copy, viewed R times: no memory per run
             self.x = xs[0].to(device).unsqueeze(0).expand(R, *xs[0].shape)
             self.y = ys[0].to(device).unsqueeze(0).expand(R, *ys[0].shape)
-        else:
-            self.x = torch.stack(xs).to(device)
-            self.y = torch.stack(ys).to(device)
-        n = self.x.shape[1]
+        else:  # per-run grids (seeded data), zero-padded to the longest; padding is never indexed
+            n_max = max(len(x) for x in xs)
+            self.x = torch.zeros(R, n_max, *xs[0].shape[1:], dtype=xs[0].dtype)
+            self.y = torch.zeros(R, n_max, *ys[0].shape[1:], dtype=ys[0].dtype)
+            for j, (x, y) in enumerate(zip(xs, ys)):
+                self.x[j, :len(x)], self.y[j, :len(y)] = x, y
+            self.x, self.y = self.x.to(device), self.y.to(device)
         self.arange = torch.arange(R, device=device).unsqueeze(1)
-        # sample counts per run over the grid (counts, not flags: an index set may repeat a point)
-        self.train_count = torch.zeros(R, n, device=device)
-        self.test_count = torch.zeros(R, n, device=device)
-        for j, r in enumerate(runs):
-            self.train_count[j].index_put_((r.data.train_idx.to(device),), torch.ones(len(r.data.train_idx), device=device), accumulate=True)
-            self.test_count[j].index_put_((r.data.test_idx.to(device),), torch.ones(len(r.data.test_idx), device=device), accumulate=True)
-        self.n_train = self.train_count.sum(1)
-        self.n_test = self.test_count.sum(1)
         self.train_idx = [r.data.train_idx.to(device) for r in runs]
         self.test_idx = [r.data.test_idx.to(device) for r in runs]
+        # evaluation looks at the grid rows some run trains or tests on (not e.g. probe-only rows)
+        rows = torch.unique(torch.cat([*self.train_idx, *self.test_idx]))
+        self.eval_x, self.eval_y = self.x[:, rows], self.y[:, rows]
+        position = torch.full((self.x.shape[1],), -1, dtype=torch.long, device=device)
+        position[rows] = torch.arange(len(rows), device=device)
+        # sample counts per run over those rows (counts, not flags: an index set may repeat a point)
+        self.train_count = torch.zeros(R, len(rows), device=device)
+        self.test_count = torch.zeros(R, len(rows), device=device)
+        for j in range(R):
+            for count, idx in ((self.train_count, self.train_idx[j]), (self.test_count, self.test_idx[j])):
+                count[j].index_put_((position[idx],), torch.ones(len(idx), device=device), accumulate=True)
+        self.n_train = self.train_count.sum(1)
+        self.n_test = self.test_count.sum(1)
+        self.eval_train_idx = [position[i] for i in self.train_idx]
+        self.eval_test_idx = [position[i] for i in self.test_idx]
         self.all_full = all(r.full_batch for r in runs)
         if self.all_full:
             idx, valid = _pad([r.data.train_idx for r in runs])
@@ -462,17 +492,18 @@ class _CohortData:
 @torch.no_grad()
 def _evaluate(task: Task, model: StackedModel, data: _CohortData, custom_loss: bool) -> dict[str, list[float]]:
     """Train/test loss and accuracy of every live run, as the loop computes them."""
-    out = model.forward(data.x)
+    out = model.forward(data.eval_x)
+    y = data.eval_y
     rows: dict[str, list[float]] = {}
     r, n = out.shape[:2]
     # task.correct is per sample: one call over all runs' outputs
-    correct = task.correct(out.reshape(r * n, *out.shape[2:]), data.y.reshape(r * n, *data.y.shape[2:])).view(r, n).float()
+    correct = task.correct(out.reshape(r * n, *out.shape[2:]), y.reshape(r * n, *y.shape[2:])).view(r, n).float()
     if not custom_loss:
-        per = per_sample_loss(task, out, data.y)
+        per = per_sample_loss(task, out, y)
     for split, count, total in (("train", data.train_count, data.n_train), ("test", data.test_count, data.n_test)):
         if custom_loss:  # the task's own loss, run by run, on exactly the loop's samples
-            sets = data.train_idx if split == "train" else data.test_idx
-            rows[f"{split}_loss"] = [float(task.loss(out[j][s], data.y[j][s])) for j, s in enumerate(sets)]
+            sets = data.eval_train_idx if split == "train" else data.eval_test_idx
+            rows[f"{split}_loss"] = [float(task.loss(out[j][s], y[j][s])) for j, s in enumerate(sets)]
         else:
             rows[f"{split}_loss"] = ((per * count).sum(1) / total).tolist()
         # integer hit counts / n in float32: the same rounding as the loop's float mean of 0/1
