@@ -26,7 +26,7 @@ For the ``step`` baseline (value = step, direction -1) p(t) = t/T_mem - 1: the
 clock a measure must beat.
 
     >>> s_mem, s0, s_t = 10.0, 2.0, 6.0
-    >>> (s_mem - s_t) / (abs(s_mem - s0) + 1e-12)
+    >>> round((s_mem - s_t) / (abs(s_mem - s0) + 1e-12), 6)
     0.5
 """
 

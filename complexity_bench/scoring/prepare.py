@@ -134,7 +134,8 @@ def extract_series(rows: pd.DataFrame, runs: TaskRuns, direction: int) -> Series
     order = np.lexsort((step, run))
     run, step, s, tl, ta = run[order], step[order], s[order], tl[order], ta[order]
     # Duplicate (run, step) rows would double-count a checkpoint: keep the first.
-    keep = np.r_[True, (run[1:] != run[:-1]) | (step[1:] != step[:-1])]
+    keep = np.ones(len(run), bool)
+    keep[1:] = (run[1:] != run[:-1]) | (step[1:] != step[:-1])
     run, step, s, tl, ta = run[keep], step[keep], s[keep], tl[keep], ta[keep]
     R = len(runs)
     s_mem = np.full(R, np.nan)

@@ -23,8 +23,9 @@ Example::
     >>> from complexity_bench.scoring.synthetic import make_synthetic
     >>> runs, traces, measures = make_synthetic(n_seeds=2)
     >>> tables = score(runs, traces, measures, ScoreConfig(n_boot=20))
-    >>> sorted(tables.leaderboard["measure"])[:2]
-    ['oracle-test-loss', 'random']
+    >>> lb = tables.leaderboard.set_index("measure")
+    >>> float(lb.loc["good", "rank"]), bool(np.isnan(lb.loc["oracle-test-loss", "rank"]))  # oracle: not ranked
+    (1.0, True)
 """
 
 from __future__ import annotations

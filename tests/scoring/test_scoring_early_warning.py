@@ -1,0 +1,76 @@
+"""Early warning against a hand-computed two-run example."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from complexity_bench.scoring import ScoreConfig, score
+from complexity_bench.scoring.early_warning import calibrate_threshold
+
+from scoring_helpers import measures_table, run_row, trace_rows
+
+
+def _example(value_b100=2.6):
+    runs = pd.DataFrame([run_row("A", 10.0, 100.0, 1000), run_row("B", 10.0, None, 200)])
+    # A groks: s(T_mem=10) = 5, s(0) = 1, so p(t) = (5 - s) / 4.
+    a = trace_rows("A", "m", [0, 10, 20, 50, 80, 100, 150], [1, 5, 4, 3, 2, 1.5, 1])
+    # B never generalises (budget 200): p = (5 - s) / 4 at 20, 50, 100, 200 = 0.1, 0.2, 0.6, 0.15.
+    b = trace_rows("B", "m", [0, 10, 20, 50, 100, 200], [1, 5, 4.6, 4.2, value_b100, 4.4])
+    return runs, pd.concat([a, b]), measures_table(("m", 1))
+
+
+def test_auroc_lead_time_hand_values():
+    runs, traces, meas = _example()
+    row = score(runs, traces, meas, ScoreConfig(n_boot=0)).by_task.iloc[0]
+    # Points: A at 20, 50, 80 (T_mem < t < T_gen) with p 0.25, 0.5, 0.75 and labels
+    # T_gen <= 2t: no, yes, yes; B at 20, 50, 100 (2t <= budget; t = 200 has an unknown label),
+    # p 0.1, 0.2, 0.6, all negative. Positives {0.5, 0.75} vs negatives {0.25, 0.1, 0.2, 0.6}: 7/8.
+    assert row["n_ckpt_ew"] == 6
+    assert row["ew_auroc"] == pytest.approx(7 / 8)
+    # Threshold: B's maximum 0.6 (no never-run may exceed it at 10%). A first exceeds it at t = 80.
+    assert row["ew_lead_time"] == pytest.approx(math.log10(100 / 80))
+    assert row["ew_detect_rate"] == 1.0
+    assert row["ew_false_alarm_rate"] == 0.0
+
+
+def test_no_alarm_gives_zero_lead():
+    runs, traces, meas = _example(value_b100=0.0)  # B's p reaches 1.25: A never exceeds it
+    row = score(runs, traces, meas, ScoreConfig(n_boot=0)).by_task.iloc[0]
+    assert row["ew_lead_time"] == 0.0
+    assert row["ew_detect_rate"] == 0.0
+
+
+def test_direction_minus_one_and_step_clock():
+    # `step` (value = step, direction -1): p(t) = t / T_mem - 1, larger later: AUROC 1 on A alone
+    # against B when B's checkpoints come earlier than A's positives.
+    runs, traces, _ = _example()
+    traces = traces.assign(measure="step", value=traces["step"].astype(float))
+    row = score(runs, traces, measures_table(("step", -1)), ScoreConfig(n_boot=0)).by_task.iloc[0]
+    # p: A 20->1, 50->4, 80->7 (labels 0,1,1); B 20->1, 50->4, 100->9 (all 0).
+    # pos 4: beats 1,1, ties 4 -> 2.5 of 4; pos 7: beats 1,1,4 -> 3; total 5.5 / 8.
+    assert row["ew_auroc"] == pytest.approx(5.5 / 8)
+
+
+def test_calibrate_threshold_hand():
+    maxima = np.array([0.1, 0.5, 0.3, 0.9, 0.7, 0.2, 0.4, 0.6, 0.8, 1.0])
+    # 10 runs at 10%: the threshold is the 9th smallest (0.9): only 1.0 is above it.
+    assert calibrate_threshold(maxima, np.ones((1, 10)), 0.10)[0] == 0.9
+    # 20%: 0.8 (0.9 and 1.0 above).
+    assert calibrate_threshold(maxima, np.ones((1, 10)), 0.20)[0] == 0.8
+    # Ties at the top: two runs at 1.0 cannot be split, so the threshold is 1.0 (none above).
+    assert calibrate_threshold(np.array([0.1, 1.0, 1.0]), np.ones((1, 3)), 0.4)[0] == 1.0
+
+
+def test_no_never_generalising_run_gives_reason():
+    runs, traces, meas = _example()
+    runs = runs[runs.run_id == "A"]
+    row = score(runs, traces[traces.run_id == "A"], meas, ScoreConfig(n_boot=0)).by_task.iloc[0]
+    assert np.isnan(row["ew_lead_time"])
+    assert "never-generalising" in row["nan_reasons"]
+    assert row["ew_auroc"] == 1.0  # A alone: positives {0.5, 0.75} vs negative {0.25}
+    # Keep only A's checkpoint at t = 20 (label 0): one class -> NaN with a reason.
+    tr = traces[(traces.run_id == "A") & traces.step.isin([0, 10, 20])]
+    row = score(runs, tr, meas, ScoreConfig(n_boot=0)).by_task.iloc[0]
+    assert np.isnan(row["ew_auroc"]) and "one label class" in row["nan_reasons"]
