@@ -128,8 +128,9 @@ class StackedModel:
     state_dict key, so checkpoints come out as ordinary state dicts.
     """
 
-    def __init__(self, models: Sequence[nn.Module], device: torch.device):
+    def __init__(self, models: Sequence[nn.Module], device: torch.device, chunk_runs: int | None = None):
         proto = models[0]
+        self.chunk_runs = chunk_runs
         self.names = [n for n, _ in proto.named_parameters()]
         self.shapes = {n: tuple(p.shape) for n, p in proto.named_parameters()}
         stacked = [torch.stack([dict(m.named_parameters())[n].detach() for m in models]) for n in self.names]
@@ -152,19 +153,27 @@ class StackedModel:
         self.runs = stacked[0].shape[0]
         self.flat = torch.cat([t.reshape(-1) for t in stacked])
         self.grad = torch.zeros_like(self.flat)
-        self.params = self.views(self.flat, leaf=True)
-        for name, g in self.views(self.grad).items():
-            # autograd accumulates in place into an existing .grad: backward fills self.grad
-            self.params[name].grad = g
+        self.params = self.views(self.flat)
+        # Leaf views per chunk of runs (rows r0:r1 of every parameter are contiguous in
+        # the layout). Autograd accumulates in place into an existing .grad, so
+        # backward through any chunk fills its rows of self.grad.
+        step = self.chunk_runs or self.runs
+        self.chunks: list[tuple[int, int, dict[str, torch.Tensor]]] = []
+        for r0 in range(0, self.runs, step):
+            r1 = min(r0 + step, self.runs)
+            leaves = {k: v.requires_grad_(True) for k, v in self.views(self.flat, r0, r1).items()}
+            for name, g in self.views(self.grad, r0, r1).items():
+                leaves[name].grad = g
+            self.chunks.append((r0, r1, leaves))
 
-    def views(self, flat: torch.Tensor, leaf: bool = False) -> dict[str, torch.Tensor]:
-        """``(R, *shape)`` views of a buffer with this model's layout."""
+    def views(self, flat: torch.Tensor, r0: int = 0, r1: int | None = None) -> dict[str, torch.Tensor]:
+        """``(r1 - r0, *shape)`` views of runs r0:r1 of a buffer with this model's layout."""
+        r1 = self.runs if r1 is None else r1
         out, off = {}, 0
         for name in self.names:
-            n = self.runs * math.prod(self.shapes[name])
-            v = flat[off:off + n].view(self.runs, *self.shapes[name])
-            out[name] = v.requires_grad_(True) if leaf else v
-            off += n
+            size = math.prod(self.shapes[name])
+            out[name] = flat[off + r0 * size:off + r1 * size].view(r1 - r0, *self.shapes[name])
+            off += self.runs * size
         return out
 
     def per_element(self, values: torch.Tensor) -> torch.Tensor:
@@ -179,18 +188,20 @@ class StackedModel:
         """Drop runs: keep only ``rows`` (indices into the run axis)."""
         self._build([v.index_select(0, rows) for v in self.views(self.flat.detach()).values()])
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (R, n, ...) inputs, one slice per run -> (R, n, out)."""
+    def forward(self, x: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """x: (r, n, ...) inputs, one slice per run -> (r, n, out), with ``params``
+        (one chunk's leaves; default: all runs, as plain views)."""
+        params = self.params if params is None else params
         h = x
         for kind, module, names in self.plan:
             if kind == "linear":
-                w = self.params[names[0]]
+                w = params[names[0]]
                 if len(names) == 2:
-                    h = torch.baddbmm(self.params[names[1]].unsqueeze(1), h, w.transpose(1, 2))
+                    h = torch.baddbmm(params[names[1]].unsqueeze(1), h, w.transpose(1, 2))
                 else:
                     h = torch.bmm(h, w.transpose(1, 2))
             elif kind in ("pair_embedding", "embedding"):
-                table = self.params[names[0]]
+                table = params[names[0]]
                 r, vocab, dim = table.shape
                 # offset each run's tokens into its own rows of the flattened tables
                 offset = (torch.arange(r, device=h.device) * vocab).view(r, *([1] * (h.dim() - 1)))
@@ -288,8 +299,8 @@ class BatchedOptimizer:
             p.add_(m / denom * -step_size)
 
     def _sgd(self, p: torch.Tensor, g: torch.Tensor) -> None:
-        if self.any_decay:
-            g = g.add(p, alpha=self.wd) if isinstance(self.wd, float) else g + self.wd * p
+        if self.any_decay:  # in place: the gradient buffer is zeroed before the next backward
+            g = g.add_(p, alpha=self.wd) if isinstance(self.wd, float) else g.add_(self.wd * p)
         if self.any_momentum:
             # torch starts the buffer at the first gradient; m * 0 + g is the same value
             buf = self.state["buf"]
@@ -370,7 +381,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             metrics={"step": [], **{c: [] for c in METRIC_COLUMNS}}, checkpoints={},
             full_batch=recipe.batch_size is None or recipe.batch_size >= n_train,
         ))
-    model = StackedModel(models, dev)
+    model = StackedModel(models, dev, chunk_runs=_chunk_runs(models[0], runs, dev))
     opt = BatchedOptimizer([r.recipe for r in runs], model)
     custom_loss = _overrides_loss(task)
 
@@ -407,13 +418,15 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             opt.set_hyper([runs[i].recipe for i in live], model)
             state = _CohortData(task, [runs[i] for i in live], dev)
         xb, yb, wb = state.batch([runs[i] for i in live])
-        out = model.forward(xb)
-        if custom_loss:
-            loss = sum(task.loss(out[j][wb[j] > 0], yb[j][wb[j] > 0]) for j in range(len(live)))
-        else:
-            loss = (per_sample_loss(task, out, yb) * wb).sum()
         model.grad.zero_()
-        loss.backward()
+        for r0, r1, leaves in model.chunks:
+            out = model.forward(xb[r0:r1], leaves)
+            y, w = yb[r0:r1], wb[r0:r1]
+            if custom_loss:
+                loss = sum(task.loss(out[j][w[j] > 0], y[j][w[j] > 0]) for j in range(r1 - r0))
+            else:
+                loss = (per_sample_loss(task, out, y) * w).sum()
+            loss.backward()
         opt.step(model)
     seconds = (time.perf_counter() - start) / len(runs)
     results = []
@@ -422,6 +435,23 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
         events = detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(run.recipe.steps))
         results.append(RunResult(run.variant, m, run.checkpoints, seconds, engine="cohort", events=events))
     return results
+
+
+# Activations per chunk of runs (elements of the widest layer's output). On a CPU
+# a cohort whose activations outgrow the core's L2 cache runs its elementwise ops
+# (activations and their backward) ~3x slower per element than one run does, which
+# cancels the batching gain on the paper's net; chunks of runs keep the layers in
+# cache while still sharing one optimizer step. A GPU takes the whole cohort at once.
+CPU_CHUNK_ELEMENTS = 1 << 16
+
+
+def _chunk_runs(model: nn.Module, runs: list[_Run], device: torch.device) -> int | None:
+    if device.type != "cpu":
+        return None
+    batch = max(len(r.data.train_idx) if r.full_batch else r.recipe.batch_size for r in runs)
+    widest = max([s.out_features for s in model.stages if isinstance(s, nn.Linear)]
+                 + [s.embedding.weight.shape[1] * 2 for s in model.stages if isinstance(s, PairEmbedding)], default=1)
+    return max(1, CPU_CHUNK_ELEMENTS // max(batch * widest, 1))
 
 
 class _CohortData:
@@ -492,7 +522,7 @@ class _CohortData:
 @torch.no_grad()
 def _evaluate(task: Task, model: StackedModel, data: _CohortData, custom_loss: bool) -> dict[str, list[float]]:
     """Train/test loss and accuracy of every live run, as the loop computes them."""
-    out = model.forward(data.eval_x)
+    out = torch.cat([model.forward(data.eval_x[r0:r1], leaves) for r0, r1, leaves in model.chunks])
     y = data.eval_y
     rows: dict[str, list[float]] = {}
     r, n = out.shape[:2]

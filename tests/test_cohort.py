@@ -17,6 +17,7 @@ import pytest
 import torch
 from torch import nn
 
+from complexity_bench import cohort
 from complexity_bench.cohort import cohort_compatible, train_cohort
 from complexity_bench.models import PairEmbedding, StagedModel, scale_parameters_
 from complexity_bench.task import TASKS, Task, TaskData, log_linear_schedule
@@ -164,7 +165,11 @@ def assert_same_runs(task: Task, variants) -> list:
     return cohort
 
 
-def test_adamw_full_batch_mixed_cohort(register):
+@pytest.mark.parametrize("chunk_elements", [None, 1])
+def test_adamw_full_batch_mixed_cohort(register, monkeypatch, chunk_elements):
+    """Also with one run per chunk (what the paper's net gets on a CPU)."""
+    if chunk_elements is not None:
+        monkeypatch.setattr(cohort, "CPU_CHUNK_ELEMENTS", chunk_elements)
     task = register(ToyModAdd)
     variants = [
         task.variant({}, seed=0),
