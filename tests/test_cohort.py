@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from complexity_bench import cohort
+from complexity_bench import cohort as cohort_module
 from complexity_bench.cohort import cohort_compatible, train_cohort
 from complexity_bench.models import PairEmbedding, StagedModel, scale_parameters_
 from complexity_bench.task import TASKS, Task, TaskData, log_linear_schedule
@@ -169,7 +169,7 @@ def assert_same_runs(task: Task, variants) -> list:
 def test_adamw_full_batch_mixed_cohort(register, monkeypatch, chunk_elements):
     """Also with one run per chunk (what the paper's net gets on a CPU)."""
     if chunk_elements is not None:
-        monkeypatch.setattr(cohort, "CPU_CHUNK_ELEMENTS", chunk_elements)
+        monkeypatch.setattr(cohort_module, "CPU_CHUNK_ELEMENTS", chunk_elements)
     task = register(ToyModAdd)
     variants = [
         task.variant({}, seed=0),
