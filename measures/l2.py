@@ -1,0 +1,92 @@
+"""Parameter L2 norm and distance from initialisation (Omnigrok: Liu, Michaud & Tegmark 2022).
+
+    ||θ||_2 = sqrt(Σ_p Σ_i θ_p,i²)          over every parameter tensor (embeddings included)
+    ||θ - θ_0||_2 = sqrt(Σ_p Σ_i (θ_p,i - θ0_p,i)²)
+
+Sums run in float64. Buffers (e.g. batch-norm statistics) are not parameters
+and are left out. Non-finite parameters raise ``ValueError`` naming the tensor
+(the harness records the value as missing with that reason).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import torch
+from torch import nn
+
+from complexity_bench.errors import UserError
+from complexity_bench.measure import MeasureContext, measure
+
+__all__ = ["parameter_norm", "distance_from_init"]
+
+
+def _checked(name: str, p: torch.Tensor) -> torch.Tensor:
+    t = p.detach().to(torch.float64)
+    if not torch.isfinite(t).all():
+        raise ValueError(f"parameter {name!r} has non-finite values: norm undefined")
+    return t
+
+
+def parameter_norm(model: nn.Module) -> float:
+    """sqrt of the sum of squares of all parameters of ``model``.
+
+    >>> lin = nn.Linear(2, 1)
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.copy_(torch.tensor([[3.0, 0.0]])); _ = lin.bias.fill_(4.0)
+    >>> parameter_norm(lin)
+    5.0
+    """
+    return math.sqrt(sum(float(_checked(n, p).square().sum()) for n, p in model.named_parameters()))
+
+
+def distance_from_init(model: nn.Module, init_state: Mapping[str, torch.Tensor]) -> float:
+    """||θ - θ_0||_2 over all parameters; ``init_state`` is the run's initial ``state_dict``.
+
+    >>> lin = nn.Linear(2, 1)
+    >>> init = {k: v.clone() for k, v in lin.state_dict().items()}
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.add_(torch.tensor([[3.0, 4.0]]))
+    >>> round(distance_from_init(lin, init), 12)
+    5.0
+    """
+    total = 0.0
+    for name, p in model.named_parameters():
+        if name not in init_state:
+            raise UserError(f"initial state has no parameter {name!r}: pass the run's initial state_dict")
+        p0 = init_state[name]
+        if tuple(p0.shape) != tuple(p.shape):
+            raise UserError(f"initial {name!r} has shape {tuple(p0.shape)}, the model {tuple(p.shape)}")
+        total += float((_checked(name, p) - _checked(name, p0)).square().sum())
+    return math.sqrt(total)
+
+
+@measure(
+    name="l2",
+    version="1",
+    direction=+1,
+    needs=("weights",),
+    cost="cheap",
+    reference="Liu, Michaud & Tegmark 2022, Omnigrok: Grokking Beyond Algorithmic Data, arXiv 2210.01117",
+    description="L2 norm of all parameters (embeddings included): sqrt(sum of squares), float64",
+)
+def l2_measure(model: nn.Module, ctx: MeasureContext) -> float:
+    return parameter_norm(model)
+
+
+@measure(
+    name="l2-dist-init",
+    version="1",
+    direction=-1,
+    needs=("weights",),
+    cost="cheap",
+    reference="Liu, Michaud & Tegmark 2022 (Omnigrok); Kumar et al. 2023, arXiv 2310.06110 (lazy to rich)",
+    description=(
+        "L2 distance of all parameters from the run's initial weights. direction -1: generalisation in "
+        "grokking comes with leaving the lazy, near-init solution (weight decay shrinks a large init away "
+        "from it), so a larger distance is read as closer to generalising"
+    ),
+)
+def l2_dist_init_measure(model: nn.Module, ctx: MeasureContext) -> float:
+    return distance_from_init(model, ctx.init_state)
