@@ -38,7 +38,7 @@ def test_distance_from_init():
         m.stages[0].embedding.weight[2, 1] -= 4.0
     assert distance_from_init(m, init) == pytest.approx(5.0, rel=1e-6)  # float32 (w + 3) - w rounds
     other = model(seed=1)
-    diffs = [float(a - b) for (k, p) in m.named_parameters() for a, b in zip(p.detach().flatten(), other.state_dict()[k].flatten())]
+    diffs = [float(a) - float(b) for (k, p) in m.named_parameters() for a, b in zip(p.detach().flatten(), other.state_dict()[k].flatten())]
     assert distance_from_init(m, other.state_dict()) == pytest.approx(direct_sum(diffs), rel=1e-12)
 
 
