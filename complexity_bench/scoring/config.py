@@ -28,6 +28,12 @@ class ScoreConfig:
         left out of the sign-error: such differences are within seed noise
         (~±25% in T_gen), the analogue of Dziugaite et al.'s noise filter.
     min_points: fewest points a correlation is computed on.
+    censored_late_negative: early warning on a never-generalising run at a
+        checkpoint t with h*t > budget: the label "reaches q by h*t" is unknown
+        (the run was not watched that long), so by default the checkpoint is
+        left out of the AUROC; True labels it negative, as if the run would
+        never generalise at all (SPEC §6.2's literal reading).
+    level: coverage of the bootstrap intervals.
     """
 
     horizon: float = 2.0
@@ -37,6 +43,7 @@ class ScoreConfig:
     eps: float = 1e-12
     sign_tol: float = 0.05
     min_points: int = 3
+    censored_late_negative: bool = False
     level: float = 0.95
 
 

@@ -11,7 +11,8 @@ Larger p = "generalisation is near".
 - ew_auroc: AUROC of p(t) for the label "test accuracy reaches q by t*h"
   (T_gen <= h*t), over checkpoints T_mem < t < T_gen of grokking runs and
   t > T_mem of never-generalising runs with h*t <= budget (beyond the budget
-  the label is unknown for a censored run). 0.5 = chance, 1 = perfect.
+  the label is unknown for a censored run; ScoreConfig.censored_late_negative
+  labels those negative instead). 0.5 = chance, 1 = perfect.
 - ew_lead_time: alarm threshold theta = the smallest per-run maximum of p over
   never-generalising runs (all checkpoints after T_mem) that at most a
   ``false_alarm`` share of them exceed; a grokking run alarms at its first
@@ -80,7 +81,8 @@ def score_early_warning(series: Series, runs: TaskRuns, W: np.ndarray, cfg: Scor
     after = t > runs.t_mem[r]
     with np.errstate(invalid="ignore"):
         before_gen = t < runs.t_gen[r]
-        label_known = grok | (never & (cfg.horizon * t <= runs.budget[r]))
+        watched = (cfg.horizon * t <= runs.budget[r]) | cfg.censored_late_negative
+        label_known = grok | (never & watched)
         label = grok & (runs.t_gen[r] <= cfg.horizon * t)
     pts = has & after & ((grok & before_gen) | never) & label_known
     res.counts["n_runs_ew"] = int(len(np.unique(r[pts])))

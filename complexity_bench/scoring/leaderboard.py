@@ -86,4 +86,11 @@ def build_leaderboard(by_task: pd.DataFrame, reps: dict[tuple[str, str], dict[st
     if lb.empty:
         return lb
     lb = add_ranks(lb)
-    return lb.sort_values(["rank", "mean_rank", "measure"], na_position="last", kind="mergesort").reset_index(drop=True)
+    lb = lb.sort_values(["rank", "mean_rank", "measure"], na_position="last", kind="mergesort").reset_index(drop=True)
+    # Headline first (what a reader looks for), then metadata, counts, the other scores.
+    head = [x for c in HEADLINE for x in (c, f"{c}_lo", f"{c}_hi")]
+    rest = [x for c in SCORES if c not in HEADLINE for x in (c, f"{c}_lo", f"{c}_hi")]
+    first = ["measure", "rank", "mean_rank", *head, *meta_cols, "n_tasks", "tasks", "n_runs", "n_ckpt",
+             "n_missing", *rest, *[f"rank_{c}" for c in HEADLINE]]
+    last = [*[f"{c}_n_tasks" for c in SCORES], "nan_reasons"]
+    return lb[first + [c for c in lb.columns if c not in first and c not in last] + last]

@@ -114,8 +114,9 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
             row["nan_reasons"] = "; ".join(f"{k}: {v}" for k, v in res.reasons.items() if not np.isfinite(row[k]))
             rows.append(row)
             reps[(name, task)] = res.reps
-    by_task = _order_columns(pd.DataFrame(rows), meta_cols)
-    by_task = _beside_step(by_task)
+    by_task = _beside_step(_order_columns(pd.DataFrame(rows), meta_cols))
+    if len(by_task):
+        by_task = by_task[[c for c in by_task.columns if c != "nan_reasons"] + ["nan_reasons"]]
     leaderboard = build_leaderboard(by_task, reps, meta_cols, cfg) if len(by_task) else pd.DataFrame()
     return ScoreTables(by_task=by_task, leaderboard=leaderboard)
 

@@ -35,6 +35,14 @@ def test_auroc_lead_time_hand_values():
     assert row["ew_false_alarm_rate"] == 0.0
 
 
+def test_censored_late_checkpoints_optionally_negative():
+    runs, traces, meas = _example()
+    row = score(runs, traces, meas, ScoreConfig(n_boot=0, censored_late_negative=True)).by_task.iloc[0]
+    # B at t = 200 (p 0.15) joins the negatives {0.25, 0.1, 0.2, 0.6, 0.15}: 0.5 beats 4, 0.75 all 5: 9/10.
+    assert row["n_ckpt_ew"] == 7
+    assert row["ew_auroc"] == pytest.approx(9 / 10)
+
+
 def test_no_alarm_gives_zero_lead():
     runs, traces, meas = _example(value_b100=0.0)  # B's p reaches 1.25: A never exceeds it
     row = score(runs, traces, meas, ScoreConfig(n_boot=0)).by_task.iloc[0]
