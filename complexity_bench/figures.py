@@ -90,7 +90,8 @@ def _no_data(ax, text: str = "no data") -> None:
     ax.set_yticks([])
 
 
-def _curves(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list[str], path: Path) -> Path:
+def _curves(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list[str], path: Path,
+            curves: pd.DataFrame | None = None) -> Path:
     sel = _pick_runs(runs)
     colors = {rid: c for rid, c in zip(sel["run_id"], [f"C{i}" for i in range(10)])}
     ncol = 3 if len(measures) > 6 else 2
@@ -102,8 +103,12 @@ def _curves(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list[
                           right=0.98, top=1 - 0.35 / height, bottom=0.55 / height, hspace=0.45, wspace=0.18)
     ax0 = fig.add_subplot(gs[0, :])
     tr = traces[traces["run_id"].isin(sel["run_id"])]
-    # Accuracy curves: one row per (run, step) is enough (they repeat for every measure).
-    acc = tr.drop_duplicates(["run_id", "step"]).sort_values(["run_id", "step"])
+    # Accuracy: the dense evaluation curves when given, else the checkpoint rows of
+    # the traces (one per (run, step); they repeat for every measure).
+    if curves is not None and len(curves) and {"run_id", "step", "train_acc", "test_acc"} <= set(curves.columns):
+        acc = curves[curves["run_id"].isin(sel["run_id"])].sort_values(["run_id", "step"])
+    else:
+        acc = tr.drop_duplicates(["run_id", "step"]).sort_values(["run_id", "step"])
     for _, run in sel.iterrows():
         a = acc[acc["run_id"] == run["run_id"]]
         c = colors[run["run_id"]]
@@ -233,8 +238,12 @@ def _leaderboard(lb: pd.DataFrame, path: Path) -> Path:
 
 
 def write_figures(runs: pd.DataFrame, traces: pd.DataFrame, tables: ScoreTables,
-                  out_dir: str | Path) -> list[Path]:
-    """Write the PNGs described in the module docstring into out_dir; returns their paths."""
+                  out_dir: str | Path, curves: pd.DataFrame | None = None) -> list[Path]:
+    """Write the PNGs described in the module docstring into out_dir; returns their paths.
+
+    curves (optional): the dense evaluation curves (run_id, step, train_acc,
+    test_acc, ...) drawn in the accuracy panels instead of the checkpoint rows.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -248,7 +257,7 @@ def write_figures(runs: pd.DataFrame, traces: pd.DataFrame, tables: ScoreTables,
             traces[traces["run_id"].isin(r["run_id"])]
         present = [m for m in measures if (t["measure"] == m).any()]
         bt = by_task[by_task["task"] == task] if len(by_task) else by_task
-        written.append(_curves(task, r, t, present, out / f"{_safe(task)}_curves.png"))
+        written.append(_curves(task, r, t, present, out / f"{_safe(task)}_curves.png", curves))
         written.append(_vs_loss(task, r, t, present, bt, direction, out / f"{_safe(task)}_vs_test_loss.png"))
     written.append(_leaderboard(tables.leaderboard, out / "leaderboard.png"))
     return written

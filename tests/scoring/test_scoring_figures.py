@@ -14,7 +14,8 @@ from scoring_helpers import measures_table, run_row, trace_rows
 def test_writes_readable_pngs(tmp_path):
     runs, traces, measures = make_synthetic(tasks=("toy",), n_seeds=1, missing=0.1)
     tables = score(runs, traces, measures, ScoreConfig(n_boot=10))
-    paths = write_figures(runs, traces, tables, tmp_path / "figures")
+    curves = traces.drop_duplicates(["run_id", "step"])[["run_id", "step", "train_acc", "test_acc"]]
+    paths = write_figures(runs, traces, tables, tmp_path / "figures", curves=curves)
     assert sorted(p.name for p in paths) == ["leaderboard.png", "toy_curves.png", "toy_vs_test_loss.png"]
     for p in paths:
         img = imread(p)
