@@ -45,10 +45,10 @@ def distance_from_init(model: nn.Module, init_state: Mapping[str, torch.Tensor])
     """||θ - θ_0||_2 over all parameters; ``init_state`` is the run's initial ``state_dict``.
 
     >>> lin = nn.Linear(2, 1)
-    >>> init = {k: v.clone() for k, v in lin.state_dict().items()}
+    >>> init = {k: torch.zeros_like(v) for k, v in lin.state_dict().items()}
     >>> with torch.no_grad():
-    ...     _ = lin.weight.add_(torch.tensor([[3.0, 4.0]]))
-    >>> round(distance_from_init(lin, init), 12)
+    ...     _ = lin.weight.copy_(torch.tensor([[3.0, 4.0]])); _ = lin.bias.zero_()
+    >>> distance_from_init(lin, init)
     5.0
     """
     total = 0.0
