@@ -1,0 +1,383 @@
+"""``python -m complexity_bench bench [--json] [--quick]``: speed of this machine for the suite.
+
+Everything is measured here, now, on the machine it runs on (SPEC §7); nothing is
+a stored figure. Speed ratios are measured side by side in one process so a
+noisy or shared machine affects both sides alike. Torch runs with one thread per
+process (with more threads per process on a busy machine, steps get many times
+slower: see notes/performance.md).
+
+Reported (JSON keys):
+
+- ``machine``: CPU model, logical cores, torch version.
+- ``matmul_gflops``: float32 matmul (n = 1024) with every core busy: one process
+  per core, one torch thread each, rates summed; ``matmul_gflops_one_core`` alone.
+- ``training_gflops``: the plain loop on the paper's net (modadd-mlp):
+  6 · train samples · parameters per step / seconds per step (forward 2, backward 4
+  flops per sample and parameter), and ``training_efficiency`` = that over the
+  one-core matmul rate (a loop runs on one core).
+- ``families``: per task family, loop vs cohort seconds for the same runs and
+  steps (evaluations included at the task's own average spacing), and the speedup.
+  ``cohort_speedup`` is the family with the smallest net, ``cohort_speedup_paper_net``
+  is modadd-mlp.
+- ``worker_scaling``: the same independent jobs with 1 vs 2 worker processes
+  (time with 1 / time with 2).
+- ``lmn_seconds_n961``: ``measures.lmn.linear_mapping_number`` on a paper-sized tail
+  Linear(100,100)-SiLU-Linear(100,31) at N = 961 (null with a note when absent).
+- ``denormal_slowdown``: step time late in a run (modadd-mlp, weight decay 0, after
+  ``denormal_warm_steps`` steps) without / with flushing denormals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable, Sequence
+
+import torch
+
+from .cohort import BatchedOptimizer, StackedModel, cohort_compatible, train_cohort
+from .task import Recipe, Task, Variant, get_task, TASKS
+from .training import make_optimizer, minibatches, train_run
+
+PAPER_TASK = "modadd-mlp"
+# task families compared loop vs cohort (one representative task each; missing ones are skipped)
+FAMILY_TASKS = ("teacher-student", "sparse-parity", "modadd-mlp", "modadd-relu", "s4-mlp", "xor-mlp")
+
+
+# --------------------------------------------------------------------------- set-up helpers
+def worker_init() -> None:
+    """Initializer of every worker process: one torch thread (two threads per process
+    on a shared core spin-wait and run many times slower) and flushed denormals."""
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+
+
+def machine() -> dict[str, Any]:
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__,
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def truncated(task: Task, steps: int) -> Task:
+    """The task with a budget of ``steps`` and no early stop, evaluated and
+    checkpointed at the *average* spacing of its full-budget schedule, so a short
+    timing run has the same mix of steps and evaluations as a real one (the real
+    schedule is log-dense at the start, which would overweight evaluation)."""
+    base = type(task)
+    full = int(task.resolve({})["steps"])
+    eval_every = max(1, round(full / max(len(task.eval_steps(full)) - 1, 1)))
+    keep_every = max(1, round(full / max(len(task.checkpoint_steps(full)) - 1, 1)))
+
+    class Truncated(base):  # type: ignore[misc, valid-type]
+        def recipe(self, params):
+            r = base.recipe(self, params)
+            return Recipe(**{**r.__dict__, "steps": steps, "stop_factor": None})
+
+        def eval_steps(self, s):
+            return sorted({0, s, *range(0, s + 1, eval_every)})
+
+        def checkpoint_steps(self, s):
+            return sorted({0, s, *range(0, s + 1, keep_every)})
+
+    Truncated.__name__ = f"Truncated[{task.name}]"
+    return Truncated()
+
+
+def bench_variants(task: Task, n_runs: int) -> list[Variant]:
+    """Up to ``n_runs`` variants of the task's full grid (mixed hyperparameters and
+    seeds, as the harness groups them), with the default budget."""
+    out: list[Variant] = []
+    for suite in ("full", "default", "smoke"):
+        try:
+            out = [v for v in task.variants(suite) if v.param_dict.get("steps") == task.resolve({})["steps"]] \
+                or task.variants(suite)
+        except Exception:
+            continue
+        if out:
+            break
+    out = out or [task.variant({}, seed=0)]
+    while len(out) < n_runs:  # more seeds of the same grid
+        out = out + [Variant(v.task, v.params, v.seed + 100 * (len(out) // max(len(out), 1)), v.task_version)
+                     for v in out[: n_runs - len(out)]]
+    return out[:n_runs]
+
+
+def n_parameters(task: Task) -> int:
+    return sum(p.numel() for p in task.make_model(task.resolve({}), 0).parameters())
+
+
+# --------------------------------------------------------------------------- measurements
+def _matmul_worker(args: tuple[int, float]) -> float:
+    n, seconds = args
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        reps += 1
+    return 2 * n ** 3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def matmul_gflops(processes: int, seconds: float, n: int = 1024) -> float:
+    """Summed float32 matmul GFLOP/s of ``processes`` processes with one thread each."""
+    with ProcessPoolExecutor(processes, initializer=worker_init) as pool:
+        return float(sum(pool.map(_matmul_worker, [(n, seconds)] * processes)))
+
+
+def cohort_vs_loop(task: Task, n_runs: int, steps: int, repeats: int = 1) -> dict[str, Any]:
+    """Same runs, same steps: loop (one run after another) vs cohort, alternated
+    ``repeats`` times in this process; best time of each side."""
+    short = truncated(task, steps)
+    variants = bench_variants(task, n_runs)
+    ok = cohort_compatible(short, variants)
+    loop_t, cohort_t = math.inf, math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for v in variants:
+            train_run(short, v)
+        loop_t = min(loop_t, time.perf_counter() - t0)
+        if ok:
+            t0 = time.perf_counter()
+            train_cohort(short, variants)
+            cohort_t = min(cohort_t, time.perf_counter() - t0)
+    return {"task": task.name, "parameters": n_parameters(task), "runs": len(variants), "steps": steps,
+            "loop_seconds": loop_t, "cohort_seconds": cohort_t if ok else None,
+            "speedup": loop_t / cohort_t if ok else None, "compatible": ok}
+
+
+def loop_step_seconds(task: Task, variant: Variant, steps: int, warm: int = 20) -> float:
+    """Seconds per training step of the plain loop (no evaluation), as train_run does it."""
+    params = variant.param_dict
+    recipe = task.recipe(params)
+    data = task.make_data(params, variant.seed)
+    model = task.make_model(params, variant.seed)
+    opt = make_optimizer(model.parameters(), recipe)
+    batches = minibatches(len(data.train_idx), recipe.batch_size, variant.seed)
+    x, y = data.x_train, data.y_train
+    start = 0.0
+    for i in range(warm + steps):
+        if i == warm:
+            start = time.perf_counter()
+        idx = next(batches)
+        xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+        opt.zero_grad(set_to_none=True)
+        task.loss(model(xb), yb).backward()
+        opt.step()
+    return (time.perf_counter() - start) / steps
+
+
+def training_gflops(task: Task, steps: int) -> dict[str, float]:
+    v = task.variant({}, seed=0)
+    n_train = len(task.make_data(v.param_dict, v.seed).train_idx)
+    batch = task.recipe(v.param_dict).batch_size or n_train
+    sec = loop_step_seconds(task, v, steps)
+    params = n_parameters(task)
+    return {"step_seconds": sec, "samples": min(batch, n_train), "parameters": params,
+            "gflops": 6 * min(batch, n_train) * params / sec / 1e9}
+
+
+def _late_state(task: Task, warm_steps: int) -> tuple:
+    v = task.variant({"weight_decay": 0.0}, seed=0)
+    params = v.param_dict
+    recipe = task.recipe(params)
+    data = task.make_data(params, v.seed)
+    model = task.make_model(params, v.seed)
+    opt = make_optimizer(model.parameters(), recipe)
+    for _ in range(warm_steps):
+        opt.zero_grad(set_to_none=True)
+        task.loss(model(data.x_train), data.y_train).backward()
+        opt.step()
+    return task, model, opt, data
+
+
+def _time_steps(task: Task, model, opt, data, steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        task.loss(model(data.x_train), data.y_train).backward()
+        opt.step()
+    return (time.perf_counter() - start) / steps
+
+
+def denormal_slowdown(task: Task, warm_steps: int, steps: int) -> dict[str, Any]:
+    """Step time late in a run with denormals kept vs flushed, alternated from the
+    same state (copies), plus the share of denormal values in weights and Adam state."""
+    import copy
+
+    torch.set_flush_denormal(True)
+    _, model, opt, data = _late_state(task, warm_steps)
+    tiny = torch.finfo(torch.float32).tiny
+    tensors = [p.detach() for p in model.parameters()] + [
+        t for st in opt.state.values() for t in st.values() if torch.is_tensor(t) and t.numel() > 1]
+    total = sum(t.numel() for t in tensors)
+    times = {True: math.inf, False: math.inf}
+    denormal_share = None
+    for _ in range(2):
+        for flush in (False, True):
+            m, o = copy.deepcopy(model), None
+            o = make_optimizer(m.parameters(), task.recipe(task.variant({"weight_decay": 0.0}).param_dict))
+            o.load_state_dict(opt.state_dict())
+            torch.set_flush_denormal(flush)
+            times[flush] = min(times[flush], _time_steps(task, m, o, data, steps))
+            if not flush and denormal_share is None:
+                ts = [p.detach() for p in m.parameters()] + [
+                    t for st in o.state.values() for t in st.values() if torch.is_tensor(t) and t.numel() > 1]
+                denormal_share = sum(int(((t != 0) & (t.abs() < tiny)).sum()) for t in ts) / total
+    torch.set_flush_denormal(True)
+    return {"task": task.name, "after_steps": warm_steps, "step_seconds_denormals_kept": times[False],
+            "step_seconds_flushed": times[True], "slowdown": times[False] / times[True],
+            "denormal_share_unflushed": denormal_share}
+
+
+def _job(args: tuple[str, tuple, int, int]) -> float:
+    name, params, seed, steps = args
+    task = truncated(get_task(name), steps)
+    start = time.perf_counter()
+    train_run(task, Variant(name, params, seed, task.version))
+    return time.perf_counter() - start
+
+
+def worker_scaling(task: Task, jobs: int, steps: int) -> dict[str, Any]:
+    """The same ``jobs`` independent training runs with 1 and with 2 worker processes."""
+    variants = bench_variants(task, jobs)
+    args = [(task.name, v.params, v.seed, steps) for v in variants]
+    out: dict[str, Any] = {"task": task.name, "jobs": jobs, "steps": steps}
+    for workers in (1, 2):
+        with ProcessPoolExecutor(workers, initializer=worker_init) as pool:
+            list(pool.map(_job, args[:workers]))  # start-up and imports outside the timing
+            start = time.perf_counter()
+            list(pool.map(_job, args))
+            out[f"seconds_{workers}_worker"] = time.perf_counter() - start
+    out["scaling"] = out["seconds_1_worker"] / out["seconds_2_worker"]
+    return out
+
+
+def lmn_seconds(n: int = 961) -> dict[str, Any]:
+    try:
+        from complexity_bench.measures.lmn import linear_mapping_number
+    except ImportError as exc:
+        return {"seconds": None, "note": f"complexity_bench.measures.lmn not importable: {exc}"}
+    gen = torch.Generator().manual_seed(0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        f = torch.nn.Sequential(torch.nn.Linear(100, 100), torch.nn.SiLU(), torch.nn.Linear(100, 31))
+    x = torch.randn(n, 100, generator=gen)
+    start = time.perf_counter()
+    value = float(linear_mapping_number(f, x))
+    sec = time.perf_counter() - start
+    rows = n * (n - 1) / 2 * 21
+    return {"seconds": sec, "n": n, "lmn": value,
+            # flops a plain evaluation of every interpolated point through f would need
+            "gflops_naive": rows * 2 * (100 * 100 + 100 * 31) / sec / 1e9}
+
+
+# --------------------------------------------------------------------------- driver
+def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    say = progress or (lambda s: None)
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    TASKS.discover()
+    cores = os.cpu_count() or 1
+    if quick:
+        cfg = dict(steps=60, runs=4, repeats=1, mm_seconds=0.3, jobs=2, job_steps=60, gf_steps=20,
+                   den_warm=100, den_steps=10)
+    else:
+        cfg = dict(steps=250, runs=8, repeats=2, mm_seconds=2.0, jobs=4, job_steps=600, gf_steps=200,
+                   den_warm=4000, den_steps=100)
+    res: dict[str, Any] = {"machine": machine(), "quick": quick, "torch_threads_per_process": 1, "config": cfg}
+
+    say("matmul rate")
+    res["matmul_gflops_one_core"] = matmul_gflops(1, cfg["mm_seconds"])
+    res["matmul_gflops"] = matmul_gflops(cores, cfg["mm_seconds"])
+
+    names = [n for n in FAMILY_TASKS if n in TASKS.names()]
+    families = []
+    for name in names if not quick else [n for n in names if n in ("teacher-student", PAPER_TASK)] or names[:1]:
+        say(f"cohort vs loop: {name}")
+        families.append(cohort_vs_loop(get_task(name), cfg["runs"], cfg["steps"], cfg["repeats"]))
+    res["families"] = families
+    measured = [f for f in families if f["speedup"] is not None]
+    smallest = min(measured, key=lambda f: f["parameters"]) if measured else None
+    res["cohort_speedup"] = smallest["speedup"] if smallest else None
+    res["cohort_speedup_task"] = smallest["task"] if smallest else None
+    paper = next((f for f in measured if f["task"] == PAPER_TASK), None)
+    res["cohort_speedup_paper_net"] = paper["speedup"] if paper else None
+
+    if PAPER_TASK in TASKS.names():
+        paper_task = get_task(PAPER_TASK)
+        say("training FLOP rate")
+        gf = training_gflops(paper_task, cfg["gf_steps"])
+        res["training"] = gf
+        res["training_gflops"] = gf["gflops"]
+        res["training_efficiency"] = gf["gflops"] / res["matmul_gflops_one_core"]
+        say("denormals")
+        res["denormal"] = denormal_slowdown(paper_task, cfg["den_warm"], cfg["den_steps"])
+        res["denormal_slowdown"] = res["denormal"]["slowdown"]
+        say("worker scaling")
+        ws = worker_scaling(paper_task, cfg["jobs"], cfg["job_steps"])
+        res["worker_scaling_detail"] = ws
+        res["worker_scaling"] = ws["scaling"]
+    else:
+        res.update(training_gflops=None, training_efficiency=None, denormal_slowdown=None, worker_scaling=None,
+                   note=f"task {PAPER_TASK!r} is not registered")
+
+    say("LMN")
+    lmn = lmn_seconds(961)
+    res["lmn"] = lmn
+    res["lmn_seconds_n961"] = lmn["seconds"]
+    return res
+
+
+def _fmt(v: Any, spec: str = ".3g") -> str:
+    return "-" if v is None else format(v, spec) if isinstance(v, (int, float)) else str(v)
+
+
+def table(res: dict[str, Any]) -> str:
+    m = res["machine"]
+    lines = [f"machine: {m['cpu']}, {m['cores']} logical cores, torch {m['torch']}, 1 torch thread per process"
+             + (" (quick)" if res["quick"] else ""), ""]
+    lines.append(f"{'task':<18}{'params':>9}{'runs':>6}{'steps':>7}{'loop s':>9}{'cohort s':>10}{'speedup':>9}")
+    for f in res["families"]:
+        lines.append(f"{f['task']:<18}{f['parameters']:>9}{f['runs']:>6}{f['steps']:>7}"
+                     f"{_fmt(f['loop_seconds']):>9}{_fmt(f['cohort_seconds']):>10}{_fmt(f['speedup']):>9}")
+    lines += ["",
+              f"cohort speedup, smallest net ({res['cohort_speedup_task']}): {_fmt(res['cohort_speedup'])}x",
+              f"cohort speedup, paper net: {_fmt(res['cohort_speedup_paper_net'])}x",
+              f"matmul GFLOP/s: {_fmt(res['matmul_gflops'])} all cores, {_fmt(res['matmul_gflops_one_core'])} one core",
+              f"training GFLOP/s (paper net, loop): {_fmt(res['training_gflops'])}"
+              f" = {_fmt(res.get('training_efficiency'), '.0%')} of one core's matmul rate",
+              f"worker scaling 1 -> 2: {_fmt(res['worker_scaling'])}x",
+              f"denormal slowdown late in a run: {_fmt(res['denormal_slowdown'])}x",
+              f"LMN N=961 (paper tail): {_fmt(res['lmn_seconds_n961'])} s"
+              + (f" ({res['lmn'].get('note')})" if res["lmn"].get("note") else "")]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m complexity_bench bench``; returns the exit code."""
+    ap = argparse.ArgumentParser(prog="complexity_bench bench", description="measure this machine's speed for the suite")
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    ap.add_argument("--quick", action="store_true", help="a < 1 minute version (fewer runs and steps)")
+    args = ap.parse_args(list(argv) if argv is not None else None)
+    res = run_bench(quick=args.quick, progress=lambda s: print(f"[bench] {s}", file=sys.stderr))
+    print(json.dumps(res, indent=2) if args.json else table(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
