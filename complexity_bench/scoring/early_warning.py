@@ -39,7 +39,7 @@ from sklearn.metrics import roc_auc_score
 from .bootstrap import Result
 from .config import ScoreConfig
 from .prepare import Series, TaskRuns
-from .stats import weighted_auroc
+from .stats import chunked, weighted_auroc
 
 COLUMNS = ("ew_auroc", "ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate")
 
@@ -95,7 +95,7 @@ def score_early_warning(series: Series, runs: TaskRuns, W: np.ndarray, cfg: Scor
     elif lab.all() or not lab.any():
         res.nan(("ew_auroc",), "only one label class (no positive or no negative checkpoints)", B)
     else:
-        res.set("ew_auroc", roc_auc_score(lab, p[pts]), weighted_auroc(p[pts], lab, W[:, r[pts]]))
+        res.set("ew_auroc", roc_auc_score(lab, p[pts]), chunked(weighted_auroc, W[:, r[pts]], int(pts.sum()), p[pts], lab))
 
     # Lead time at a calibrated false-alarm rate.
     R = len(runs)

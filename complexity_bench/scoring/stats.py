@@ -24,6 +24,15 @@ import numpy as np
 _TINY = 1e-12
 
 
+def chunked(fn, W: np.ndarray, n_points: int, *args, max_cells: int = 2_000_000) -> np.ndarray:
+    """fn(*args, W_block) over blocks of replicate rows, so that rows x points stays
+    below max_cells (memory: several (B, n) temporaries per call)."""
+    rows = max(1, max_cells // max(n_points, 1))
+    if W.shape[0] <= rows:
+        return fn(*args, W)
+    return np.concatenate([fn(*args, W[i:i + rows]) for i in range(0, W.shape[0], rows)])
+
+
 def weighted_ranks(x: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Average ranks (1-based, ties get the mean rank) of each point in the weighted multiset.
 

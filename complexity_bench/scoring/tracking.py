@@ -31,7 +31,7 @@ from scipy import stats
 from .bootstrap import Result
 from .config import ScoreConfig
 from .prepare import Series, TaskRuns
-from .stats import weighted_median, weighted_pearson, weighted_spearman
+from .stats import chunked, weighted_median, weighted_pearson, weighted_spearman
 
 COLUMNS = ("trk_rho", "trk_r2", "trk_rho_run_median", "trk_r2_run_median")
 
@@ -75,8 +75,8 @@ def score_tracking(series: Series, runs: TaskRuns, W: np.ndarray, cfg: ScoreConf
             warnings.simplefilter("ignore")
             rho = stats.spearmanr(x, y)[0]
             r = stats.pearsonr(x, y)[0]
-        res.set("trk_rho", rho, weighted_spearman(x, y, Wp), "undefined")
-        res.set("trk_r2", r * r, weighted_pearson(x, y, Wp) ** 2, "undefined")
+        res.set("trk_rho", rho, chunked(weighted_spearman, Wp, len(x), x, y), "undefined")
+        res.set("trk_r2", r * r, chunked(weighted_pearson, Wp, len(x), x, y) ** 2, "undefined")
 
     # Per run, then the median over runs.
     R = len(runs)

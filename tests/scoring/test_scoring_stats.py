@@ -108,3 +108,13 @@ def test_weighted_median_matches_numpy_and_ignores_nan():
         ok = ~np.isnan(v)
         (ve,) = _expand(W[b][ok], v[ok])
         assert got[b] == np.median(ve)
+
+
+def test_chunked_equals_unchunked():
+    from complexity_bench.scoring.stats import chunked
+
+    x, y = RNG.normal(size=30), RNG.normal(size=30)
+    W = RNG.integers(0, 3, size=(23, 30)).astype(float)
+    whole = weighted_spearman(x, y, W)
+    parts = chunked(weighted_spearman, W, 30, x, y, max_cells=100)  # 3 rows per block
+    np.testing.assert_array_equal(whole, parts)
