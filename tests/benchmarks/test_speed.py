@@ -1,0 +1,105 @@
+"""pytest-benchmark timings of the hot paths (SPEC §7): a loop step, a cohort step,
+a whole short cohort vs loop, LMN. See conftest.py for how to run them.
+
+The numbers are for comparing one change to the next on the same machine; the
+figures quoted in notes/performance.md come from ``python -m complexity_bench bench``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from complexity_bench.bench import bench_variants, truncated
+from complexity_bench.cohort import BatchedOptimizer, StackedModel, _chunk_runs, _CohortData, _Run, per_sample_loss, train_cohort
+from complexity_bench.task import TASKS
+from complexity_bench.training import make_optimizer, minibatches, train_run
+
+pytestmark = pytest.mark.benchmark
+COHORT_RUNS = 8
+
+
+def _task(name: str):
+    TASKS.discover()
+    if name not in TASKS.names():
+        pytest.skip(f"task {name!r} not registered")
+    return TASKS.get(name)
+
+
+def _loop_stepper(task):
+    v = task.variant({}, seed=0)
+    p = v.param_dict
+    recipe, data, model = task.recipe(p), task.make_data(p, v.seed), task.make_model(p, v.seed)
+    opt = make_optimizer(model.parameters(), recipe)
+    batches = minibatches(len(data.train_idx), recipe.batch_size, v.seed)
+    x, y = data.x_train, data.y_train
+
+    def step():
+        idx = next(batches)
+        xb, yb = (x, y) if idx is None else (x[idx], y[idx])
+        opt.zero_grad(set_to_none=True)
+        task.loss(model(xb), yb).backward()
+        opt.step()
+
+    return step
+
+
+def _cohort_stepper(task, n_runs):
+    runs, models = [], []
+    for v in bench_variants(task, n_runs):
+        p = v.param_dict
+        recipe, data = task.recipe(p), task.make_data(p, v.seed)
+        models.append(task.make_model(p, v.seed))
+        full = recipe.batch_size is None or recipe.batch_size >= len(data.train_idx)
+        runs.append(_Run(v, recipe, data, set(), set(), minibatches(len(data.train_idx), recipe.batch_size, v.seed),
+                         {}, {}, full))
+    cpu = torch.device("cpu")
+    model = StackedModel(models, cpu, chunk_runs=_chunk_runs(models[0], runs, cpu))
+    opt = BatchedOptimizer([r.recipe for r in runs], model)
+    data = _CohortData(task, runs, cpu)
+
+    def step():
+        xb, yb, wb = data.batch(runs)
+        model.grad.zero_()
+        for r0, r1, leaves in model.chunks:
+            (per_sample_loss(task, model.forward(xb[r0:r1], leaves), yb[r0:r1]) * wb[r0:r1]).sum().backward()
+        opt.step(model)
+
+    return step
+
+
+FAMILIES = ["teacher-student", "sparse-parity", "modadd-mlp"]
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_loop_step(benchmark, name):
+    """One training step of one run (divide the cohort step by COHORT_RUNS to compare)."""
+    benchmark(_loop_stepper(_task(name)))
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_cohort_step(benchmark, name):
+    """One training step of COHORT_RUNS runs in lock-step."""
+    benchmark(_cohort_stepper(_task(name), COHORT_RUNS))
+
+
+@pytest.mark.parametrize("engine", ["loop", "cohort"])
+def test_short_runs_teacher_student(benchmark, engine):
+    """COHORT_RUNS whole 200-step runs (evaluations included) of the smallest net."""
+    task = _task("teacher-student")
+    short, variants = truncated(task, 200), bench_variants(task, COHORT_RUNS)
+    if engine == "loop":
+        benchmark.pedantic(lambda: [train_run(short, v) for v in variants], rounds=3)
+    else:
+        benchmark.pedantic(lambda: train_cohort(short, variants), rounds=3)
+
+
+@pytest.mark.parametrize("n", [241, 961])
+def test_lmn_paper_tail(benchmark, n):
+    """LMN on a paper-sized tail Linear(100,100)-SiLU-Linear(100,31) at N probe points."""
+    lmn = pytest.importorskip("complexity_bench.measures.lmn")
+    gen = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    f = torch.nn.Sequential(torch.nn.Linear(100, 100), torch.nn.SiLU(), torch.nn.Linear(100, 31))
+    x = torch.randn(n, 100, generator=gen)
+    benchmark.pedantic(lambda: lmn.linear_mapping_number(f, x), rounds=3 if n < 961 else 1)
