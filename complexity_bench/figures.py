@@ -158,10 +158,10 @@ def _vs_loss(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list
              by_task: pd.DataFrame, direction: dict[str, int], path: Path) -> Path:
     ncol = min(4, max(1, len(measures)))
     nrow = max(1, math.ceil(len(measures) / ncol))
-    height = 0.5 + 2.8 * nrow
+    height = 0.9 + 2.8 * nrow
     fig = Figure(figsize=(3.3 * ncol, height), dpi=_DPI)
-    fig.subplots_adjust(left=0.7 / (3.3 * ncol), right=0.98, top=1 - 0.45 / height, bottom=0.45 / height,
-                        hspace=0.75, wspace=0.35)
+    fig.subplots_adjust(left=0.7 / (3.3 * ncol), right=0.98, top=1 - 0.85 / height, bottom=0.5 / height,
+                        hspace=0.6, wspace=0.35)
     ev = runs.set_index("run_id")[["t_mem", "t_gen", "censored"]]
     grok = ev[~ev["censored"].map(_truthy) & ev["t_mem"].notna() & ev["t_gen"].notna()]
     tr = traces[traces["run_id"].isin(grok.index)].join(grok[["t_mem", "t_gen"]], on="run_id")
