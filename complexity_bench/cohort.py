@@ -388,25 +388,31 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
     live = list(range(len(runs)))  # positions in `runs` of the stacked rows, in order
     state = _CohortData(task, [runs[i] for i in live], dev)
     max_steps = max(r.recipe.steps for r in runs)
+    # steps where some run evaluates, stores or ends: the per-run book-keeping runs only there
+    marked = set().union(*(r.eval_at | r.keep_at | {r.recipe.steps} for r in runs))
     start = time.perf_counter()
     for step in range(max_steps + 1):
-        need_eval = [j for j, i in enumerate(live) if step in runs[i].eval_at]
-        if need_eval:
-            rows = _evaluate(task, model, state, custom_loss)
-            for j in need_eval:
-                m = runs[live[j]].metrics
-                m["step"].append(step)
-                for c in METRIC_COLUMNS:
-                    m[c].append(rows[c][j])
         stopping = []
-        for j, i in enumerate(live):
-            run = runs[i]
-            stop = step == run.recipe.steps or (
-                step in run.eval_at and should_stop(run.metrics, task.threshold, run.recipe, step))
-            if step in run.keep_at or stop:
-                run.checkpoints[step] = model.state_dict(j)
-            if stop:
-                stopping.append(j)
+        if step in marked:
+            need_eval = [j for j, i in enumerate(live) if step in runs[i].eval_at]
+            if need_eval:
+                rows = _evaluate(task, model, state, custom_loss)
+                for j in need_eval:
+                    m = runs[live[j]].metrics
+                    m["step"].append(step)
+                    for c in METRIC_COLUMNS:
+                        m[c].append(rows[c][j])
+            weights = None
+            for j, i in enumerate(live):
+                run = runs[i]
+                stop = step == run.recipe.steps or (
+                    step in run.eval_at and should_stop(run.metrics, task.threshold, run.recipe, step))
+                if step in run.keep_at or stop:
+                    if weights is None:  # one device-to-host copy per checkpoint step, not per tensor
+                        weights = model.views(model.flat.detach().to("cpu"))
+                    run.checkpoints[step] = {k: v[j].clone() for k, v in weights.items()}
+                if stop:
+                    stopping.append(j)
         if stopping:
             keep = [j for j in range(len(live)) if j not in stopping]
             live = [live[j] for j in keep]
@@ -506,17 +512,17 @@ class _CohortData:
         """Inputs, targets and per-sample loss weights (1/n_r, 0 on padding) of this step."""
         if self.all_full:
             return self._full
+        # indices are assembled on the CPU (the loop's generators live there), then moved once
         rows = []
         for j, r in enumerate(runs):
             b = next(r.batches)
-            rows.append(self.train_idx[j] if b is None else self.train_idx[j][b.to(self.device)])
+            rows.append(r.data.train_idx if b is None else r.data.train_idx[b])
         if all(len(t) == len(rows[0]) for t in rows):
             idx = torch.stack(rows)
-            valid = torch.ones(idx.shape, dtype=torch.bool, device=self.device)
+            valid = torch.ones(idx.shape, dtype=torch.bool)
         else:
-            idx, valid = _pad([t.cpu() for t in rows])
-            idx, valid = idx.to(self.device), valid.to(self.device)
-        return self._gather(idx, valid)
+            idx, valid = _pad(rows)
+        return self._gather(idx.to(self.device), valid.to(self.device))
 
 
 @torch.no_grad()
