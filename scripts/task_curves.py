@@ -75,8 +75,15 @@ def overrides_of(task, variant) -> dict:
     return {k: v for k, v in variant.param_dict.items() if defaults.get(k) != v}
 
 
-def label(overrides: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sorted(overrides.items())) or "defaults"
+def label(rec: dict, varying: set[str]) -> str:
+    """The run's values on the axes that vary among the plotted runs, then its other overrides."""
+    parts = [f"{k}={rec['params'][k]}" for k in sorted(varying)]
+    parts += [f"{k}={v}" for k, v in sorted(rec["overrides"].items()) if k not in varying]
+    return ", ".join(parts) or "defaults"
+
+
+def varying_axes(task, records: list[dict]) -> set[str]:
+    return {a for a in task.axes if len({json.dumps(r["params"].get(a)) for r in records}) > 1}
 
 
 def plot(task, records: list[dict], path: Path) -> None:
@@ -86,8 +93,9 @@ def plot(task, records: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     groups: dict[str, list[dict]] = {}
+    varying = varying_axes(task, records)
     for rec in records:
-        groups.setdefault(label(rec["overrides"]), []).append(rec)
+        groups.setdefault(label(rec, varying), []).append(rec)
     n = len(groups)
     cols = min(n, 3)
     rows = math.ceil(n / cols)
@@ -119,11 +127,12 @@ def plot(task, records: list[dict], path: Path) -> None:
 def table(task, records: list[dict]) -> str:
     lines = [f"\n### {task.name}\n", "| variant | seed | T_mem | T_gen | T_gen/T_mem | steps run | wall s | CPU s |",
              "|---|---|---|---|---|---|---|---|"]
+    varying = varying_axes(task, records)
     for rec in records:
-        ratio = "censored" if rec["t_gen"] is None or rec["t_mem"] is None else \
+        ratio = "never memorised" if rec["t_mem"] is None else "censored" if rec["t_gen"] is None else \
             f"{max(rec['t_gen'], 1) / max(rec['t_mem'], 1):.1f}"
         t_gen = rec["t_gen"] if rec["t_gen"] is not None else f"> {rec['budget']}"
-        lines.append(f"| {label(rec['overrides'])} | {rec['seed']} | {rec['t_mem']} | {t_gen} | {ratio} | "
+        lines.append(f"| {label(rec, varying)} | {rec['seed']} | {rec['t_mem']} | {t_gen} | {ratio} | "
                      f"{rec['steps_run']} | {rec['seconds']} | {rec.get('cpu_seconds', '')} |")
     wall = sum(r["seconds"] for r in records)
     cpu = sum(r.get("cpu_seconds", 0.0) for r in records)

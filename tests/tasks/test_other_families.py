@@ -66,3 +66,25 @@ def test_teacher_student_correct_is_per_sample_mean_squared_error():
     out = torch.tensor([[0.0999] * 5, [0.1001] * 5, [0.2236, 0, 0, 0, 0]])
     # squared errors averaged over 5 outputs: 0.00998, 0.01002, 0.0099999 -> under, over, under
     assert t.correct(out, target).tolist() == [True, False, True]
+
+
+def test_digits_are_scikit_learns_bundled_images():
+    from sklearn.datasets import load_digits
+
+    t = get_task("digits-mlp")
+    d = t.make_data(t.resolve({"n_train": 500}), seed=4)
+    ref = load_digits()
+    assert np.allclose(d.x.numpy() * 16, ref.data) and np.array_equal(d.y.numpy(), ref.target)
+    tr, te = set(d.train_idx.tolist()), set(d.test_idx.tolist())
+    assert len(tr) == 500 and not tr & te and tr | te == set(range(1_797))
+
+
+def test_digits_mse_loss_is_against_one_hot():
+    t = get_task("digits-mlp")
+    out = torch.tensor([[1.0, 0.0, 0.0], [0.0, 0.5, 0.0]])
+    y = torch.tensor([0, 2])
+    # squared errors: row 0 all zero; row 1: 0 + 0.25 + 1 -> mean over 6 entries = 1.25 / 6
+    assert float(t.loss(out, y)) == pytest.approx(1.25 / 6)
+    assert t.correct(out, y).tolist() == [True, False]
+    with pytest.raises(UserError, match="n_train"):
+        t.resolve({"n_train": 1_797})

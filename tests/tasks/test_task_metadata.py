@@ -76,10 +76,12 @@ def test_model_shapes_and_seeding(task: Task):
     assert torch.equal(before, torch.random.get_rng_state()), "make_model must not move the global RNG"
     out = model(data.x[:7])
     assert out.shape[0] == 7 and torch.isfinite(out).all()
-    if task.loss_kind == "cross_entropy":
-        assert out.shape[1] > int(data.y.max())
+    if "classification" in task.properties:  # one output per class
+        assert data.y.dtype == torch.long and out.shape[1] > int(data.y.max())
     elif task.loss_kind == "mse":
         assert out.shape == data.y[:7].shape
+    elif task.loss_kind == "hinge":
+        assert out.shape == (7, 1) and set(data.y.unique().tolist()) <= {-1.0, 1.0}
     # the hidden layer LMN measures from, and the tail that maps it to the outputs
     assert model.input_stage < model.hidden_stage < len(model.stages)
     h = model.stage_outputs(data.x[:7])[model.hidden_stage - 1]
