@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from .scoring.config import HEADLINE, HIGHER_IS_BETTER, ScoreTables
 
@@ -131,13 +131,16 @@ def _curves(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list[
         else:
             for _, run in sel.iterrows():
                 v = g[g["run_id"] == run["run_id"]].sort_values("step")
-                c = colors[run["run_id"]]
-                ax.plot(v["step"], v["value"], color=c, lw=1.2)
-                if pd.notna(run["t_mem"]):
-                    ax.axvline(float(run["t_mem"]), color=c, ls=":", lw=0.8)
-                if pd.notna(run["t_gen"]):
-                    ax.axvline(float(run["t_gen"]), color=c, ls="-", lw=0.6, alpha=0.6)
+                ax.plot(v["step"], v["value"], color=colors[run["run_id"]], lw=1.2)
+            # Event markers in two collections (one artist each: cheap to draw).
+            ev = sel[["run_id", "t_mem", "t_gen"]]
+            for col, ls, lw in (("t_mem", ":", 0.8), ("t_gen", "-", 0.6)):
+                e = ev[ev[col].notna()]
+                if len(e):
+                    ax.vlines(e[col].astype(float), 0, 1, transform=ax.get_xaxis_transform(),
+                              colors=[colors[r] for r in e["run_id"]], linestyles=ls, lw=lw, alpha=0.7)
         ax.set_title(m, fontsize=9)
+        ax.yaxis.set_major_locator(MaxNLocator(3))
         ax.tick_params(labelsize=7)
         if k < len(measures) - ncol:  # x labels only on the bottom panel of each column
             ax.tick_params(labelbottom=False)
@@ -179,6 +182,8 @@ def _vs_loss(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list
         else:
             d = direction.get(m, 1)
             ax.scatter(d * g["value"], g["test_loss"], s=6, c=g["run_id"].map(cmap), alpha=0.7, linewidths=0)
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+            ax.yaxis.set_major_locator(MaxNLocator(4))
             ax.set_xlabel(f"{'−' if d < 0 else ''}{m}", fontsize=8)
         title = m
         if rows is not None and m in rows.index:
@@ -208,21 +213,25 @@ def _leaderboard(lb: pd.DataFrame, path: Path) -> Path:
     y = np.arange(len(lb))[::-1]
     names = [f"{m}" + ("" if pd.notna(r) else " (not ranked)") for m, r in zip(lb["measure"], lb["rank"])]
     names = [f"{int(r)}. {n}" if pd.notna(r) else n for n, r in zip(names, lb["rank"])]
+    causal = np.array([_truthy(c) for c in lb.get("causal", pd.Series(True, index=lb.index))])
+    base = np.array([_truthy(c) for c in lb.get("baseline", pd.Series(False, index=lb.index))])
+    colors = ["C3" if not c else ("0.6" if b else "C0") for c, b in zip(causal, base)]
     for k, col in enumerate(HEADLINE):
         ax = fig.add_subplot(1, len(HEADLINE), k + 1)
-        for i, row in lb.iterrows():
-            v, lo, hi = row[col], row.get(f"{col}_lo", np.nan), row.get(f"{col}_hi", np.nan)
-            causal = _truthy(row.get("causal", True))
-            base = _truthy(row.get("baseline", False))
-            color = "0.6" if base else "C0"
-            if not causal:
-                color = "C3"
-            if pd.notna(lo) and pd.notna(hi):
-                ax.plot([lo, hi], [y[i], y[i]], color=color, lw=2, alpha=0.6)
-            if pd.notna(v):
-                ax.plot([v], [y[i]], "o", color=color, mfc=color if causal else "white", ms=6)
-            else:
-                ax.text(_CHANCE[col], y[i], "n/a", fontsize=7, va="center", ha="center", color="0.5")
+        v = lb[col].to_numpy(float)
+        lo = lb[f"{col}_lo"].to_numpy(float) if f"{col}_lo" in lb else np.full(len(lb), np.nan)
+        hi = lb[f"{col}_hi"].to_numpy(float) if f"{col}_hi" in lb else np.full(len(lb), np.nan)
+        ok_iv = np.isfinite(lo) & np.isfinite(hi)
+        ok = np.isfinite(v)
+        ax.hlines(y[ok_iv], lo[ok_iv], hi[ok_iv], colors=np.array(colors, dtype=object)[ok_iv].tolist(),
+                  lw=2, alpha=0.6)
+        for filled in (True, False):  # hollow markers: non-causal
+            m = ok & (causal == filled)
+            if m.any():
+                cs = np.array(colors, dtype=object)[m].tolist()
+                ax.scatter(v[m], y[m], s=36, zorder=3, facecolors=cs if filled else "white", edgecolors=cs)
+        for i in np.flatnonzero(~ok):
+            ax.text(_CHANCE[col], y[i], "n/a", fontsize=7, va="center", ha="center", color="0.5")
         ax.axvline(_CHANCE[col], color="0.3", lw=0.8, ls=":")
         better = "→ better" if HIGHER_IS_BETTER[col] else "← better"
         ax.set_title(f"{_LABELS[col]}\n({better})", fontsize=9)

@@ -19,13 +19,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
-def bootstrap_weights(n_runs: int, n_boot: int, seed: int, task: str) -> np.ndarray:
-    """(n_boot, n_runs) multinomial multiplicities, deterministic in (seed, task)."""
+def bootstrap_weights(n_runs: int, n_boot: int, seed: int, task: str,
+                      strata: np.ndarray | None = None) -> np.ndarray:
+    """(n_boot, n_runs) multiplicities, deterministic in (seed, task).
+
+    strata (optional, one label per run): resample within each stratum, keeping
+    its size -- with strata = variant configuration, only the seeds are
+    resampled and the hyperparameter grid (fixed by design) stays whole, so
+    every one-axis comparison keeps its pairs. None: plain resampling of all runs.
+    """
     h = int.from_bytes(hashlib.sha256(task.encode()).digest()[:4], "little")
     rng = np.random.default_rng([seed, h])
     if n_runs == 0 or n_boot <= 0:
         return np.zeros((max(n_boot, 0), n_runs))
-    return rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), size=n_boot).astype(float)
+    if strata is None:
+        return rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), size=n_boot).astype(float)
+    W = np.zeros((n_boot, n_runs))
+    for lab in dict.fromkeys(strata.tolist()):
+        idx = np.flatnonzero(strata == lab)
+        W[:, idx] = rng.multinomial(len(idx), np.full(len(idx), 1.0 / len(idx)), size=n_boot)
+    return W
 
 
 def interval(reps: np.ndarray, level: float = 0.95) -> tuple[float, float]:

@@ -34,6 +34,11 @@ class ScoreConfig:
         left out of the AUROC; True labels it negative, as if the run would
         never generalise at all (SPEC §6.2's literal reading).
     level: coverage of the bootstrap intervals.
+    stratify: resample seeds within each variant configuration (the grid is
+        fixed by design; only seeds are random) when every configuration has at
+        least 2 runs; otherwise, or when False, resample all runs of the task.
+        Plain resampling drops whole configurations from some replicates, which
+        biases worst-case scores (the max over environments) upwards.
     """
 
     horizon: float = 2.0
@@ -45,6 +50,7 @@ class ScoreConfig:
     min_points: int = 3
     censored_late_negative: bool = False
     level: float = 0.95
+    stratify: bool = True
 
 
 @dataclass

@@ -89,7 +89,10 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
     tr_by_task = {t: g for t, g in traces.groupby(traces["task"].astype(str), sort=False)}
     for task in tasks:
         truns = TaskRuns.from_frame(runs[runs["task"].astype(str) == task])
-        W = bootstrap_weights(len(truns), cfg.n_boot, cfg.seed, task)
+        strata = _strata(truns) if cfg.stratify else None
+        W = bootstrap_weights(len(truns), cfg.n_boot, cfg.seed, task, strata)
+        scheme = "seeds within configuration" if strata is not None else "runs"
+
         ttr = tr_by_task.get(task, traces.iloc[:0])
         by_measure = {m: g for m, g in ttr.groupby(ttr["measure"].astype(str), sort=False)}
         for name in names:
@@ -107,6 +110,7 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
                 res.update(score_forecast(series, truns, W, cfg))
             row = {"measure": name, "task": task, **{c: info.get(c) for c in meta_cols}}
             row.update(res.counts)
+            row["bootstrap"] = scheme
             for col in SCORES:
                 row[col] = res.values.get(col, np.nan)
                 lo, hi = interval(res.reps[col], cfg.level) if col in res.reps and cfg.n_boot > 0 else (np.nan, np.nan)
@@ -119,6 +123,18 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
         by_task = by_task[[c for c in by_task.columns if c != "nan_reasons"] + ["nan_reasons"]]
     leaderboard = build_leaderboard(by_task, reps, meta_cols, cfg) if len(by_task) else pd.DataFrame()
     return ScoreTables(by_task=by_task, leaderboard=leaderboard)
+
+
+def _strata(runs: TaskRuns) -> np.ndarray | None:
+    """Configuration label per run for the stratified bootstrap; configurations with a
+    single run share one pooled stratum (stratifying them alone would freeze them),
+    so a grid with one seed per setting falls back to plain resampling."""
+    if not runs.axes or len(runs) == 0:
+        return None
+    codes = {c: n for n, c in enumerate(dict.fromkeys(runs.configs))}
+    lab = np.array([codes[c] for c in runs.configs])
+    lab[np.bincount(lab)[lab] < 2] = -1
+    return None if (lab == -1).all() else lab
 
 
 _COUNTS = ("n_runs", "n_ckpt", "n_missing", "n_runs_tracking", "n_ckpt_tracking", "n_runs_tracking_per_run",
@@ -134,7 +150,7 @@ def _order_columns(df: pd.DataFrame, meta_cols: list[str]) -> pd.DataFrame:
             df[c] = 0
         df[c] = df[c].fillna(0).astype(int)
     score_cols = [x for c in SCORES for x in (c, f"{c}_lo", f"{c}_hi")]
-    cols = ["measure", "task", *meta_cols, *_COUNTS, *score_cols, "nan_reasons"]
+    cols = ["measure", "task", *meta_cols, *_COUNTS, "bootstrap", *score_cols, "nan_reasons"]
     return df[cols + [c for c in df.columns if c not in cols]]
 
 

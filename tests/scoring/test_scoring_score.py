@@ -28,6 +28,7 @@ def test_shape_and_columns(synth):
               "applies_to", "n_runs", "n_ckpt", "n_missing", "nan_reasons", "rank", "mean_rank"):
         assert c in t.leaderboard, c
     assert set(t.leaderboard.measure) == set(measures.measure)
+    assert (t.by_task["bootstrap"] == "seeds within configuration").all()  # 2 seeds per setting
     lo, hi = t.by_task["trk_rho_lo"], t.by_task["trk_rho_hi"]
     assert (lo[lo.notna()] <= hi[lo.notna()]).all()
 

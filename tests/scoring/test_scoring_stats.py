@@ -118,3 +118,15 @@ def test_chunked_equals_unchunked():
     whole = weighted_spearman(x, y, W)
     parts = chunked(weighted_spearman, W, 30, x, y, max_cells=100)  # 3 rows per block
     np.testing.assert_array_equal(whole, parts)
+
+
+def test_stratified_bootstrap_keeps_every_configuration_whole():
+    from complexity_bench.scoring.bootstrap import bootstrap_weights
+
+    strata = np.array([0, 0, 0, 1, 1, -1, -1, -1])  # -1: pooled single-run configurations
+    W = bootstrap_weights(8, 50, seed=0, task="t", strata=strata)
+    for lab, size in ((0, 3), (1, 2), (-1, 3)):
+        assert (W[:, strata == lab].sum(axis=1) == size).all()
+    assert (W[:, strata == 0].std(axis=0) > 0).all()  # it does resample
+    plain = bootstrap_weights(8, 50, seed=0, task="t")
+    assert (plain.sum(axis=1) == 8).all() and not (plain[:, :3].sum(axis=1) == 3).all()
