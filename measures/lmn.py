@@ -42,7 +42,7 @@ from complexity_bench.measure import Measure, MeasureContext, MeasureInfo, regis
 
 __all__ = [
     "interpolation_points", "r_squared", "lmn_from_connectivity", "linear_connectivity",
-    "linear_mapping_number", "model_lmn", "LMNMeasure",
+    "linear_mapping_number", "default_start", "model_lmn", "LMNMeasure",
 ]
 
 # rows (pairs x n_interp) per forward call: 4096 rows x 100 floats (1.6 MB) keep a
@@ -265,6 +265,20 @@ def linear_mapping_number(
     return lmn_from_connectivity(linear_connectivity(f, x, n_interp, **kwargs))
 
 
+def default_start(model: nn.Module, stop: int | None = None) -> int:
+    """The paper's cut, ``model.hidden_stage``, unless ``stages[hidden_stage:stop]`` is affine.
+
+    In a net with one hidden layer (sparse parity, say) the part after the first
+    hidden activation is a single Linear, whose LMN is 1 whatever the weights;
+    there the input space (``model.input_stage``) is the only informative cut.
+    """
+    stages = list(model.stages)
+    stop = len(stages) if stop is None else stop
+    if all(isinstance(m, (nn.Linear, nn.Identity)) for m in stages[model.hidden_stage:stop]):
+        return model.input_stage
+    return model.hidden_stage
+
+
 def model_lmn(
     model: nn.Module,
     probe_x: torch.Tensor,
@@ -275,16 +289,16 @@ def model_lmn(
 ) -> float:
     """LMN of the sub-network ``model.stages[start:stop]`` of a StagedModel on the probe set.
 
-    ``start`` defaults to ``model.hidden_stage`` (first hidden layer after its
-    activation, as in the paper), ``stop`` to the logits. The samples are the
+    ``start`` defaults to :func:`default_start` (the paper's first hidden layer
+    after its activation), ``stop`` to the logits. The samples are the
     probe set's representation entering stage ``start`` (``activations`` are
     the model's ``stage_outputs(probe_x)`` if already computed).
     """
     stages = getattr(model, "stages", None)
     if stages is None:
         raise UserError("model_lmn needs a StagedModel (with .stages); call linear_mapping_number(f, x) otherwise")
-    start = model.hidden_stage if start is None else start
     stop = len(stages) if stop is None else stop
+    start = default_start(model, stop) if start is None else start
     if not (0 <= start < stop <= len(stages)):
         raise UserError(f"LMN stages must satisfy 0 <= start < stop <= {len(stages)}, got start={start}, stop={stop}")
     if start == 0:
@@ -302,7 +316,7 @@ def model_lmn(
 class LMNMeasure(Measure):
     """Plugin: LMN from the first hidden layer (after activation) to the logits on the probe set."""
 
-    start: int | None = None  # stage index; None = model.hidden_stage (the paper's choice)
+    start: int | None = None  # stage index; None = default_start(model): the paper's choice
 
     info = MeasureInfo(
         name="lmn",
@@ -316,7 +330,8 @@ class LMNMeasure(Measure):
         description=(
             "Linear Mapping Number: 2^entropy of the |eigenvalues| of the linear-connectivity matrix "
             "(mean r² of each logit against λ along 21-point segments between all probe pairs), "
-            "first hidden layer (after activation) to logits; constant logits count as r²=1"
+            "first hidden layer (after activation) to logits (from the input stage in one-hidden-layer nets, "
+            "where that part is affine); constant logits count as r²=1"
         ),
     )
 

@@ -238,3 +238,12 @@ def test_plugin_uses_cached_activations_and_passes_conformance():
     assert value == pytest.approx(
         linear_mapping_number(model.tail(model.hidden_stage), acts[model.hidden_stage - 1]), rel=1e-12)
     assert 1.0 <= value <= len(ctx.probe_x)
+
+
+def test_one_hidden_layer_net_measures_from_the_input_stage():
+    torch.manual_seed(0)
+    model = StagedModel([nn.Linear(6, 20), nn.ReLU(), nn.Linear(20, 1)], input_stage=0, hidden_stage=2)
+    x = torch.randn(15, 6)
+    assert model_lmn(model, x, start=2) == pytest.approx(1.0, abs=1e-6)  # a single Linear: always 1
+    assert model_lmn(model, x) == pytest.approx(linear_mapping_number(model.tail(0), x), rel=1e-12)
+    assert model_lmn(model, x) > 1.5
