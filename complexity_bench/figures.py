@@ -119,7 +119,7 @@ def _curves(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list[
     ax0.set_ylabel("accuracy")
     ax0.set_title(f"{task}: train (dashed) and test (solid) accuracy; selected runs")
     if len(sel):
-        ax0.legend(fontsize=7, ncol=2, loc="center left")
+        ax0.legend(fontsize=7, ncol=2, loc="upper left", framealpha=0.8)  # early steps: empty corner
     else:
         _no_data(ax0)
     by_m = {m: g for m, g in tr.groupby("measure")}
@@ -149,12 +149,20 @@ def _curves(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list[
     return path
 
 
+_ABBREV = {"weight_decay": "wd", "init_scale": "α", "train_frac": "frac", "n_train": "n", "lr": "lr"}
+
+
 def _run_label(run: pd.Series) -> str:
+    """Short legend label: the variant knobs (abbreviated), seed, and T_gen."""
     axes = [a for a in str(run.get("axes", "")).split("+") if a and a in run.index]
-    knobs = ", ".join(f"{a}={run[a]:g}" if isinstance(run[a], (int, float, np.floating)) else f"{a}={run[a]}"
-                      for a in axes)
-    status = "never" if _truthy(run["censored"]) else f"T_gen={run['t_gen']:.0f}"
-    return f"{knobs} s{run.get('seed', '')} ({status})"
+
+    def knob(a: str) -> str:
+        v = run[a]
+        name = _ABBREV.get(a, a)
+        return f"{name}={v:g}" if isinstance(v, (int, float, np.integer, np.floating)) else f"{name}={v}"
+
+    status = "never" if _truthy(run["censored"]) else f"T_gen={float(run['t_gen']):.0f}"
+    return f"{' '.join(knob(a) for a in axes)} s{run.get('seed', '')} ({status})"
 
 
 def _vs_loss(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list[str],
