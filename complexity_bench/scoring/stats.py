@@ -19,12 +19,15 @@ Example::
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 _TINY = 1e-12
 
 
-def chunked(fn, W: np.ndarray, n_points: int, *args, max_cells: int = 2_000_000) -> np.ndarray:
+def chunked(fn: Callable[..., np.ndarray], W: np.ndarray, n_points: int, *args: np.ndarray,
+            max_cells: int = 2_000_000) -> np.ndarray:
     """fn(*args, W_block) over blocks of replicate rows, so that rows x points stays
     below max_cells (memory: several (B, n) temporaries per call)."""
     rows = max(1, max_cells // max(n_points, 1))
