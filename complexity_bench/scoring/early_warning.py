@@ -17,8 +17,8 @@ Larger p = "generalisation is near".
   never-generalising runs (all checkpoints after T_mem) that at most a
   ``false_alarm`` share of them exceed; a grokking run alarms at its first
   checkpoint T_mem < t < T_gen with p(t) > theta; lead = log10(T_gen / t_alarm),
-  0 for a run that never alarms. Mean over grokking runs (log10 steps; larger =
-  earlier warning).
+  0 for a run that never alarms. Mean over grokking runs that have a checkpoint
+  between T_mem and T_gen (log10 steps; larger = earlier warning).
 - ew_detect_rate: share of grokking runs that alarm before T_gen.
 - ew_false_alarm_rate: realised share of never-generalising runs that alarm
   (<= false_alarm by construction; a diagnostic).
@@ -102,15 +102,21 @@ def score_early_warning(series: Series, runs: TaskRuns, W: np.ndarray, cfg: Scor
     nv = has & after & never
     grk = has & after & grok & before_gen
     never_runs = np.flatnonzero(runs.never & np.isfinite(series.s_mem))
-    grok_runs = np.flatnonzero(runs.grokked & np.isfinite(series.s_mem))
+    # Only runs with a checkpoint strictly between T_mem and T_gen can be warned about;
+    # a run that generalises before its next checkpoint is left out, not counted a miss.
+    has_window = np.zeros(R, bool)
+    has_window[np.unique(r[grk])] = True
+    grok_runs = np.flatnonzero(runs.grokked & np.isfinite(series.s_mem) & has_window)
     maxima = np.full(R, -np.inf)
     np.maximum.at(maxima, r[nv], p[nv])
+    res.counts["n_runs_never"] = int(len(never_runs))
     if len(never_runs) == 0:
         res.nan(("ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate"),
                 "no never-generalising runs to calibrate the alarm on", B)
         return res
     if len(grok_runs) == 0:
-        res.nan(("ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate"), "no grokking runs", B)
+        res.nan(("ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate"),
+                "no grokking run has a checkpoint between T_mem and T_gen", B)
         return res
     Wall = np.vstack([np.ones((1, R)), W])  # row 0: the point estimate
     theta = calibrate_threshold(maxima[never_runs], Wall[:, never_runs], cfg.false_alarm)
@@ -138,6 +144,6 @@ def score_early_warning(series: Series, runs: TaskRuns, W: np.ndarray, cfg: Scor
     res.set("ew_lead_time", lead_m[0], lead_m[1:])
     res.set("ew_detect_rate", det_m[0], det_m[1:])
     res.set("ew_false_alarm_rate", far[0], far[1:])
-    res.counts["n_runs_never"] = int(len(never_runs))
+    res.counts["n_runs_lead"] = int(len(grok_runs))
     return res
 

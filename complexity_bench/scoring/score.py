@@ -138,7 +138,7 @@ def _strata(runs: TaskRuns) -> np.ndarray | None:
 
 
 _COUNTS = ("n_runs", "n_ckpt", "n_missing", "n_runs_tracking", "n_ckpt_tracking", "n_runs_tracking_per_run",
-           "n_runs_ew", "n_ckpt_ew", "n_runs_never", "n_runs_forecast", "n_runs_censored",
+           "n_runs_ew", "n_ckpt_ew", "n_runs_never", "n_runs_lead", "n_runs_forecast", "n_runs_censored",
            "n_pairs_one_axis", "n_psi_groups", "n_sign_envs")
 
 

@@ -43,6 +43,17 @@ def test_censored_late_checkpoints_optionally_negative():
     assert row["ew_auroc"] == pytest.approx(9 / 10)
 
 
+def test_run_without_checkpoint_before_t_gen_is_not_a_miss():
+    runs, traces, meas = _example()
+    # C generalises at 15, before its first checkpoint after T_mem: nothing could warn about it.
+    runs = pd.concat([runs, pd.DataFrame([run_row("C", 10.0, 15.0, 1000)])])
+    traces = pd.concat([traces, trace_rows("C", "m", [0, 10, 20], [1, 5, 4])])
+    row = score(runs, traces, meas, ScoreConfig(n_boot=0)).by_task.iloc[0]
+    assert row["n_runs_lead"] == 1
+    assert row["ew_lead_time"] == pytest.approx(math.log10(100 / 80))
+    assert row["ew_detect_rate"] == 1.0
+
+
 def test_no_alarm_gives_zero_lead():
     runs, traces, meas = _example(value_b100=0.0)  # B's p reaches 1.25: A never exceeds it
     row = score(runs, traces, meas, ScoreConfig(n_boot=0)).by_task.iloc[0]
