@@ -186,17 +186,6 @@ def weighted_median(v: np.ndarray, W: np.ndarray) -> np.ndarray:
     return out
 
 
-def weighted_mean(v: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Mean of v (n,) under each row of weights; NaN values ignored; NaN for zero weight."""
-    ok = ~np.isnan(v)
-    num = (W[:, ok] * v[ok]).sum(axis=1)
-    den = W[:, ok].sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = num / den
-    out[den <= 0] = np.nan
-    return out
-
-
 def group_means(vals: np.ndarray, weights: np.ndarray, groups: np.ndarray, n_groups: int) -> np.ndarray:
     """Weighted mean of ``vals`` (P,) per group id, per row of ``weights`` (B, P): (B, n_groups).
 
