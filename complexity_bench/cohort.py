@@ -443,12 +443,15 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
     return results
 
 
-# Activations per chunk of runs (elements of the widest layer's output). On a CPU
-# a cohort whose activations outgrow the core's L2 cache runs its elementwise ops
-# (activations and their backward) ~3x slower per element than one run does, which
-# cancels the batching gain on the paper's net; chunks of runs keep the layers in
-# cache while still sharing one optimizer step. A GPU takes the whole cohort at once.
-CPU_CHUNK_ELEMENTS = 1 << 16
+# Activations per chunk of runs (elements of the widest layer's output over the
+# train batch). On a CPU a cohort whose activations outgrow the core's caches runs
+# its elementwise ops (activations and their backward) several times slower per
+# element than one run does, which cancels the batching gain on the paper's net;
+# chunks of runs keep each layer's output in cache while still sharing one
+# optimizer step. Measured on the 2-core AMD EPYC (notes/performance.md): the
+# paper's net was fastest with 2 runs per chunk (768 x 100 activations each), the
+# 5-100-100-5 net with no chunking at all. A GPU takes the whole cohort at once.
+CPU_CHUNK_ELEMENTS = 160_000
 
 
 def _chunk_runs(model: nn.Module, runs: list[_Run], device: torch.device) -> int | None:
@@ -457,7 +460,9 @@ def _chunk_runs(model: nn.Module, runs: list[_Run], device: torch.device) -> int
     batch = max(len(r.data.train_idx) if r.full_batch else r.recipe.batch_size for r in runs)
     widest = max([s.out_features for s in model.stages if isinstance(s, nn.Linear)]
                  + [s.embedding.weight.shape[1] * 2 for s in model.stages if isinstance(s, PairEmbedding)], default=1)
-    return max(1, CPU_CHUNK_ELEMENTS // max(batch * widest, 1))
+    most = max(1, CPU_CHUNK_ELEMENTS // max(batch * widest, 1))
+    # equal chunks (8 runs, at most 6 a chunk: 4 + 4, not 6 + 2): each chunk costs the same overhead
+    return math.ceil(len(runs) / math.ceil(len(runs) / most))
 
 
 class _CohortData:
