@@ -23,8 +23,10 @@ Reported (JSON keys):
   (time with 1 / time with 2).
 - ``lmn_seconds_n961``: ``measures.lmn.linear_mapping_number`` on a paper-sized tail
   Linear(100,100)-SiLU-Linear(100,31) at N = 961 (null with a note when absent).
-- ``denormal_slowdown``: step time late in a run (modadd-mlp, weight decay 0, after
-  ``denormal_warm_steps`` steps) without / with flushing denormals.
+- ``denormal_slowdown``: step time late in a run (modadd-mlp, weight decay 0, trained
+  ``after_steps`` steps without flushing) with denormals kept / flushed, and the share
+  of denormal values in its weights and Adam state; ``denormal_kernel_slowdown``: the
+  same ratio for an elementwise op on all-denormal inputs (the mechanism's size here).
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__,
-            "python": platform.python_version(), "platform": platform.platform()}
+            "python": platform.python_version(), "platform": platform.platform(),
+            # other processes on the machine change every figure but the side-by-side ratios
+            "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
 
 
 def truncated(task: Task, steps: int) -> Task:
@@ -219,7 +223,8 @@ def denormal_slowdown(task: Task, warm_steps: int, steps: int) -> dict[str, Any]
     same state (copies), plus the share of denormal values in weights and Adam state."""
     import copy
 
-    torch.set_flush_denormal(True)
+    # the state a run reaches *without* flushing (with flushing there is nothing to flush)
+    torch.set_flush_denormal(False)
     _, model, opt, data = _late_state(task, warm_steps)
     tiny = torch.finfo(torch.float32).tiny
     tensors = [p.detach() for p in model.parameters()] + [
@@ -242,6 +247,25 @@ def denormal_slowdown(task: Task, warm_steps: int, steps: int) -> dict[str, Any]
     return {"task": task.name, "after_steps": warm_steps, "step_seconds_denormals_kept": times[False],
             "step_seconds_flushed": times[True], "slowdown": times[False] / times[True],
             "denormal_share_unflushed": denormal_share}
+
+
+def denormal_kernel_slowdown(n: int = 1 << 18, reps: int = 20) -> float:
+    """Synthetic: ``sqrt`` (AdamW takes it of ``exp_avg_sq`` every step) of all-denormal
+    float32 inputs, kept vs flushed: the mechanism's size on this CPU, whatever a real
+    run's share of denormals is. (On the AMD EPYC of notes/performance.md, sqrt is
+    several times slower on denormals while add and multiply are not.)"""
+    x = torch.full((n,), 1e-39)  # below float32's smallest normal, 1.18e-38
+    out = torch.empty(n)
+    times = {}
+    for flush in (False, True, False, True):
+        torch.set_flush_denormal(flush)
+        x = torch.full((n,), 1e-39)  # re-created: with flushing on it reads as 0
+        start = time.perf_counter()
+        for _ in range(reps):
+            torch.sqrt(x, out=out)
+        times[flush] = min(times.get(flush, math.inf), time.perf_counter() - start)
+    torch.set_flush_denormal(True)
+    return times[False] / times[True]
 
 
 def _job(args: tuple[str, tuple, int, int]) -> float:
@@ -328,6 +352,7 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
         say("denormals")
         res["denormal"] = denormal_slowdown(paper_task, cfg["den_warm"], cfg["den_steps"])
         res["denormal_slowdown"] = res["denormal"]["slowdown"]
+        res["denormal_kernel_slowdown"] = denormal_kernel_slowdown()
         say("worker scaling")
         ws = worker_scaling(paper_task, cfg["jobs"], cfg["job_steps"])
         res["worker_scaling_detail"] = ws
@@ -340,6 +365,7 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
     lmn = lmn_seconds(961)
     res["lmn"] = lmn
     res["lmn_seconds_n961"] = lmn["seconds"]
+    res["load_average_1min_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return res
 
 
@@ -350,7 +376,8 @@ def _fmt(v: Any, spec: str = ".3g") -> str:
 def table(res: dict[str, Any]) -> str:
     m = res["machine"]
     lines = [f"machine: {m['cpu']}, {m['cores']} logical cores, torch {m['torch']}, 1 torch thread per process"
-             + (" (quick)" if res["quick"] else ""), ""]
+             + (" (quick)" if res["quick"] else ""),
+             f"load average at start: {_fmt(m.get('load_average_1min'))} (other processes slow every absolute figure)", ""]
     lines.append(f"{'task':<18}{'params':>9}{'runs':>6}{'steps':>7}{'loop s':>9}{'cohort s':>10}{'speedup':>9}")
     for f in res["families"]:
         lines.append(f"{f['task']:<18}{f['parameters']:>9}{f['runs']:>6}{f['steps']:>7}"
@@ -362,7 +389,8 @@ def table(res: dict[str, Any]) -> str:
               f"training GFLOP/s (paper net, loop): {_fmt(res['training_gflops'])}"
               f" = {_fmt(res.get('training_efficiency'), '.0%')} of one core's matmul rate",
               f"worker scaling 1 -> 2: {_fmt(res['worker_scaling'])}x",
-              f"denormal slowdown late in a run: {_fmt(res['denormal_slowdown'])}x",
+              f"denormal slowdown late in a run: {_fmt(res['denormal_slowdown'])}x"
+              f" (synthetic all-denormal kernel: {_fmt(res.get('denormal_kernel_slowdown'))}x)",
               f"LMN N=961 (paper tail): {_fmt(res['lmn_seconds_n961'])} s"
               + (f" ({res['lmn'].get('note')})" if res["lmn"].get("note") else "")]
     return "\n".join(lines)
