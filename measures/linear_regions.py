@@ -13,8 +13,8 @@ layer by layer, with the pattern of the region being entered: a neuron with
 the region ends at t + min{-z/dz : z moving towards 0}; jump there, count one
 more region, repeat until t >= 1. Many segments walk at once (one batched
 forward per step). Regions thinner than the tolerance (1e-10 relative to the
-pre-activation's scale |W||h| + |b|) merge with a neighbour: below float64
-resolution they are indistinguishable from a tie.
+pre-activation's scale ||W_i|| ||h|| + |b_i|) merge with a neighbour: below
+float64 resolution they are indistinguishable from a tie.
 
 **Smooth activations** (SiLU, tanh, GELU, ...): the network has no linear
 regions, and the count generalises to pre-activation sign changes:
@@ -52,9 +52,9 @@ PAIR_SEED = 20_231_009  # fixed: the same probe pairs at every checkpoint of eve
 
 @dataclass(frozen=True)
 class _Affine:
-    weight: torch.Tensor  # float64 copies: the model is never touched
+    weight_t: torch.Tensor  # float64 copies (transposed): the model is never touched
     bias: torch.Tensor
-    abs_weight: torch.Tensor
+    row_norm: torch.Tensor  # ||W_i||_2, for the rounding-error scale of z_i
     abs_bias: torch.Tensor
 
 
@@ -81,7 +81,7 @@ def _layers(net: nn.Module) -> list[_Affine | _Act]:
             b = torch.zeros(w.shape[0], dtype=torch.float64) if m.bias is None else m.bias.detach().to(torch.float64)
             if not (torch.isfinite(w).all() and torch.isfinite(b).all()):
                 raise ValueError("network has non-finite weights: region count undefined")
-            out.append(_Affine(w, b, w.abs(), b.abs()))
+            out.append(_Affine(w.T.contiguous(), b, w.norm(dim=1), b.abs()))
         elif isinstance(m, nn.ReLU):
             out.append(_Act(m, 0.0))
         elif isinstance(m, nn.LeakyReLU):
@@ -135,24 +135,29 @@ def count_regions_batch(net: nn.Module, x0: torch.Tensor, x1: torch.Tensor, max_
         for _ in range(max_steps):
             if active.numel() == 0:
                 return count
-            h = a[active] + t[active, None] * direction[active]
+            h = torch.addcmul(a[active], t[active, None], direction[active])
             dh = direction[active]
-            scale = h.abs()
             step = torch.full((active.numel(),), math.inf, dtype=torch.float64)
             for layer in layers:
                 if isinstance(layer, _Affine):
-                    scale = scale @ layer.abs_weight.T + layer.abs_bias  # bounds the rounding error of z
-                    h = h @ layer.weight.T + layer.bias
-                    dh = dh @ layer.weight.T
+                    # rounding scale of z_i: ||W_i|| ||h|| + |b_i| bounds Σ_j |W_ij h_j| + |b_i|
+                    tol = torch.outer(h.norm(dim=1), layer.row_norm).add_(layer.abs_bias).mul_(RTOL)
+                    h = torch.addmm(layer.bias, h, layer.weight_t)
+                    dh = dh @ layer.weight_t
                     continue
-                near = h.abs() <= RTOL * scale
+                near = h.abs() <= tol
                 # the pattern of the region being entered: sign of z, or of dz when z is ~0
                 on = torch.where(near, dh > 0, h > 0)
-                moving_to_zero = torch.where(on, dh < 0, dh > 0) & ~near
-                dist = torch.where(moving_to_zero, -h / dh, torch.full_like(h, math.inf))
+                # z reaches 0 after -z/dz > 0 (z and dz of opposite signs), unless it sits at 0 already
+                dist = h.div(dh).neg_()
+                dist.masked_fill_((dist <= 0) | dist.isnan() | near, math.inf)
                 step = torch.minimum(step, dist.amin(dim=1))
-                slope = torch.where(on, torch.ones_like(h), torch.full_like(h, layer.negative_slope))
-                h, dh, scale = h * slope, dh * slope, scale * slope.abs()
+                if layer.negative_slope == 0.0:
+                    off = ~on
+                    h, dh = h.masked_fill_(off, 0.0), dh.masked_fill_(off, 0.0)
+                else:
+                    slope = on.to(torch.float64).mul_(1.0 - layer.negative_slope).add_(layer.negative_slope)
+                    h, dh = h.mul_(slope), dh.mul_(slope)
             t_next = t[active] + step
             cont = t_next < 1.0
             t[active[cont]] = t_next[cont]
@@ -185,7 +190,7 @@ def count_sign_changes_batch(net: nn.Module, x0: torch.Tensor, x1: torch.Tensor,
             flips = torch.zeros(a_c.shape[0], dtype=torch.int64)
             for layer in layers:
                 if isinstance(layer, _Affine):
-                    h = h @ layer.weight.T + layer.bias
+                    h = torch.addmm(layer.bias, h, layer.weight_t)
                     continue
                 sign = (h > 0).view(a_c.shape[0], n_grid + 1, -1)
                 flips += (sign[:, 1:] != sign[:, :-1]).sum(dim=(1, 2))
