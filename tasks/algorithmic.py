@@ -267,9 +267,11 @@ _GRIDS["modadd-mlp"]["default"] = [
     {"weight_decay": 0.0, "steps": 6_000},
     {"weight_decay": 0.2, "steps": 15_000},
     {"weight_decay": 0.5, "steps": 15_000},
-    {"weight_decay": 1.0, "steps": 15_000},
-    {"weight_decay": 5.0, "steps": 15_000},
+    {"weight_decay": 1.0, "steps": 8_000},
+    {"weight_decay": 5.0, "steps": 4_000},
 ]
+# Budgets ~3-4x the slowest seed's T_gen: checkpoints are spread over the budget (about 60),
+# so a tighter budget puts more of them inside the short [T_mem, T_gen] windows.
 
 _SEEDS: dict[str, dict[str, list[int]]] = {
     name: {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2, 3, 4]} for name in _GRIDS

@@ -117,7 +117,9 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     "smoke": [{"steps": 300}],
     # A training-set-size axis (800 points: long delay; 2,000: none) plus the weight-decay-0
     # control that never generalises (censored at 6k steps). Measured events: notes/tasks.md.
-    "default": [{"n_train": n, "steps": 15_000} for n in (800, 1_000, 1_500, 2_000)]
+    # Budgets ~3x the slowest seed's T_gen, so checkpoints are dense where the runs change.
+    "default": [{"n_train": n, "steps": 15_000} for n in (800, 1_000)]
+    + [{"n_train": n, "steps": 8_000} for n in (1_500, 2_000)]
     + [{"weight_decay": 0.0, "steps": 6_000}],
     "full": [{"n_train": n, "steps": 30_000} for n in (600, 700, 800, 1_000, 1_500, 2_000)]
     + [{"weight_decay": wd, "steps": 30_000} for wd in (0.0, 0.003, 0.03)]
