@@ -72,8 +72,9 @@ def stable_rank(matrix: torch.Tensor) -> float:
 def weight_matrices(model: nn.Module) -> dict[str, torch.Tensor]:
     """Parameters with >= 2 dims, as (out, -1) matrices, keyed by a short layer name.
 
-    For a StagedModel the key is ``stage<k>`` (k = index in ``model.stages``, with
-    a suffix when a stage holds several matrices); otherwise the parameter name.
+    For a StagedModel the key is ``stage<k>`` (k = index in ``model.stages``; a
+    further matrix of the same stage adds its path, ``stage<k>-attn-in_proj_weight``);
+    otherwise the parameter name with '-' for '.'.
     """
     out: dict[str, torch.Tensor] = {}
     for name, p in model.named_parameters():
@@ -82,10 +83,10 @@ def weight_matrices(model: nn.Module) -> dict[str, torch.Tensor]:
         parts = name.split(".")
         if parts[0] == "stages" and len(parts) > 1 and parts[1].isdigit():
             key = f"stage{parts[1]}"
-            if key in out:
-                key = f"stage{parts[1]}-{'-'.join(parts[2:-1]) or parts[-1]}"
+            if key in out:  # a second matrix in one stage: its full path keeps keys unique
+                key = "-".join([key, *parts[2:]])
         else:
-            key = name
+            key = name.replace(".", "-")
         out[key] = p.detach().reshape(p.shape[0], -1)
     return out
 

@@ -98,3 +98,11 @@ def test_plugins(name):
         assert set(value) == {"mean", *weight_matrices(model)}
     else:
         assert value == pytest.approx(np.mean([stable_rank(w) for w in weight_matrices(model).values()]), rel=1e-12)
+
+
+def test_stage_with_several_matrices_gets_unique_keys():
+    torch.manual_seed(0)
+    block = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4))
+    m = StagedModel([nn.Linear(3, 4), block, nn.Linear(4, 2)])
+    assert list(weight_matrices(m)) == ["stage0", "stage1", "stage1-2-weight", "stage2"]
+    assert list(weight_matrices(nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1)))) == ["0-weight", "1-weight"]
