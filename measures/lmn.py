@@ -14,7 +14,8 @@ segment is a straight line of slope 0, so its r² is defined as **1**. "Constant
 means its standard deviation over the segment is at most 64 ulps of its mean
 (``rtol = 64 * eps(dtype of f's output)``), i.e. any variation is below the
 working precision of the forward pass. A zero-length segment (duplicate probe
-points) therefore gets L_ij = 1: the two points share one linear map.
+points, x_i == x_j exactly) gets L_ij = 1 explicitly: the two points share one
+linear map, whatever rounding f adds.
 
 Non-finite outputs of f raise ``ValueError`` (the harness records the value as
 missing with that reason). Bad arguments raise ``UserError``.
@@ -245,6 +246,10 @@ def linear_connectivity(
             y[:, 1:-1] = y_inner.view(p, T - 2, -1)
             y[:, -1] = y_end[j]
             values[start:start + p] = _mean_r2_inplace(y, lc, rtol)[:, :k_out].mean(dim=-1)
+        # duplicate samples: a zero-length segment is one linear piece by definition, whatever
+        # rounding f adds (an output that cancels to ~0 would otherwise give r² of noise)
+        _, row_id = torch.unique(x.detach(), dim=0, return_inverse=True)
+        values[row_id[iu] == row_id[ju]] = 1.0
         # NaN/inf inside a chunk propagates to its r² (inf - inf = NaN): one check here
         # instead of one per chunk, which cost ~10% of the run
         if not torch.isfinite(values).all():

@@ -166,6 +166,13 @@ def test_duplicate_probe_points_are_fully_connected():
     assert linear_mapping_number(f, x[[0, 0, 0]]) == pytest.approx(1.0, abs=1e-12)
 
 
+def test_duplicates_are_one_even_when_f_is_pure_rounding_noise():
+    # an f whose output is rounding noise around 0 on every row: duplicates still get L_ij = 1
+    noise = lambda z: torch.randn(z.shape[0], 2, dtype=z.dtype) * 1e-30  # noqa: E731
+    x = torch.ones(3, 2, dtype=torch.float64)
+    assert linear_connectivity(noise, x).tolist() == [[1.0] * 3] * 3
+
+
 def test_constant_output_coordinate_counts_as_straight():
     # output 1 ignores the input: r² would be 0/0; it is defined as 1
     lin = nn.Linear(2, 2).double()
