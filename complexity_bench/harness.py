@@ -7,6 +7,7 @@ resumes where it stopped and a repeated one only re-scores.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from tqdm import tqdm
 from .errors import UserError
 from .executors import make_executor
 from .jobs import Job, JobOutcome, run_job
-from .measure import MEASURES, Measure
+from .measure import COST_TIERS, MEASURES, Measure
 from .outputs import assemble, write_all
 from .plugins import load_plugins
 from .store import RunStore, lock_output
@@ -54,6 +55,7 @@ class Plan:
     tasks: list[Task]
     measures: list[Measure]
     variants: dict[str, list[Variant]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # left out of "all" by cost tier
 
     @property
     def n_runs(self) -> int:
@@ -66,8 +68,11 @@ def make_plan(cfg: RunConfig) -> Plan:
         raise UserError(f"unknown suite {cfg.suite!r}; choose one of {', '.join(SUITES)}")
     load_plugins(cfg.plugins)
     tasks = TASKS.select(cfg.tasks)
-    measures = MEASURES.select(cfg.measures)
+    affordable = lambda m: cfg.suite in COST_TIERS[m.info.cost]["suites"]  # noqa: E731
+    measures = MEASURES.select(cfg.measures, keep=affordable)
     plan = Plan(tasks, measures)
+    if cfg.measures.strip() == "all":
+        plan.skipped = [m.name for m in MEASURES if not affordable(m)]
     for task in tasks:
         variants = task.variants(cfg.suite)
         if variants:
@@ -94,6 +99,9 @@ def run(cfg: RunConfig) -> dict:
     """The ``run`` command. Returns the manifest."""
     started = time.time()
     plan = make_plan(cfg)
+    if plan.skipped:
+        print(f"note: --measures all leaves out expensive measures in the {cfg.suite} suite "
+              f"({', '.join(plan.skipped)}); name them or use --suite full", file=sys.stderr)
     workers = cfg.resolved_workers()
     out = Path(cfg.out)
     with lock_output(out):

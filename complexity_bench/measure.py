@@ -28,14 +28,18 @@ from .errors import UserError
 from .registry import Registry
 
 NEEDS = frozenset({"weights", "data", "gradients"})
-# Cost tiers: seconds allowed for one compute() on the toy model of
-# complexity_bench.testing, and which share of a run's stored checkpoints the
-# harness evaluates the measure on (every k-th), so expensive measures do not
-# dominate a suite. The checkpoint at T_mem-ish early steps stays dense either way.
-COST_TIERS: dict[str, dict[str, float]] = {
-    "cheap": {"toy_seconds": 0.5, "stride": 1},
-    "moderate": {"toy_seconds": 5.0, "stride": 1},
-    "expensive": {"toy_seconds": 30.0, "stride": 2},
+# Cost tiers:
+# - toy_seconds: time allowed for one compute() on the toy model of
+#   complexity_bench.testing (check_measure enforces it);
+# - stride: the harness evaluates the measure on every k-th stored checkpoint,
+#   so expensive measures do not dominate a suite;
+# - suites: the suites in which `--measures all` includes the tier. Expensive
+#   measures (seconds per checkpoint) would break the default suite's 10-minute
+#   budget; they run in `full`, or in any suite when named explicitly.
+COST_TIERS: dict[str, dict] = {
+    "cheap": {"toy_seconds": 0.5, "stride": 1, "suites": ("smoke", "default", "full")},
+    "moderate": {"toy_seconds": 5.0, "stride": 1, "suites": ("smoke", "default", "full")},
+    "expensive": {"toy_seconds": 30.0, "stride": 2, "suites": ("full",)},
 }
 APPLIES_TO = frozenset({"any", "piecewise_linear", "cyclic_group", "classification"})
 
