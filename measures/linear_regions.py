@@ -12,7 +12,8 @@ layer by layer, with the pattern of the region being entered: a neuron with
 |z| <= tol takes the sign of dz). Inside the region every z is affine in t, so
 the region ends at t + min{-z/dz : z moving towards 0}; jump there, count one
 more region, repeat until t >= 1. Many segments walk at once (one batched
-forward per step). Regions thinner than the tolerance (1e-10 relative to the
+forward per step; in closed form when a single Linear precedes the only
+activation layer). Regions thinner than the tolerance (1e-10 relative to the
 pre-activation's scale ||W_i|| ||h|| + |b_i|) merge with a neighbour: below
 float64 resolution they are indistinguishable from a tie.
 
@@ -111,6 +112,30 @@ def _as_segments(x0: torch.Tensor, x1: torch.Tensor) -> tuple[torch.Tensor, torc
     return a, b
 
 
+def _one_layer_counts(layer: _Affine, a: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """The walk in closed form when a single Linear precedes the only activation layer.
+
+    Then z_i(t) = z_i(0) + t dz_i on the whole segment, so neuron i crosses at
+    t_i = -z_i(0)/dz_i, and R = 1 + the number of distinct t_i in (0, 1).
+    Crossings closer than the walk's tolerance, |z_j(t_i)| <= tol_j, count as
+    one, as they do in the walk (wide one-hidden-layer nets, e.g. sparse
+    parity, would otherwise take one batched step per region).
+    """
+    z = torch.addmm(layer.bias, a, layer.weight_t)
+    dz = direction @ layer.weight_t
+    tol = torch.outer(a.norm(dim=1), layer.row_norm).add_(layer.abs_bias).mul_(RTOL)
+    t = z.div(dz).neg_()
+    inside = (t > 0) & (t < 1) & (z.abs() > tol)
+    t = t.masked_fill_(~inside, math.inf)
+    order = t.argsort(dim=1)
+    t_sorted = t.gather(1, order)
+    # neuron j merges with the previous crossing if it is within its tolerance there
+    slack = (tol / dz.abs()).gather(1, order)
+    gap = t_sorted[:, 1:] - t_sorted[:, :-1]
+    distinct = torch.cat([t_sorted[:, :1] < 1, (t_sorted[:, 1:] < 1) & (gap > slack[:, 1:])], dim=1)
+    return 1 + distinct.sum(dim=1)
+
+
 def count_regions_batch(net: nn.Module, x0: torch.Tensor, x1: torch.Tensor, max_steps: int = 1_000_000) -> torch.Tensor:
     """Exact activation-region counts of the segments x0[s] -> x1[s] (S, d) through a piecewise-linear net.
 
@@ -127,6 +152,9 @@ def count_regions_batch(net: nn.Module, x0: torch.Tensor, x1: torch.Tensor, max_
         raise UserError("count_regions_batch needs ReLU / leaky-ReLU activations; use count_sign_changes_batch for smooth ones")
     a, b = _as_segments(x0, x1)
     direction = b - a
+    acts = [k for k, l in enumerate(layers) if isinstance(l, _Act)]
+    if acts == [1] and isinstance(layers[0], _Affine):
+        return _one_layer_counts(layers[0], a, direction)
     n = a.shape[0]
     t = torch.zeros(n, dtype=torch.float64)
     count = torch.ones(n, dtype=torch.int64)

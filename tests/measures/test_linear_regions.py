@@ -62,7 +62,7 @@ def brute_force_regions(net, x0, x1, min_length=1e-9):
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), widths=st.sampled_from([[2, 5, 5, 1], [3, 4, 4, 4, 2], [1, 8, 3], [4, 6, 5, 3]]),
+@given(seed=st.integers(0, 10_000), widths=st.sampled_from([[2, 5, 5, 1], [3, 4, 4, 4, 2], [1, 8, 3], [3, 12, 2], [4, 6, 5, 3]]),
        leaky=st.sampled_from([None, 0.1]), scale=st.floats(0.5, 4.0))
 def test_walk_matches_brute_force_enumeration(seed, widths, leaky, scale):
     net = relu_net(widths, seed, leaky)
@@ -101,6 +101,21 @@ def test_one_hidden_layer_counts_neurons_changing_sign():
         z0, z1 = net[0](x0), net[0](x1)
         expected = 1 + int(((z0 > 0) != (z1 > 0)).sum())
         assert count_regions_on_segment(net, x0, x1) == expected
+
+
+def test_one_layer_closed_form_equals_the_step_by_step_walk():
+    # an identity Linear in front hides the one-layer structure and forces the general walk
+    for leaky in (None, 0.05):
+        net = relu_net([8, 400, 1], seed=11, leaky=leaky)
+        walked = nn.Sequential(nn.Linear(8, 8).double(), *net)
+        with torch.no_grad():
+            walked[0].weight.copy_(torch.eye(8))
+            walked[0].bias.zero_()
+        g = torch.Generator().manual_seed(2)
+        x0, x1 = torch.randn(20, 8, dtype=torch.float64, generator=g), torch.randn(20, 8, dtype=torch.float64, generator=g)
+        closed = count_regions_batch(net, x0, x1)
+        assert torch.equal(closed, count_regions_batch(walked, x0, x1))
+        assert closed.min() > 50
 
 
 def test_float32_model_is_walked_in_float64():
