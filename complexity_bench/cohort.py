@@ -386,7 +386,8 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
     custom_loss = _overrides_loss(task)
 
     live = list(range(len(runs)))  # positions in `runs` of the stacked rows, in order
-    state = _CohortData(task, [runs[i] for i in live], dev)
+    widest = _widest(models[0])
+    state = _CohortData(task, [runs[i] for i in live], dev, widest)
     max_steps = max(r.recipe.steps for r in runs)
     # steps where some run evaluates, stores or ends: the per-run book-keeping runs only there
     marked = set().union(*(r.eval_at | r.keep_at | {r.recipe.steps} for r in runs))
@@ -422,7 +423,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             opt.keep_state(rows_t, model)  # selects with the old layout: before model.keep
             model.keep(rows_t)
             opt.set_hyper([runs[i].recipe for i in live], model)
-            state = _CohortData(task, [runs[i] for i in live], dev)
+            state = _CohortData(task, [runs[i] for i in live], dev, widest)
         xb, yb, wb = state.batch([runs[i] for i in live])
         model.grad.zero_()
         for r0, r1, leaves in model.chunks:
@@ -454,13 +455,17 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
 CPU_CHUNK_ELEMENTS = 160_000
 
 
+def _widest(model: nn.Module) -> int:
+    """Widest activation of a stacked architecture (features per sample)."""
+    return max([s.out_features for s in model.stages if isinstance(s, nn.Linear)]
+               + [s.embedding.weight.shape[1] * 2 for s in model.stages if isinstance(s, PairEmbedding)], default=1)
+
+
 def _chunk_runs(model: nn.Module, runs: list[_Run], device: torch.device) -> int | None:
     if device.type != "cpu":
         return None
     batch = max(len(r.data.train_idx) if r.full_batch else r.recipe.batch_size for r in runs)
-    widest = max([s.out_features for s in model.stages if isinstance(s, nn.Linear)]
-                 + [s.embedding.weight.shape[1] * 2 for s in model.stages if isinstance(s, PairEmbedding)], default=1)
-    most = max(1, CPU_CHUNK_ELEMENTS // max(batch * widest, 1))
+    most = max(1, CPU_CHUNK_ELEMENTS // max(batch * _widest(model), 1))
     # equal chunks (8 runs, at most 6 a chunk: 4 + 4, not 6 + 2): each chunk costs the same overhead
     return math.ceil(len(runs) / math.ceil(len(runs) / most))
 
@@ -469,7 +474,7 @@ class _CohortData:
     """Inputs of the live runs, stacked: the full grid for evaluation, the
     padded train sets for full-batch steps, and per-run minibatch assembly."""
 
-    def __init__(self, task: Task, runs: list[_Run], device: torch.device):
+    def __init__(self, task: Task, runs: list[_Run], device: torch.device, widest: int = 1):
         self.device = device
         xs = [r.data.x for r in runs]
         ys = [r.data.y for r in runs]
@@ -502,6 +507,7 @@ class _CohortData:
                 count[j].index_put_((position[idx],), torch.ones(len(idx), device=device), accumulate=True)
         self.n_train = self.train_count.sum(1)
         self.n_test = self.test_count.sum(1)
+        self.eval_chunk = None if device.type != "cpu" else max(1, CPU_CHUNK_ELEMENTS // (len(rows) * widest))
         self.eval_train_idx = [position[i] for i in self.train_idx]
         self.eval_test_idx = [position[i] for i in self.test_idx]
         self.all_full = all(r.full_batch for r in runs)
@@ -533,7 +539,11 @@ class _CohortData:
 @torch.no_grad()
 def _evaluate(task: Task, model: StackedModel, data: _CohortData, custom_loss: bool) -> dict[str, list[float]]:
     """Train/test loss and accuracy of every live run, as the loop computes them."""
-    out = torch.cat([model.forward(data.eval_x[r0:r1], leaves) for r0, r1, leaves in model.chunks])
+    # evaluation sees every train and test row, often far more than a training batch:
+    # its own chunks of runs, sized like the training chunks (CPU_CHUNK_ELEMENTS)
+    step = data.eval_chunk or model.runs
+    out = torch.cat([model.forward(data.eval_x[r0:r0 + step], model.views(model.flat, r0, min(r0 + step, model.runs)))
+                     for r0 in range(0, model.runs, step)])
     y = data.eval_y
     rows: dict[str, list[float]] = {}
     r, n = out.shape[:2]
