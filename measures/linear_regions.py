@@ -264,7 +264,9 @@ def probe_segments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 class LinearRegionsMeasure(Measure):
     """Plugin: mean regions per probe segment, and boundary crossings per unit length."""
 
-    n_grid: int = 1024
+    # 256 intervals: on the paper's SiLU net (init and 1k-4k steps of training) the
+    # mean count equalled that of 4,096 and 8,192 intervals, at a quarter of the cost of 1,024
+    n_grid: int = 256
 
     info = MeasureInfo(
         name="linear-regions",
@@ -278,7 +280,7 @@ class LinearRegionsMeasure(Measure):
         description=(
             "Activation regions crossed by segments between fixed pairs of probe points, in the input space of "
             "the first real-vector stage: exact float64 walk for ReLU/leaky-ReLU nets; for smooth activations "
-            "1 + pre-activation sign changes on a 1024-interval grid (a lower bound). Sub-measures: per-segment "
+            "1 + pre-activation sign changes on a 256-interval grid (a lower bound). Sub-measures: per-segment "
             "(mean count) and per-unit-length (boundary crossings / total segment length)"
         ),
     )
