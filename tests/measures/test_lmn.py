@@ -254,3 +254,10 @@ def test_one_hidden_layer_net_measures_from_the_input_stage():
     assert model_lmn(model, x, start=2) == pytest.approx(1.0, abs=1e-6)  # a single Linear: always 1
     assert model_lmn(model, x) == pytest.approx(linear_mapping_number(model.tail(0), x), rel=1e-12)
     assert model_lmn(model, x) > 1.5
+
+
+def test_f_returning_a_strided_view_is_accepted():
+    f = silu_net(d_out=4, seed=9)
+    strided = lambda z: f(z).T.contiguous().T  # noqa: E731  (same values, column-major layout)
+    x = torch.randn(6, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(8))
+    torch.testing.assert_close(linear_connectivity(strided, x), linear_connectivity(f, x, affine_prefix=False))
