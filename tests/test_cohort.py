@@ -141,6 +141,19 @@ def register(monkeypatch):
     return _register
 
 
+def assert_weights_close(got: torch.Tensor, ref: torch.Tensor, adam_bound: float, what: str) -> None:
+    """Within RTOL/W_ATOL everywhere but in at most 0.1% of entries, and those by at most
+    lr x steps. Why: an entry whose true gradient is ~0 gets a gradient of pure rounding
+    noise, which differs between a batched and a single matmul; AdamW divides it by its
+    own RMS and moves the entry by up to lr per step either way. (Seen on digits-mlp:
+    17 of 40,000 first-layer weights after 60 steps, while losses, accuracies and
+    events agreed.) A real divergence moves far more entries than that."""
+    diff = (got - ref).abs()
+    off = diff > W_ATOL + RTOL * ref.abs()
+    assert off.float().mean().item() <= 1e-3, f"{what}: {int(off.sum())} of {off.numel()} entries differ"
+    assert diff.max().item() <= max(adam_bound, W_ATOL), f"{what}: max difference {diff.max().item():.3g}"
+
+
 def assert_same_runs(task: Task, variants) -> list:
     assert cohort_compatible(task, variants)
     cohort = train_cohort(task, variants)
@@ -160,8 +173,9 @@ def assert_same_runs(task: Task, variants) -> list:
         for name, w in ref.checkpoints[step0].items():  # initial weights: exactly make_model's
             assert torch.equal(got.checkpoints[step0][name], w), name
         last = max(ref.checkpoints)
+        recipe = task.recipe(v.param_dict)
         for name, w in ref.checkpoints[last].items():
-            torch.testing.assert_close(got.checkpoints[last][name], w, rtol=RTOL, atol=W_ATOL)
+            assert_weights_close(got.checkpoints[last][name], w, recipe.lr * last, f"{v}: {name}")
     return cohort
 
 
@@ -256,6 +270,7 @@ REGISTERED = {
                    {"steps": 100, "train_frac": 0.5, "weight_decay": 0.0}],
     "sparse-parity": [{"steps": 100}, {"steps": 100, "n_train": 700, "weight_decay": 0.0}],
     "teacher-student": [{"steps": 100}, {"steps": 100, "weight_decay": 1.0, "init_scale": 0.5}],
+    "digits-mlp": [{"steps": 60}, {"steps": 60, "weight_decay": 0.0}],
 }
 
 
