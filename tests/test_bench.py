@@ -39,7 +39,7 @@ def test_quick_bench_reports_every_figure(capsys):
 def test_table_output(capsys):
     res = {"machine": {"cpu": "X", "cores": 2, "torch": "t"}, "quick": True, "families": [
         {"task": "a", "parameters": 10, "runs": 2, "steps": 5, "loop_seconds": 2.0, "cohort_seconds": 1.0, "speedup": 2.0}],
-        "cohort_speedup": 2.0, "cohort_speedup_task": "a", "cohort_speedup_paper_net": None, "matmul_gflops": 1.0,
+        "cohort_speedup": 2.0, "cohort_speedup_task": "a", "cohort_runs": 2, "cohort_speedup_by_runs": {2: 2.0}, "cohort_speedup_paper_net": None, "matmul_gflops": 1.0,
         "matmul_gflops_one_core": 0.6, "training_gflops": None, "worker_scaling": 1.9, "denormal_slowdown": None,
         "lmn_seconds_n961": None, "lmn": {"note": "absent"}}
     text = bench.table(res)
