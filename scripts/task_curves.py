@@ -67,6 +67,10 @@ def train_variants(task, variants, cache_path: Path) -> list[dict]:
             print(f"[{task.name} {i + 1}/{len(variants)}] {rec['overrides']} seed {v.seed}: T_mem {e.t_mem} "
                   f"T_gen {e.t_gen} ({rec['seconds']} s wall, {rec['cpu_seconds']} s CPU)", file=sys.stderr, flush=True)
         records.append(cache[key])
+    # keep only the runs of the current grid, so the committed cache mirrors the task code
+    tmp = cache_path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, default=str) + "\n" for r in records))
+    tmp.replace(cache_path)
     return records
 
 
