@@ -26,8 +26,10 @@ Tasks (label of the pair (a, b)):
   change whether the task groks, only which split a seed draws.
 - ``xor``: c = a XOR b on 5-bit integers; 1,024 pairs, 32 classes.
 
-Grokking behaviour measured on this machine (notes/tasks.md has the numbers and the
-commands): see the ``VERIFIED`` notes on each class.
+Measured here (seed 0, default recipe; notes/tasks.md has all numbers and commands):
+train accuracy >= 0.99 from step ~150 in every task; test accuracy follows at step
+5,800 (modadd-mlp), 15,500 (modadd-relu), 3,150 / 3,550 (xor-mlp / xor-relu) and
+23,500 / 17,100 (s4-mlp / s4-relu, beyond the paper's 20k: S4's budget is 60k).
 
 Example::
 
@@ -50,6 +52,7 @@ from typing import Any, ClassVar, Mapping
 import torch
 from torch import nn
 
+from complexity_bench.errors import UserError
 from complexity_bench.models import PairEmbedding, StagedModel
 from complexity_bench.task import Task, TaskData, register_task
 
@@ -109,6 +112,9 @@ class AlgorithmicTask(Task):
         merged = {**self.defaults, **(overrides or {})}
         check_types(self.name, merged, ints=("steps",), floats=("train_frac", "weight_decay", "init_scale", "lr"))
         params = super().resolve(overrides)
+        bs = params["batch_size"]
+        if bs is not None and (isinstance(bs, bool) or not isinstance(bs, int) or bs < 1):
+            raise UserError(f"task {self.name!r}: batch_size={bs!r} must be None (full batch) or an integer >= 1")
         check_split_sizes(self.name, self.vocab ** 2, float(params["train_frac"]))
         check_stop_factor(self.name, params)
         return params
@@ -192,7 +198,7 @@ class _Xor(AlgorithmicTask):
 
 @register_task
 class ModAddMLP(_ModAdd):
-    """Addition mod 31, the paper's SiLU net. VERIFIED: see notes/tasks.md."""
+    """Addition mod 31, the paper's SiLU net (groks: T_mem 150, T_gen 5,772-9,250 over 3 seeds)."""
 
     name = "modadd-mlp"
     description = "(a + b) mod 31 with the LMN paper's 3-layer SiLU MLP on learned 32-d embeddings"
@@ -210,7 +216,7 @@ class ModAddReLU(_ModAdd):
 
 @register_task
 class S4MLP(_S4):
-    """Composition in S4, the paper's SiLU net. VERIFIED: see notes/tasks.md."""
+    """Composition in S4, the paper's SiLU net (groks only after 20k steps: see ``_S4``)."""
 
     name = "s4-mlp"
     description = "composition a∘b in S4 (24 classes) with the LMN paper's 3-layer SiLU MLP"
@@ -228,7 +234,7 @@ class S4ReLU(_S4):
 
 @register_task
 class XorMLP(_Xor):
-    """5-bit bitwise XOR, the paper's SiLU net. VERIFIED: see notes/tasks.md."""
+    """5-bit bitwise XOR, the paper's SiLU net (groks: T_mem 150, T_gen 3,150, seed 0)."""
 
     name = "xor-mlp"
     description = "5-bit bitwise a XOR b (32 classes) with the LMN paper's 3-layer SiLU MLP"

@@ -61,7 +61,9 @@ class DigitsMLP(Task):
     loss_kind = "mse"
     threshold = 0.9
     probe_size = 128
-    properties = frozenset({"classification", "piecewise_linear"})
+    # not "classification": that tag promises softmax/cross-entropy logits (e.g. to the
+    # softmax-collapse measure); these are class scores trained by MSE
+    properties = frozenset({"class_scores_mse", "piecewise_linear"})
     axes = ("init_scale", "weight_decay", "n_train")
     defaults: ClassVar[dict[str, Any]] = {
         "n_train": 300, "weight_decay": 0.1, "init_scale": 8.0, "lr": 1e-3, "steps": 20_000,

@@ -101,3 +101,9 @@ def test_module_doctests():
 
     for mod in (algorithmic, common):
         assert doctest.testmod(mod).failed == 0
+
+
+@pytest.mark.parametrize("bs", [0, -3, 2.5, "32"])
+def test_bad_batch_size_is_rejected(bs):
+    with pytest.raises(UserError, match="batch_size"):
+        get_task("modadd-mlp").resolve({"batch_size": bs})
