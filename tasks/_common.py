@@ -93,12 +93,23 @@ def eval_schedule(steps: int, max_linear: int = 400) -> list[int]:
 
 
 def checkpoint_schedule(evals: list[int], steps: int) -> list[int]:
-    """About 40 stored checkpoints for real runs, 12 for short (< 2,000-step) smoke runs.
+    """Stored checkpoints: ~12 log-spaced from steps/2000 to steps/10 (memorisation), plus
+    the linear evaluation grid thinned to ~28; 12 in all for short (< 2,000-step) smoke runs.
 
-    Measures run on every checkpoint, so this sets the suite's measure cost: the default
-    suite's 45 runs keep ~970 checkpoints at 40 (~270 of them inside [T_mem, T_gen]),
-    ~1,430 at 60. Budgets of ~3x T_gen (see the grids) keep the delay windows resolved.
+    Each log-grid point snaps to the nearest evaluation step, so every checkpoint has
+    metrics. Measures run on every checkpoint, so this sets the suite's measure cost
+    (the default suite's 45 runs keep about 1,200 checkpoints).
+
+    >>> from complexity_bench.task import log_linear_schedule
+    >>> cps = checkpoint_schedule(log_linear_schedule(15_000, 20, 400), 15_000)
+    >>> cps[:6], len(cps) < 45, cps[-1]
+    ([0, 8, 12, 21, 31, 37], True, 15000)
     """
     from complexity_bench.task import thin_schedule
 
-    return thin_schedule(evals, target=40 if steps >= 2_000 else 12)
+    if steps < 2_000:
+        return thin_schedule(evals, target=12)
+    lo, hi = math.log10(max(steps / 2_000, 1)), math.log10(max(steps / 10, 2))
+    log_grid = torch.logspace(lo, hi, 12, dtype=torch.float64).tolist()
+    snapped = {min(evals, key=lambda e: abs(e - g)) for g in log_grid}
+    return sorted({0, *snapped, *thin_schedule(evals, target=28)})

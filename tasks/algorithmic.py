@@ -88,6 +88,8 @@ class AlgorithmicTask(Task):
     """Shared machinery of the paper's tasks: subclasses set ``vocab``, ``n_out``,
     ``activation`` and implement :meth:`label` (vectorised over pairs)."""
 
+    # 2: evaluation/checkpoint schedules and grids settled (runs stored under "1" are stale)
+    version = "2"
     vocab: ClassVar[int]
     n_out: ClassVar[int]
     activation: ClassVar[str] = "silu"

@@ -54,6 +54,8 @@ def load_digits_tensors() -> tuple[torch.Tensor, torch.Tensor]:
 
 @register_task
 class DigitsMLP(Task):
+    # 2: evaluation/checkpoint schedules and grids settled (runs stored under "1" are stale)
+    version = "2"
     name = "digits-mlp"
     family = "large-init-images"
     description = "8×8 digits (scikit-learn), 64-200-200-10 ReLU MLP with initial weights ×α, MSE on one-hot"

@@ -50,6 +50,8 @@ def random_signs(n: int, bits: int, gen: torch.Generator) -> torch.Tensor:
 
 @register_task
 class SparseParity(Task):
+    # 2: evaluation/checkpoint schedules and grids settled (runs stored under "1" are stale)
+    version = "2"
     name = "sparse-parity"
     family = "sparse-parity"
     description = "parity of 3 of 40 ±1 bits, 1-hidden-layer ReLU net (width 1000), SGD + hinge loss, batch 32"

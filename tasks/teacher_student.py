@@ -56,6 +56,8 @@ def teacher_model() -> StagedModel:
 
 @register_task
 class TeacherStudent(Task):
+    # 2: evaluation/checkpoint schedules and grids settled (runs stored under "1" are stale)
+    version = "2"
     name = "teacher-student"
     family = "teacher-student"
     description = "5-100-100-5 tanh student (init ×α) regresses a fixed tanh teacher; accuracy = error < 0.01"
