@@ -63,6 +63,10 @@ def check_split_sizes(task_name: str, n: int, train_frac: float) -> None:
 
 
 def check_stop_factor(task_name: str, params: Mapping[str, Any]) -> None:
+    """stop_factor must be None (train the whole budget) or >= 1; the optimizer a known kind."""
+    opt = params.get("optimizer", "adamw")
+    if opt not in ("adamw", "sgd"):
+        raise UserError(f"task {task_name!r}: optimizer={opt!r} is not one of 'adamw', 'sgd'")
     sf = params.get("stop_factor")
     if sf is not None and not (isinstance(sf, (int, float)) and sf >= 1):
         raise UserError(f"task {task_name!r}: stop_factor={sf} must be None or a number >= 1")

@@ -101,7 +101,8 @@ def test_init_scale_multiplies_every_parameter(task: Task):
 
 
 @pytest.mark.parametrize("bad", [{"weight_decay": -0.1}, {"init_scale": 0.0}, {"lr": -1.0}, {"steps": 0},
-                                 {"weight_decay": "lots"}, {"no_such_knob": 1}, {"stop_factor": 0.5}])
+                                 {"weight_decay": "lots"}, {"no_such_knob": 1}, {"stop_factor": 0.5},
+                                 {"optimizer": "adam"}])
 def test_bad_params_are_one_line_user_errors(task: Task, bad):
     with pytest.raises(UserError) as info:
         task.resolve(bad)
