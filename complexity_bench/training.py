@@ -14,8 +14,8 @@ Conventions every engine must follow so results agree:
   evaluated in float32 without gradients; at every step in
   ``task.checkpoint_steps`` the weights are stored;
 - with ``recipe.stop_factor`` set, training stops at the first evaluation
-  step s with T_gen known (from the evaluations so far) and s >= stop_factor *
-  T_gen; the weights at s are stored as the last checkpoint.
+  step s with T_gen and T_mem known (from the evaluations so far) and
+  s >= stop_factor * max(T_gen, T_mem); the weights at s are stored as the last checkpoint.
 """
 
 from __future__ import annotations
@@ -94,7 +94,10 @@ def should_stop(metrics: dict[str, list], q: float, recipe: Recipe, step: int) -
     if recipe.stop_factor is None:
         return False
     t_gen = first_sustained(metrics["step"], metrics["test_acc"], q)
-    return t_gen is not None and step >= recipe.stop_factor * max(t_gen, 1)
+    # both events must have happened: a run can pass the test threshold before
+    # the train one (small init), and stopping then would leave T_mem unrecorded
+    t_mem = first_sustained(metrics["step"], metrics["train_acc"], q) if t_gen is not None else None
+    return t_mem is not None and step >= recipe.stop_factor * max(t_gen, t_mem, 1)
 
 
 def train_run(task: Task, variant: Variant) -> RunResult:
