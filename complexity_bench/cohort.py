@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -211,9 +211,6 @@ class StackedModel:
             else:
                 h = module(h)
         return h
-
-    def state_dict(self, r: int) -> dict[str, torch.Tensor]:
-        return {name: self.params[name][r].detach().to("cpu", copy=True) for name in self.names}
 
 
 # --------------------------------------------------------------------------- optimizers
