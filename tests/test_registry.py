@@ -92,3 +92,25 @@ def test_measures_and_tasks_are_not_top_level_packages():
     assert importlib.util.find_spec("complexity_bench.measures") is not None
     assert importlib.util.find_spec("measures") is None or "complexity_bench" not in str(
         importlib.util.find_spec("measures").origin)
+
+
+def test_entry_point_plugin_is_discovered(tmp_path):
+    """A third-party package registering through the complexity_bench.measures entry-point group."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "thirdparty_measures.py").write_text(
+        "from complexity_bench import measure\n"
+        "@measure(name='thirdparty-zero', version='1', direction=1)\n"
+        "def zero(model, ctx):\n    return 0.0\n"
+    )
+    dist = tmp_path / "thirdparty_measures-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-measures\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[complexity_bench.measures]\nzero = thirdparty_measures\n")
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = subprocess.run([sys.executable, "-m", "complexity_bench", "list", "measures"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "thirdparty-zero" in out.stdout
