@@ -154,6 +154,12 @@ def cohort_vs_loop(task: Task, n_runs: int, steps: int, repeats: int = 1) -> dic
     short = truncated(task, steps)
     variants = bench_variants(task, n_runs)
     ok = cohort_compatible(short, variants)
+    # untimed warm-up of both engines (first calls pay one-off set-up costs that would
+    # otherwise land on whichever side is timed first)
+    tiny = truncated(task, 2)
+    train_run(tiny, variants[0])
+    if ok:
+        train_cohort(tiny, variants[:2])
     loop_t, cohort_t = math.inf, math.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
