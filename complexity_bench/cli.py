@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("target", help="a measure name, or a path to a .py plugin file")
 
     b = sub.add_parser("bench", help="measure this machine's speed for the suite")
-    b.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark (--json, --quick)")
+    b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    b.add_argument("--quick", action="store_true", help="a < 1 minute version (fewer runs and steps)")
     return p
 
 
@@ -123,7 +124,7 @@ def cmd_check_measure(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import main as bench_main
 
-    return bench_main(args.rest)
+    return bench_main([flag for flag, on in (("--json", args.json), ("--quick", args.quick)) if on])
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "score": cmd_score, "check-measure": cmd_check_measure, "bench": cmd_bench}
