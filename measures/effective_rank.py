@@ -110,18 +110,29 @@ def representation(model: nn.Module, ctx: MeasureContext) -> torch.Tensor:
 
 @measure(
     name="effective-rank",
-    version="1",
+    version="2",
     direction=+1,
     needs=("weights",),
     cost="cheap",
     reference="Roy & Vetterli 2007, The effective rank: a measure of effective dimensionality, EUSIPCO",
     description=(
         "Roy-Vetterli effective rank exp(H(σ/Σσ)) of the weight matrices (Linear and Embedding weights): "
-        "sub-measures mean over matrices and one per matrix (stage<k>)"
+        "sub-measures mean over matrices, first (the first layer after any embedding) and last (the output layer)"
     ),
 )
 def effective_rank_measure(model: nn.Module, ctx: MeasureContext) -> dict[str, float]:
-    return weight_effective_ranks(model, effective_rank)
+    # Leaderboard rows average over tasks, so keys must name the same role in every
+    # architecture; per-stage values (stage<k>) differ by net and stay in weight_effective_ranks.
+    ranks = weight_effective_ranks(model, effective_rank)
+    first_stage = getattr(model, "input_stage", 0)
+    layers = [k for k in ranks if k.startswith("stage") and _stage_index(k) >= first_stage]
+    if not layers:
+        return {"mean": ranks["mean"]}
+    return {"mean": ranks["mean"], "first": ranks[layers[0]], "last": ranks[layers[-1]]}
+
+
+def _stage_index(key: str) -> int:
+    return int(key[len("stage"):].split("-")[0])
 
 
 @measure(

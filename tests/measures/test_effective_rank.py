@@ -95,7 +95,12 @@ def test_plugins(name):
         assert value == pytest.approx(effective_rank(h), rel=1e-12)
         assert 1 <= value <= min(h.shape)
     elif name == "effective-rank":
-        assert set(value) == {"mean", *weight_matrices(model)}
+        # toy model: stages [PairEmbedding, Linear, ReLU, Linear, ReLU, Linear], input_stage 1
+        mats = weight_matrices(model)
+        assert set(value) == {"mean", "first", "last"}
+        assert value["first"] == pytest.approx(effective_rank(mats["stage1"]), rel=1e-12)
+        assert value["last"] == pytest.approx(effective_rank(mats["stage5"]), rel=1e-12)
+        assert value["mean"] == pytest.approx(np.mean([effective_rank(w) for w in mats.values()]), rel=1e-12)
     else:
         assert value == pytest.approx(np.mean([stable_rank(w) for w in weight_matrices(model).values()]), rel=1e-12)
 
