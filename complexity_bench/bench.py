@@ -4,7 +4,7 @@ Everything is measured here, now, on the machine it runs on (SPEC §7); nothing 
 a stored figure. Speed ratios are measured side by side in one process so a
 noisy or shared machine affects both sides alike. Torch runs with one thread per
 process (with more threads per process on a busy machine, steps get many times
-slower: see notes/performance.md).
+slower: see docs/performance.md).
 
 Reported (JSON keys):
 
@@ -263,7 +263,7 @@ def denormal_slowdown(task: Task, warm_steps: int, steps: int) -> dict[str, Any]
 def denormal_kernel_slowdown(n: int = 1 << 18, reps: int = 20) -> float:
     """Synthetic: ``sqrt`` (AdamW takes it of ``exp_avg_sq`` every step) of all-denormal
     float32 inputs, kept vs flushed: the mechanism's size on this CPU, whatever a real
-    run's share of denormals is. (On the AMD EPYC of notes/performance.md, sqrt is
+    run's share of denormals is. (On the AMD EPYC of docs/performance.md, sqrt is
     several times slower on denormals while add and multiply are not.)"""
     x = torch.full((n,), 1e-39)  # below float32's smallest normal, 1.18e-38
     out = torch.empty(n)

@@ -446,7 +446,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
 # its elementwise ops (activations and their backward) several times slower per
 # element than one run does, which cancels the batching gain on the paper's net;
 # chunks of runs keep each layer's output in cache while still sharing one
-# optimizer step. Measured on the 2-core AMD EPYC (notes/performance.md): the
+# optimizer step. Measured on the 2-core AMD EPYC (docs/performance.md): the
 # paper's net was fastest with 2 runs per chunk (768 x 100 activations each), the
 # 5-100-100-5 net with no chunking at all. A GPU takes the whole cohort at once.
 CPU_CHUNK_ELEMENTS = 160_000

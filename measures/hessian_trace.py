@@ -46,7 +46,7 @@ from complexity_bench.measure import Measure, MeasureContext, MeasureInfo, regis
 
 __all__ = ["rademacher_like", "hutchinson_trace", "model_hessian_trace", "HessianTrace"]
 
-# 16 probes: ~0.1 s on the paper's model (notes/measures_extra.md has the timings and spread)
+# 16 probes: ~0.1 s on the paper's model (docs/measures_extra.md has the timings and spread)
 DEFAULT_PROBES = 16
 
 

@@ -53,7 +53,7 @@ from complexity_bench.measure import MeasureContext, MeasureInfo, Measure, regis
 
 __all__ = ["sgld_llc", "model_llc", "default_n_beta", "LLCMeasure"]
 
-# calibrated on a memorised paper-model checkpoint (notes/measures_extra.md): the loss trace plateaus within
+# calibrated on a memorised paper-model checkpoint (docs/measures_extra.md): the loss trace plateaus within
 # ~40 steps; ε = 1e-4 took > 200 steps to mix at γ = 300, γ = 1000 mixed fast but localised to λ̂ ≈ 2.7
 DEFAULTS = {"step": 3e-4, "gamma": 300.0, "num_chains": 2, "num_burnin": 40, "num_draws": 80}
 

@@ -26,7 +26,7 @@ Tasks (label of the pair (a, b)):
   change whether the task groks, only which split a seed draws.
 - ``xor``: c = a XOR b on 5-bit integers; 1,024 pairs, 32 classes.
 
-Measured here (seed 0, default recipe; notes/tasks.md has all numbers and commands):
+Measured here (seed 0, default recipe; docs/tasks.md has all numbers and commands):
 train accuracy >= 0.99 from step ~150 in every task; test accuracy follows at step
 5,800 (modadd-mlp), 15,500 (modadd-relu), 3,150 / 3,550 (xor-mlp / xor-relu) and
 23,500 / 17,100 (s4-mlp / s4-relu, beyond the paper's 20k: S4's budget is 60k).
@@ -175,7 +175,7 @@ class _S4(AlgorithmicTask):
     (seeds 0/1/2; T_mem 200), so the budget is 60,000 steps. The composition convention
     cannot explain it (see the module docstring): it is the budget. With weight decay
     0.5 it groks within 20k (T_gen 8,150, seed 0); the ReLU twin groks at 17,100 (seed 0).
-    Numbers and commands: notes/tasks.md."""
+    Numbers and commands: docs/tasks.md."""
 
     vocab = 24
     n_out = 24
@@ -272,7 +272,7 @@ _GRIDS: dict[str, dict[str, list[dict[str, Any]]]] = {
 # default: only the paper's net on modular addition (the other five are full-only, to keep
 # the default suite near 8 core-minutes of training). A weight-decay axis: 0 never
 # generalises (censored at 6k steps), 0.2 (the paper) groks ~6-9k steps after memorising,
-# 1.0 after ~1-2k, 5.0 almost at once. Measured events: notes/tasks.md.
+# 1.0 after ~1-2k, 5.0 almost at once. Measured events: docs/tasks.md.
 _GRIDS["modadd-mlp"]["default"] = [
     {"weight_decay": 0.0, "steps": 6_000},
     {"weight_decay": 0.2, "steps": 15_000},

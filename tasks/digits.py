@@ -13,7 +13,7 @@ default init × ``init_scale``, AdamW, minibatch 100, MSE against one-hot target
 (as in Omnigrok); a prediction is correct when its largest output is the label.
 Piecewise linear, so exact region counts apply.
 
-Measured here (seed 0, q = 0.9; notes/tasks.md): α = 1 generalises at once (T_gen 45);
+Measured here (seed 0, q = 0.9; docs/tasks.md): α = 1 generalises at once (T_gen 45);
 α = 4: T_mem 200, T_gen 2,000; α = 8: T_mem 1,600, T_gen 9,100 (test accuracy climbs
 slowly, as in Omnigrok's MNIST run); α = 8 with weight decay 0: test <= 0.16 at 8k.
 Full-only: a grokking run costs ~30 s of CPU.
@@ -118,6 +118,6 @@ class DigitsMLP(Task):
 
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "smoke": [{"steps": 200}],
-    "default": [],  # full-only: see notes/tasks.md
+    "default": [],  # full-only: see docs/tasks.md
     "full": [{"init_scale": a} for a in (1.0, 2.0, 4.0, 8.0)] + [{"weight_decay": wd} for wd in (0.0, 0.03, 0.3)],
 }

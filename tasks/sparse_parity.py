@@ -13,7 +13,7 @@ every run, drawn from a task-level seed) appended to ``x`` after the test points
 
 Knobs (Merrill, Tsilivis & Shukla 2023, repo Tsili42/parity-nn; Barak et al. App. C.5):
 more training data shortens the delay (2,000 points: at once); weight decay 0 never
-generalises within the budget. Measured numbers: notes/tasks.md.
+generalises within the budget. Measured numbers: docs/tasks.md.
 
 Example::
 
@@ -118,7 +118,7 @@ class SparseParity(Task):
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "smoke": [{"steps": 300}],
     # A training-set-size axis (800 points: long delay; 2,000: none) plus the weight-decay-0
-    # control that never generalises (censored at 6k steps). Measured events: notes/tasks.md.
+    # control that never generalises (censored at 6k steps). Measured events: docs/tasks.md.
     # Budgets ~3x the slowest seed's T_gen, so checkpoints are dense where the runs change.
     "default": [{"n_train": n, "steps": 15_000} for n in (800, 1_000)]
     + [{"n_train": n, "steps": 8_000} for n in (1_500, 2_000)]

@@ -15,7 +15,7 @@ and T_mem / T_gen use q = 0.95. Omnigrok reports the steps to 95% test accuracy
 ∝ 1/weight decay, weight decay 0 never, and α = 0.5 at once. Caveat (Kumar et al.
 2023; Levi et al. 2023): the test *loss* falls smoothly, so the "delay" is a
 threshold effect: a control on which a measure that merely tracks the loss would
-also look predictive. Measured numbers: notes/tasks.md.
+also look predictive. Measured numbers: docs/tasks.md.
 
 Example::
 
@@ -117,7 +117,7 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     # A weight-decay axis (T_gen ∝ 1/wd; 0 never: censored at 6k steps) and the small-init
     # run that generalises at once. That run's test accuracy can cross the threshold a
     # step before its train accuracy does, so it trains to 10x T_gen (~220 steps): with
-    # the usual 1.5x it can stop before T_mem is seen. Measured events: notes/tasks.md.
+    # the usual 1.5x it can stop before T_mem is seen. Measured events: docs/tasks.md.
     # Budgets ~3x the slowest seed's T_gen, so checkpoints are dense where the runs change.
     "default": [{"weight_decay": 0.1}, {"weight_decay": 0.3, "steps": 10_000}, {"weight_decay": 1.0, "steps": 5_000}]
     + [{"init_scale": 0.5, "stop_factor": 10.0}, {"weight_decay": 0.0, "steps": 6_000}],

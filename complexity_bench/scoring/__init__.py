@@ -8,7 +8,7 @@
 Modules: prepare (inputs -> arrays, conventions), tracking, early_warning,
 forecast, granulated (Psi, sign-error), stats (weighted statistics vectorised
 over bootstrap replicates), bootstrap, leaderboard, synthetic (test data).
-Column meanings: notes/scoring.md.
+Column meanings: docs/scoring.md.
 """
 
 from .config import HEADLINE, HIGHER_IS_BETTER, SCORES, ScoreConfig, ScoreTables

@@ -2,7 +2,7 @@
 
 Every score column ``c`` of ``ScoreTables.by_task`` comes with ``c_lo`` and
 ``c_hi`` (95% percentile bootstrap interval over runs). ``HIGHER_IS_BETTER``
-says which way each one points; notes/scoring.md documents them all.
+says which way each one points; docs/scoring.md documents them all.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 a whole short cohort vs loop, LMN. See conftest.py for how to run them.
 
 The numbers are for comparing one change to the next on the same machine; the
-figures quoted in notes/performance.md come from ``python -m complexity_bench bench``.
+figures quoted in docs/performance.md come from ``python -m complexity_bench bench``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """LMN speed at N = 961 on the paper's sub-network, against this machine's GEMM rate.
 
-    python notes/lmn_bench.py [--rounds 3] [--cuda]
+    python scripts/lmn_bench.py [--rounds 3] [--cuda]
 
 One torch thread. Rounds interleave a 1024^3 float32 GEMM (the reference
 rate), the LMN fast path (``linear_mapping_number(f, x)`` with f an

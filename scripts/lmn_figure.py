@@ -1,6 +1,6 @@
 """LMN and L2 over training beside train/test accuracy: the paper's mod-31 addition run.
 
-    python notes/lmn_figure.py [--out notes/figures] [--full-every 1]
+    python scripts/lmn_figure.py [--out results/figures] [--full-every 1]
 
 Trains ``modadd-mlp`` (default variant, seed 0) with the reference loop, then
 at every stored checkpoint computes the registered ``lmn`` (task probe set,
@@ -25,7 +25,7 @@ from complexity_bench.task import get_task
 from complexity_bench.training import train_run
 
 ap = argparse.ArgumentParser()
-ap.add_argument("--out", default="notes/figures")
+ap.add_argument("--out", default="results/figures")
 ap.add_argument("--full-every", type=int, default=1)
 ap.add_argument("--seed", type=int, default=0)
 args = ap.parse_args()
