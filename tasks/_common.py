@@ -7,12 +7,13 @@ as a family of its own.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import torch
 
 from complexity_bench.errors import UserError
 from complexity_bench.models import StagedModel, scale_parameters_
+from complexity_bench.task import Task
 
 # Fixed seed of every task's probe set: the probe is the same inputs for every run of a
 # task (whatever the run seed), so a measure value means the same thing across runs.
@@ -117,3 +118,23 @@ def checkpoint_schedule(evals: list[int], steps: int) -> list[int]:
     log_grid = torch.logspace(lo, hi, 12, dtype=torch.float64).tolist()
     snapped = {min(evals, key=lambda e: abs(e - g)) for g in log_grid}
     return sorted({0, *snapped, *thin_schedule(evals, target=28)})
+
+
+class ScheduledTask(Task):
+    """What the built-in families share: their evaluation/checkpoint schedules and grid lookup.
+
+    A family sets ``max_linear`` (most evenly spaced evaluations) and ``grids``
+    (suite -> list of parameter overrides); seeds are the base class's.
+    """
+
+    max_linear: ClassVar[int] = 400
+    grids: ClassVar[dict[str, list[dict[str, Any]]]] = {}
+
+    def eval_steps(self, steps: int) -> list[int]:
+        return eval_schedule(steps, max_linear=self.max_linear)
+
+    def checkpoint_steps(self, steps: int) -> list[int]:
+        return checkpoint_schedule(self.eval_steps(steps), steps)
+
+    def grid(self, suite: str) -> list[dict[str, Any]]:
+        return self.grids[suite]

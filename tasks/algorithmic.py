@@ -54,10 +54,10 @@ from torch import nn
 
 from complexity_bench.errors import UserError
 from complexity_bench.models import PairEmbedding, StagedModel
-from complexity_bench.task import Task, TaskData, register_task
+from complexity_bench.task import TaskData, register_task
 
 from ._common import (
-    check_split_sizes, check_stop_factor, check_types, checkpoint_schedule, eval_schedule, fixed_probe, seeded_model,
+    ScheduledTask, check_split_sizes, check_stop_factor, check_types, fixed_probe, seeded_model,
     seeded_split,
 )
 
@@ -84,7 +84,7 @@ def all_pairs(vocab: int) -> torch.Tensor:
     return torch.stack([a, b], dim=1)
 
 
-class AlgorithmicTask(Task):
+class AlgorithmicTask(ScheduledTask):
     """Shared machinery of the paper's tasks: subclasses set ``vocab``, ``n_out``,
     ``activation`` and implement :meth:`label` (vectorised over pairs)."""
 
@@ -142,19 +142,12 @@ class AlgorithmicTask(Task):
 
         return seeded_model(build, seed, float(params["init_scale"]))
 
-    def eval_steps(self, steps: int) -> list[int]:
-        # up to 400 linear evaluations: spacing 50 at the paper's 20k budget resolves the
-        # ~100-step test-accuracy jump; an evaluation costs about a third of a step.
-        return eval_schedule(steps, max_linear=400)
-
-    def checkpoint_steps(self, steps: int) -> list[int]:
-        return checkpoint_schedule(self.eval_steps(steps), steps)
+    # up to 400 linear evaluations: spacing 50 at the paper's 20k budget resolves the
+    # ~100-step test-accuracy jump; an evaluation costs about a third of a step.
+    max_linear = 400
 
     def grid(self, suite: str) -> list[dict[str, Any]]:
         return _GRIDS[self.name][suite]
-
-    def seeds(self, suite: str) -> list[int]:
-        return _SEEDS[self.name][suite]
 
 
 # -- the three operations -------------------------------------------------------------
@@ -282,7 +275,3 @@ _GRIDS["modadd-mlp"]["default"] = [
 ]
 # Budgets ~3-4x the slowest seed's T_gen: checkpoints are spread over the budget (about 60),
 # so a tighter budget puts more of them inside the short [T_mem, T_gen] windows.
-
-_SEEDS: dict[str, dict[str, list[int]]] = {
-    name: {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2, 3, 4]} for name in _GRIDS
-}

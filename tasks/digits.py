@@ -40,7 +40,7 @@ from complexity_bench.models import StagedModel, mlp_stages
 from complexity_bench.task import Task, TaskData, register_task
 
 from ._common import (
-    check_stop_factor, check_types, checkpoint_schedule, eval_schedule, fixed_probe, seeded_model, split_generator,
+    ScheduledTask, check_stop_factor, check_types, fixed_probe, seeded_model, split_generator,
 )
 
 N_IMAGES = 1_797
@@ -57,8 +57,17 @@ def load_digits_tensors() -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
+GRIDS: dict[str, list[dict[str, Any]]] = {
+    "smoke": [{"steps": 200}],
+    "default": [],  # full-only: see docs/tasks.md
+    "full": [{"init_scale": a} for a in (1.0, 2.0, 4.0, 8.0)] + [{"weight_decay": wd} for wd in (0.0, 0.03, 0.3)],
+}
+
+
 @register_task
-class DigitsMLP(Task):
+class DigitsMLP(ScheduledTask):
+    grids = GRIDS
+    max_linear = 200  # most evenly spaced evaluations per run
     # 2: evaluation/checkpoint schedules and grids settled (runs stored under "1" are stale)
     version = "2"
     name = "digits-mlp"
@@ -103,21 +112,8 @@ class DigitsMLP(Task):
     def correct(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return outputs.argmax(-1) == targets
 
-    def eval_steps(self, steps: int) -> list[int]:
-        return eval_schedule(steps, max_linear=200)
-
-    def checkpoint_steps(self, steps: int) -> list[int]:
-        return checkpoint_schedule(self.eval_steps(steps), steps)
-
-    def grid(self, suite: str) -> list[dict[str, Any]]:
-        return GRIDS[suite]
-
-    def seeds(self, suite: str) -> list[int]:
-        return {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2, 3, 4]}[suite]
 
 
-GRIDS: dict[str, list[dict[str, Any]]] = {
-    "smoke": [{"steps": 200}],
-    "default": [],  # full-only: see docs/tasks.md
-    "full": [{"init_scale": a} for a in (1.0, 2.0, 4.0, 8.0)] + [{"weight_decay": wd} for wd in (0.0, 0.03, 0.3)],
-}
+
+
+

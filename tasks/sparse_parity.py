@@ -37,7 +37,7 @@ from complexity_bench.models import StagedModel
 from complexity_bench.task import Task, TaskData, register_task
 
 from ._common import (
-    PROBE_SEED, check_stop_factor, check_types, checkpoint_schedule, eval_schedule, seeded_model, split_generator,
+    ScheduledTask, PROBE_SEED, check_stop_factor, check_types, seeded_model, split_generator,
 )
 
 N_TEST = 1_000
@@ -48,8 +48,24 @@ def random_signs(n: int, bits: int, gen: torch.Generator) -> torch.Tensor:
     return torch.randint(0, 2, (n, bits), generator=gen).float() * 2 - 1
 
 
+GRIDS: dict[str, list[dict[str, Any]]] = {
+    "smoke": [{"steps": 300}],
+    # A training-set-size axis (800 points: long delay; 2,000: none) plus the weight-decay-0
+    # control that never generalises (censored at 6k steps). Measured events: docs/tasks.md.
+    # Budgets ~3x the slowest seed's T_gen, so checkpoints are dense where the runs change.
+    "default": [{"n_train": n, "steps": 15_000} for n in (800, 1_000)]
+    + [{"n_train": n, "steps": 8_000} for n in (1_500, 2_000)]
+    + [{"weight_decay": 0.0, "steps": 6_000}],
+    "full": [{"n_train": n, "steps": 30_000} for n in (600, 700, 800, 1_000, 1_500, 2_000)]
+    + [{"weight_decay": wd, "steps": 30_000} for wd in (0.0, 0.003, 0.03)]
+    + [{"init_scale": a, "steps": 30_000} for a in (0.5, 2.0)],
+}
+
+
 @register_task
-class SparseParity(Task):
+class SparseParity(ScheduledTask):
+    grids = GRIDS
+    max_linear = 200  # most evenly spaced evaluations per run
     # 2: evaluation/checkpoint schedules and grids settled (runs stored under "1" are stale)
     version = "2"
     name = "sparse-parity"
@@ -102,28 +118,8 @@ class SparseParity(Task):
             seed, float(params["init_scale"]),
         )
 
-    def eval_steps(self, steps: int) -> list[int]:
-        return eval_schedule(steps, max_linear=200)
-
-    def checkpoint_steps(self, steps: int) -> list[int]:
-        return checkpoint_schedule(self.eval_steps(steps), steps)
-
-    def grid(self, suite: str) -> list[dict[str, Any]]:
-        return GRIDS[suite]
-
-    def seeds(self, suite: str) -> list[int]:
-        return {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2, 3, 4]}[suite]
 
 
-GRIDS: dict[str, list[dict[str, Any]]] = {
-    "smoke": [{"steps": 300}],
-    # A training-set-size axis (800 points: long delay; 2,000: none) plus the weight-decay-0
-    # control that never generalises (censored at 6k steps). Measured events: docs/tasks.md.
-    # Budgets ~3x the slowest seed's T_gen, so checkpoints are dense where the runs change.
-    "default": [{"n_train": n, "steps": 15_000} for n in (800, 1_000)]
-    + [{"n_train": n, "steps": 8_000} for n in (1_500, 2_000)]
-    + [{"weight_decay": 0.0, "steps": 6_000}],
-    "full": [{"n_train": n, "steps": 30_000} for n in (600, 700, 800, 1_000, 1_500, 2_000)]
-    + [{"weight_decay": wd, "steps": 30_000} for wd in (0.0, 0.003, 0.03)]
-    + [{"init_scale": a, "steps": 30_000} for a in (0.5, 2.0)],
-}
+
+
+

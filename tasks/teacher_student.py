@@ -41,7 +41,7 @@ from complexity_bench.models import StagedModel, mlp_stages
 from complexity_bench.task import Task, TaskData, register_task
 
 from ._common import (
-    PROBE_SEED, check_stop_factor, check_types, checkpoint_schedule, eval_schedule, seeded_model, split_generator,
+    ScheduledTask, PROBE_SEED, check_stop_factor, check_types, seeded_model, split_generator,
 )
 
 TEACHER_SEED = 0
@@ -54,8 +54,23 @@ def teacher_model() -> StagedModel:
     return seeded_model(lambda: StagedModel(mlp_stages(WIDTHS, "tanh"), input_stage=0, hidden_stage=2), TEACHER_SEED)
 
 
+GRIDS: dict[str, list[dict[str, Any]]] = {
+    "smoke": [{"steps": 300}],
+    # A weight-decay axis (T_gen ∝ 1/wd; 0 never: censored at 6k steps) and the small-init
+    # run that generalises at once. That run's test accuracy can cross the threshold a
+    # step before its train accuracy does, so it trains to 10x T_gen (~220 steps): with
+    # the usual 1.5x it can stop before T_mem is seen. Measured events: docs/tasks.md.
+    # Budgets ~3x the slowest seed's T_gen, so checkpoints are dense where the runs change.
+    "default": [{"weight_decay": 0.1}, {"weight_decay": 0.3, "steps": 10_000}, {"weight_decay": 1.0, "steps": 5_000}]
+    + [{"init_scale": 0.5, "stop_factor": 10.0}, {"weight_decay": 0.0, "steps": 6_000}],
+    "full": [{"weight_decay": wd, "steps": 40_000} for wd in (0.0, 0.03, 0.05, 0.1, 0.3, 1.0)]
+    + [{"init_scale": a, "stop_factor": 10.0} for a in (0.5, 1.0)] + [{"init_scale": a} for a in (1.5, 3.0)],
+}
+
+
 @register_task
-class TeacherStudent(Task):
+class TeacherStudent(ScheduledTask):
+    grids = GRIDS
     # 2: evaluation/checkpoint schedules and grids settled (runs stored under "1" are stale)
     version = "2"
     name = "teacher-student"
@@ -99,28 +114,8 @@ class TeacherStudent(Task):
     def correct(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return (outputs - targets).pow(2).mean(dim=-1) < ERROR_TOLERANCE
 
-    def eval_steps(self, steps: int) -> list[int]:
-        return eval_schedule(steps, max_linear=400)
-
-    def checkpoint_steps(self, steps: int) -> list[int]:
-        return checkpoint_schedule(self.eval_steps(steps), steps)
-
-    def grid(self, suite: str) -> list[dict[str, Any]]:
-        return GRIDS[suite]
-
-    def seeds(self, suite: str) -> list[int]:
-        return {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2, 3, 4]}[suite]
 
 
-GRIDS: dict[str, list[dict[str, Any]]] = {
-    "smoke": [{"steps": 300}],
-    # A weight-decay axis (T_gen ∝ 1/wd; 0 never: censored at 6k steps) and the small-init
-    # run that generalises at once. That run's test accuracy can cross the threshold a
-    # step before its train accuracy does, so it trains to 10x T_gen (~220 steps): with
-    # the usual 1.5x it can stop before T_mem is seen. Measured events: docs/tasks.md.
-    # Budgets ~3x the slowest seed's T_gen, so checkpoints are dense where the runs change.
-    "default": [{"weight_decay": 0.1}, {"weight_decay": 0.3, "steps": 10_000}, {"weight_decay": 1.0, "steps": 5_000}]
-    + [{"init_scale": 0.5, "stop_factor": 10.0}, {"weight_decay": 0.0, "steps": 6_000}],
-    "full": [{"weight_decay": wd, "steps": 40_000} for wd in (0.0, 0.03, 0.05, 0.1, 0.3, 1.0)]
-    + [{"init_scale": a, "stop_factor": 10.0} for a in (0.5, 1.0)] + [{"init_scale": a} for a in (1.5, 3.0)],
-}
+
+
+
