@@ -89,6 +89,12 @@ def measure_table(measures: list, traces: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def measure_seconds_total(traces: pd.DataFrame) -> float:
+    """Sum of compute() times; a dict-valued measure's time is repeated on each sub-measure row, so count it once."""
+    parent = traces["measure"].str.split("/").str[0]
+    return float(traces.assign(parent=parent).drop_duplicates(["run_id", "step", "parent"])["seconds"].sum())
+
+
 def git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
@@ -149,6 +155,9 @@ def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcome
         "trained_this_invocation": sum(o.trained for o in outcomes),
         "train_seconds_this_invocation": round(sum(o.train_seconds for o in outcomes), 2),
         "measure_seconds_this_invocation": round(sum(o.measure_seconds for o in outcomes), 2),
+        # whole-suite cost split from what is stored (whichever invocation computed it)
+        "train_seconds_total": round(float(frames.runs["train_seconds"].sum()), 2),
+        "measure_seconds_total": round(measure_seconds_total(frames.traces), 2),
         "wall_seconds": round(wall_seconds, 2),
         **scored,
     }
