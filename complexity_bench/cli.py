@@ -73,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                     progress=not args.no_progress, bootstrap=args.bootstrap)
     manifest = run(cfg)
     print(f"{manifest['runs']} runs ({manifest['trained_this_invocation']} trained now), "
-          f"{len(manifest['measures'])} measures, {manifest['wall_seconds']:.0f} s; "
+          f"{len(manifest['measures'])} measures, {manifest['wall_seconds_this_invocation']:.0f} s; "
           f"leaderboard: {args.out / 'leaderboard.csv'}")
     return 0
 

@@ -158,7 +158,7 @@ def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcome
         # whole-suite cost split from what is stored (whichever invocation computed it)
         "train_seconds_total": round(float(frames.runs["train_seconds"].sum()), 2),
         "measure_seconds_total": round(measure_seconds_total(frames.traces), 2),
-        "wall_seconds": round(wall_seconds, 2),
+        "wall_seconds_this_invocation": round(wall_seconds, 2),
         **scored,
     }
     atomic_write(out / "manifest.json", json.dumps(manifest, indent=2).encode())
