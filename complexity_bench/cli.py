@@ -109,10 +109,12 @@ def cmd_check_measure(args: argparse.Namespace) -> int:
     from .testing import check_measure
 
     target = args.target
-    names = load_plugins([target]) if target.endswith(".py") or Path(target).is_file() else [target]
-    names = [n for n in names if n in MEASURES]
-    if not names:
-        raise UserError(f"{target!r} defines no measure")
+    if target.endswith(".py") or Path(target).is_file():
+        names = [n for n in load_plugins([target]) if n in MEASURES]
+        if not names:
+            raise UserError(f"{target!r} defines no measure")
+    else:
+        names = [MEASURES.get(target).name]  # unknown name: one line with "did you mean"
     ok = True
     for name in names:
         report = check_measure(name, raise_on_failure=False)

@@ -89,6 +89,9 @@ class RayExecutor:
             yield ray.get(done[0])
 
 
+EXECUTORS = ("local", "ray")
+
+
 def make_executor(kind: str, workers: int, plugin_paths: tuple[str, ...] = (), ray_address: str | None = None):
     if kind == "local":
         return SerialExecutor(plugin_paths) if workers == 1 else ProcessExecutor(workers, plugin_paths)

@@ -15,8 +15,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .errors import UserError
-from .executors import make_executor
-from .jobs import Job, JobOutcome, run_job
+from .executors import EXECUTORS, make_executor
+from .jobs import ENGINES, Job, JobOutcome, run_job
 from .measure import COST_TIERS, MEASURES, Measure
 from .outputs import assemble, write_all
 from .plugins import load_plugins
@@ -66,6 +66,10 @@ def make_plan(cfg: RunConfig) -> Plan:
     """Resolve names and build every run of the suite; all user errors surface here, before training."""
     if cfg.suite not in SUITES:
         raise UserError(f"unknown suite {cfg.suite!r}; choose one of {', '.join(SUITES)}")
+    if cfg.executor not in EXECUTORS:
+        raise UserError(f"unknown executor {cfg.executor!r}; choose {' or '.join(EXECUTORS)}")
+    if cfg.engine not in ENGINES:
+        raise UserError(f"unknown engine {cfg.engine!r}; choose {', '.join(ENGINES)}")
     load_plugins(cfg.plugins)
     tasks = TASKS.select(cfg.tasks)
     affordable = lambda m: cfg.suite in COST_TIERS[m.info.cost]["suites"]  # noqa: E731

@@ -18,6 +18,9 @@ from .task import Task, Variant, get_task
 from .training import RunResult, train_run
 
 
+ENGINES = ("auto", "loop", "cohort")
+
+
 @dataclass(frozen=True)
 class Job:
     task: str
@@ -39,7 +42,7 @@ class JobOutcome:
 
 def train_group(task: Task, variants: list[Variant], engine: str = "auto") -> list[RunResult]:
     """Train with the cohort engine when it applies (and is wanted), else the reference loop."""
-    if engine not in ("auto", "loop", "cohort"):
+    if engine not in ENGINES:
         raise UserError(f"unknown engine {engine!r}; choose auto, loop or cohort")
     if engine != "loop" and len(variants) > 1:
         try:

@@ -85,6 +85,7 @@ def test_score_rescores_without_training(smoke_out):
     (["run", "--suite", "huge"], "unknown suite 'huge'"),
     (["run", "--workers", "two"], "expected a whole number"),
     (["run", "--executor", "slurm", "--suite", "smoke"], "unknown executor 'slurm'"),
+    (["run", "--engine", "turbo", "--suite", "smoke"], "unknown engine 'turbo'"),
     (["score", "/nonexistent/results"], "is not a results folder"),
     (["check-measure", "nope"], "unknown measure 'nope'"),
 ])
