@@ -9,15 +9,17 @@ torch.set_num_threads(1)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
-@pytest.fixture
-def plugin_file(tmp_path):
+PLUGIN_SOURCE = (
+    "from complexity_bench import measure\n\n"
+    "@measure(name='plugin-weight-count', version='1', direction=+1)\n"
+    "def weight_count(model, ctx):\n"
+    "    return float(sum(p.numel() for p in model.parameters()))\n"
+)
+
+
+@pytest.fixture(scope="session")
+def plugin_file(tmp_path_factory):
     """A measure plugin living outside the repository."""
-    path = tmp_path / "elsewhere" / "my_measure.py"
-    path.parent.mkdir()
-    path.write_text(
-        "from complexity_bench import measure\n\n"
-        "@measure(name='plugin-weight-count', version='1', direction=+1)\n"
-        "def weight_count(model, ctx):\n"
-        "    return float(sum(p.numel() for p in model.parameters()))\n"
-    )
+    path = tmp_path_factory.mktemp("elsewhere") / "my_measure.py"
+    path.write_text(PLUGIN_SOURCE)
     return path

@@ -31,23 +31,11 @@ def one_line_error(proc) -> str:
 
 
 @pytest.fixture(scope="module")
-def smoke_out(tmp_path_factory, plugin_file_module):
+def smoke_out(tmp_path_factory, plugin_file):
     out = tmp_path_factory.mktemp("results")
     cli("run", *SMOKE, "--measures", "step,random,train-loss,oracle-test-loss,plugin-weight-count",
-        "--plugin", plugin_file_module, "--out", out, "--workers", "2")
+        "--plugin", plugin_file, "--out", out, "--workers", "2")
     return out
-
-
-@pytest.fixture(scope="module")
-def plugin_file_module(tmp_path_factory):
-    path = tmp_path_factory.mktemp("outside") / "my_measure.py"
-    path.write_text(
-        "from complexity_bench import measure\n\n"
-        "@measure(name='plugin-weight-count', version='1', direction=+1)\n"
-        "def weight_count(model, ctx):\n"
-        "    return float(sum(p.numel() for p in model.parameters()))\n"
-    )
-    return path
 
 
 def test_run_writes_every_output(smoke_out):
@@ -64,10 +52,10 @@ def test_run_writes_every_output(smoke_out):
     assert manifest["suite"] == "smoke" and manifest["measures"]["plugin-weight-count"] == "1"
 
 
-def test_second_run_reuses_the_store(smoke_out, plugin_file_module):
+def test_second_run_reuses_the_store(smoke_out, plugin_file):
     before = (smoke_out / "traces.parquet").read_bytes()
     cli("run", *SMOKE, "--measures", "step,random,train-loss,oracle-test-loss,plugin-weight-count",
-        "--plugin", plugin_file_module, "--out", smoke_out, "--workers", "1")
+        "--plugin", plugin_file, "--out", smoke_out, "--workers", "1")
     manifest = json.loads((smoke_out / "manifest.json").read_text())
     assert manifest["trained_this_invocation"] == 0
     assert pd.read_parquet(smoke_out / "traces.parquet").equals(pd.read_parquet(__import__("io").BytesIO(before)))
@@ -117,11 +105,11 @@ def test_unwritable_out(tmp_path):
     assert "not writable" in one_line_error(cli("run", *SMOKE, "--measures", "step", "--out", blocker / "x", check=False))
 
 
-def test_list_and_check_measure(plugin_file_module):
+def test_list_and_check_measure(plugin_file):
     assert "oracle-test-loss" in cli("list", "measures").stdout
     assert "modadd-mlp" in cli("list", "tasks").stdout
     assert "OK" in cli("check-measure", "step").stdout
-    assert "check_measure(plugin-weight-count): OK" in cli("check-measure", plugin_file_module).stdout
+    assert "check_measure(plugin-weight-count): OK" in cli("check-measure", plugin_file).stdout
 
 
 def _comparable(out: Path) -> dict:
