@@ -36,6 +36,22 @@ def chunked(fn: Callable[..., np.ndarray], W: np.ndarray, n_points: int, *args: 
     return np.concatenate([fn(*args, W[i:i + rows]) for i in range(0, W.shape[0], rows)])
 
 
+def _tie_groups(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stable sort order of x, each sorted point's tie-group id, and each group's [start, end)."""
+    order = np.argsort(x, kind="mergesort")
+    xs = x[order]
+    new = np.r_[True, xs[1:] != xs[:-1]]
+    starts = np.flatnonzero(new)
+    return order, np.cumsum(new) - 1, starts, np.r_[starts[1:], len(xs)]
+
+
+def _cumulative(Ws: np.ndarray) -> np.ndarray:
+    """Row-wise cumulative sums with a leading 0 column: c[:, k] = sum of the first k weights."""
+    c = np.zeros((Ws.shape[0], Ws.shape[1] + 1))
+    np.cumsum(Ws, axis=1, out=c[:, 1:])
+    return c
+
+
 def weighted_ranks(x: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Average ranks (1-based, ties get the mean rank) of each point in the weighted multiset.
 
@@ -43,15 +59,9 @@ def weighted_ranks(x: np.ndarray, W: np.ndarray) -> np.ndarray:
     rank W(<v) + (W(=v) + 1) / 2, with W(.) the total weight of points in that
     set. Shape (B, n).
     """
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    new = np.r_[True, xs[1:] != xs[:-1]]
-    gid = np.cumsum(new) - 1
-    starts = np.flatnonzero(new)
-    ends = np.r_[starts[1:], len(xs)]
+    order, gid, starts, ends = _tie_groups(x)
     Ws = W[:, order]
-    c = np.zeros((W.shape[0], len(xs) + 1))
-    np.cumsum(Ws, axis=1, out=c[:, 1:])
+    c = _cumulative(Ws)
     lt, le = c[:, starts], c[:, ends]
     rank_g = lt + (le - lt + 1.0) / 2.0
     ranks = np.empty_like(Ws, dtype=float)
@@ -95,15 +105,9 @@ def weighted_auroc(score: np.ndarray, label: np.ndarray, W: np.ndarray) -> np.nd
     NaN where a row has no positive or no negative weight.
     """
     label = label.astype(bool)
-    order = np.argsort(score, kind="mergesort")
-    ss = score[order]
-    new = np.r_[True, ss[1:] != ss[:-1]]
-    gid = np.cumsum(new) - 1
-    starts = np.flatnonzero(new)
-    ends = np.r_[starts[1:], len(ss)]
+    order, gid, starts, ends = _tie_groups(score)
     Wn = W[:, order] * (~label[order])
-    c = np.zeros((W.shape[0], len(ss) + 1))
-    np.cumsum(Wn, axis=1, out=c[:, 1:])
+    c = _cumulative(Wn)
     neg_lt = c[:, starts][:, gid]
     neg_eq = (c[:, ends] - c[:, starts])[:, gid]
     Wp = W[:, order] * label[order]
