@@ -48,8 +48,9 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .cohort import BatchedOptimizer, StackedModel, cohort_compatible, train_cohort
+from .cohort import cohort_compatible, train_cohort
 from .task import Recipe, Task, Variant, get_task, TASKS
+from .denormals import flushing_denormals
 from .training import make_optimizer, minibatches, train_run
 
 PAPER_TASK = "modadd-mlp"
@@ -430,6 +431,7 @@ def table(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@flushing_denormals  # the bench toggles flushing; the caller gets its setting back
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m complexity_bench bench``; returns the exit code."""
     ap = argparse.ArgumentParser(prog="complexity_bench bench", description="measure this machine's speed for the suite")

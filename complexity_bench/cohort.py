@@ -40,6 +40,7 @@ from torch import nn
 from .events import detect_events
 from .models import PairEmbedding
 from .task import Recipe, Task, TaskData, Variant
+from .denormals import flushing_denormals
 from .training import METRIC_COLUMNS, RunResult, minibatches, should_stop
 
 # Parameter-free elementwise stages: applied as-is to (R, n, d) activations.
@@ -350,6 +351,7 @@ def _pad(rows: list[torch.Tensor], fill: int = 0) -> tuple[torch.Tensor, torch.T
     return idx, valid
 
 
+@flushing_denormals  # as the loop: late-training denormals slow CPU steps
 def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.device | None = None) -> list[RunResult]:
     """Train ``variants`` of ``task`` together; one RunResult per variant, in order.
 
@@ -361,7 +363,6 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
     """
     if not variants:
         return []
-    torch.set_flush_denormal(True)  # as the loop: late-training denormals slow CPU steps
     dev = torch.device(device) if device is not None else torch.device("cpu")
     runs: list[_Run] = []
     models = []

@@ -14,13 +14,14 @@ from typing import Any, Callable, Iterable, Iterator
 
 import torch
 
+from . import denormals
 from .errors import UserError
 
 
 def init_worker(plugin_paths: tuple[str, ...] = ()) -> None:
     """Per-process setup: one thread, no denormals, plugins registered."""
     torch.set_num_threads(1)
-    torch.set_flush_denormal(True)
+    denormals.set_flush(True)  # a worker process is ours: flush for good
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from .plugins import load_plugins
 
@@ -34,13 +35,15 @@ class SerialExecutor:
         self.plugin_paths = plugin_paths
 
     def map_unordered(self, fn: Callable[[Any], Any], jobs: Iterable[Any]) -> Iterator[Any]:
-        threads = torch.get_num_threads()
+        # this process is the caller's: give its thread count and denormal setting back
+        threads, flushing = torch.get_num_threads(), denormals.flushing()
         init_worker(self.plugin_paths)
         try:
             for job in jobs:
                 yield fn(job)
         finally:
             torch.set_num_threads(threads)
+            denormals.set_flush(flushing)
 
 
 class ProcessExecutor:

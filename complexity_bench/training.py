@@ -26,6 +26,7 @@ from typing import Iterator
 
 import torch
 
+from .denormals import flushing_denormals
 from .events import Events, detect_events, first_sustained
 from .task import Recipe, Task, TaskData, Variant
 
@@ -100,9 +101,9 @@ def should_stop(metrics: dict[str, list], q: float, recipe: Recipe, step: int) -
     return t_mem is not None and step >= recipe.stop_factor * max(t_gen, t_mem, 1)
 
 
+@flushing_denormals  # late-training denormals slow CPU steps many times
 def train_run(task: Task, variant: Variant) -> RunResult:
     """Train one run with the plain loop and return its metrics and checkpoints."""
-    torch.set_flush_denormal(True)  # late-training denormals slow CPU steps many times
     params = variant.param_dict
     recipe = task.recipe(params)
     data = task.make_data(params, variant.seed)
