@@ -121,14 +121,29 @@ def checkpoint_schedule(evals: list[int], steps: int) -> list[int]:
 
 
 class ScheduledTask(Task):
-    """What the built-in families share: their evaluation/checkpoint schedules and grid lookup.
+    """What the built-in families share: schedules, grid lookup and parameter validation.
 
-    A family sets ``max_linear`` (most evenly spaced evaluations) and ``grids``
-    (suite -> list of parameter overrides); seeds are the base class's.
+    A family sets ``max_linear`` (most evenly spaced evaluations), ``grids``
+    (suite -> list of parameter overrides) and its integer / real parameters;
+    seeds are the base class's.
     """
 
     max_linear: ClassVar[int] = 400
     grids: ClassVar[dict[str, list[dict[str, Any]]]] = {}
+    # parameters whose values must be integers / real numbers (checked before the bounds)
+    int_params: ClassVar[tuple[str, ...]] = ("steps",)
+    float_params: ClassVar[tuple[str, ...]] = ("weight_decay", "init_scale", "lr")
+
+    def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Types, then the base class's bounds, then the family's own checks, then stop_factor."""
+        check_types(self.name, {**self.defaults, **(overrides or {})}, ints=self.int_params, floats=self.float_params)
+        params = super().resolve(overrides)
+        self.check_params(params)
+        check_stop_factor(self.name, params)
+        return params
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
+        """Family-specific checks on resolved params; raise UserError."""
 
     def eval_steps(self, steps: int) -> list[int]:
         return eval_schedule(steps, max_linear=self.max_linear)

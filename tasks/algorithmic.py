@@ -46,7 +46,6 @@ Example::
 from __future__ import annotations
 
 import itertools
-import math
 from typing import Any, ClassVar, Mapping
 
 import torch
@@ -57,7 +56,7 @@ from complexity_bench.models import PairEmbedding, StagedModel
 from complexity_bench.task import TaskData, register_task
 
 from ._common import (
-    ScheduledTask, check_split_sizes, check_stop_factor, check_types, fixed_probe, seeded_model,
+    ScheduledTask, check_split_sizes, fixed_probe, seeded_model,
     seeded_split,
 )
 
@@ -110,16 +109,13 @@ class AlgorithmicTask(ScheduledTask):
         raise NotImplementedError
 
     # -- contract ------------------------------------------------------------
-    def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        merged = {**self.defaults, **(overrides or {})}
-        check_types(self.name, merged, ints=("steps",), floats=("train_frac", "weight_decay", "init_scale", "lr"))
-        params = super().resolve(overrides)
+    float_params = ("train_frac", "weight_decay", "init_scale", "lr")
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
         bs = params["batch_size"]
         if bs is not None and (isinstance(bs, bool) or not isinstance(bs, int) or bs < 1):
             raise UserError(f"task {self.name!r}: batch_size={bs!r} must be None (full batch) or an integer >= 1")
         check_split_sizes(self.name, self.vocab ** 2, float(params["train_frac"]))
-        check_stop_factor(self.name, params)
-        return params
 
     def make_data(self, params: Mapping[str, Any], seed: int) -> TaskData:
         x = all_pairs(self.vocab)

@@ -40,7 +40,7 @@ from complexity_bench.models import StagedModel, mlp_stages
 from complexity_bench.task import Task, TaskData, register_task
 
 from ._common import (
-    ScheduledTask, check_stop_factor, check_types, fixed_probe, seeded_model, split_generator,
+    ScheduledTask, fixed_probe, seeded_model, split_generator,
 )
 
 N_IMAGES = 1_797
@@ -87,12 +87,7 @@ class DigitsMLP(ScheduledTask):
     }
     bounds = {**Task.bounds, "n_train": (1, N_IMAGES, True, False), "batch_size": (1, math.inf, True, False)}
 
-    def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        merged = {**self.defaults, **(overrides or {})}
-        check_types(self.name, merged, ints=("n_train", "steps", "batch_size"), floats=("weight_decay", "init_scale", "lr"))
-        params = super().resolve(overrides)
-        check_stop_factor(self.name, params)
-        return params
+    int_params = ("n_train", "steps", "batch_size")
 
     def make_data(self, params: Mapping[str, Any], seed: int) -> TaskData:
         x, y = load_digits_tensors()

@@ -37,7 +37,7 @@ from complexity_bench.models import StagedModel
 from complexity_bench.task import Task, TaskData, register_task
 
 from ._common import (
-    ScheduledTask, PROBE_SEED, check_stop_factor, check_types, seeded_model, split_generator,
+    ScheduledTask, PROBE_SEED, seeded_model, split_generator,
 )
 
 N_TEST = 1_000
@@ -90,15 +90,11 @@ class SparseParity(ScheduledTask):
         "batch_size": (1, math.inf, True, False),
     }
 
-    def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        merged = {**self.defaults, **(overrides or {})}
-        check_types(self.name, merged, ints=("n_bits", "k", "n_train", "width", "steps", "batch_size"),
-                    floats=("weight_decay", "init_scale", "lr"))
-        params = super().resolve(overrides)
+    int_params = ("n_bits", "k", "n_train", "width", "steps", "batch_size")
+
+    def check_params(self, params: Mapping[str, Any]) -> None:
         if params["k"] > params["n_bits"]:
             raise UserError(f"task {self.name!r}: k={params['k']} parity bits exceed n_bits={params['n_bits']}")
-        check_stop_factor(self.name, params)
-        return params
 
     def make_data(self, params: Mapping[str, Any], seed: int) -> TaskData:
         n_bits, k, n_train = int(params["n_bits"]), int(params["k"]), int(params["n_train"])

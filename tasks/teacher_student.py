@@ -35,13 +35,12 @@ import math
 from typing import Any, ClassVar, Mapping
 
 import torch
-from torch import nn
 
 from complexity_bench.models import StagedModel, mlp_stages
 from complexity_bench.task import Task, TaskData, register_task
 
 from ._common import (
-    ScheduledTask, PROBE_SEED, check_stop_factor, check_types, seeded_model, split_generator,
+    ScheduledTask, PROBE_SEED, seeded_model, split_generator,
 )
 
 TEACHER_SEED = 0
@@ -88,12 +87,7 @@ class TeacherStudent(ScheduledTask):
     }
     bounds = {**Task.bounds, "n_train": (1, math.inf, True, False), "n_test": (1, math.inf, True, False)}
 
-    def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        merged = {**self.defaults, **(overrides or {})}
-        check_types(self.name, merged, ints=("n_train", "n_test", "steps"), floats=("weight_decay", "init_scale", "lr"))
-        params = super().resolve(overrides)
-        check_stop_factor(self.name, params)
-        return params
+    int_params = ("n_train", "n_test", "steps")
 
     def make_data(self, params: Mapping[str, Any], seed: int) -> TaskData:
         n_train, n_test = int(params["n_train"]), int(params["n_test"])
