@@ -14,11 +14,10 @@
 from __future__ import annotations
 
 import json
-import math
 import platform
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +25,6 @@ import pandas as pd
 import torch
 
 from .errors import UserError
-from .measure import MEASURES
 from .store import RunStore, atomic_write
 from .task import get_task
 from .training import METRIC_COLUMNS

@@ -43,7 +43,6 @@ Example::
 from __future__ import annotations
 
 import zlib
-import math
 from typing import Callable, Mapping
 
 import torch
