@@ -42,6 +42,7 @@ from .models import PairEmbedding
 from .task import Recipe, Task, TaskData, Variant
 from .denormals import flushing_denormals
 from .training import METRIC_COLUMNS, RunResult, minibatches, should_stop
+from .stacked_mlp import explicit_gradients, stacked_forward, supports_explicit
 
 # Parameter-free elementwise stages: applied as-is to (R, n, d) activations.
 ELEMENTWISE = (nn.ReLU, nn.SiLU, nn.Tanh, nn.LeakyReLU, nn.Identity, nn.GELU, nn.Sigmoid)
@@ -192,36 +193,22 @@ class StackedModel:
     def forward(self, x: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """x: (r, n, ...) inputs, one slice per run -> (r, n, out), with ``params``
         (one chunk's leaves; default: all runs, as plain views)."""
-        params = self.params if params is None else params
-        h = x
-        for kind, module, names in self.plan:
-            if kind == "linear":
-                w = params[names[0]]
-                if len(names) == 2:
-                    h = torch.baddbmm(params[names[1]].unsqueeze(1), h, w.transpose(1, 2))
-                else:
-                    h = torch.bmm(h, w.transpose(1, 2))
-            elif kind in ("pair_embedding", "embedding"):
-                table = params[names[0]]
-                r, vocab, dim = table.shape
-                # offset each run's tokens into its own rows of the flattened tables
-                offset = (torch.arange(r, device=h.device) * vocab).view(r, *([1] * (h.dim() - 1)))
-                h = F.embedding(h + offset, table.reshape(r * vocab, dim))
-                if kind == "pair_embedding":
-                    h = h.flatten(2)
-            else:
-                h = module(h)
-        return h
+        return stacked_forward(self.plan, self.params if params is None else params, x)
 
 
 # --------------------------------------------------------------------------- optimizers
 class BatchedOptimizer:
     """AdamW / SGD over a StackedModel's flat buffer with per-run hyperparameters.
 
-    Mirrors torch.optim's single-tensor code path (the CPU default) operation by
-    operation, elementwise, so each run sees exactly its own update. A
-    hyperparameter shared by every run stays a python float (it then rounds
-    exactly as in torch.optim); one that differs becomes a per-element tensor.
+    AdamW runs torch's fused AdamW kernel (the one behind
+    ``torch.optim.AdamW(fused=True)``): one pass over memory instead of the
+    single-tensor path's eight, once per block of neighbouring runs that share lr,
+    weight decay and betas (``train_cohort`` orders the stack so that such runs are
+    neighbours). Its rounding differs from the loop's single-tensor AdamW by about
+    one float32 ulp per step (checked in tests/test_cohort.py).
+    SGD follows torch.optim's single-tensor formulas operation by operation; a
+    hyperparameter shared by every run stays a python float (it then rounds as in
+    torch.optim), one that differs becomes a per-element tensor.
     """
 
     def __init__(self, recipes: Sequence[Recipe], model: StackedModel, eps: float = 1e-8):
@@ -232,6 +219,8 @@ class BatchedOptimizer:
         else:
             self.state = {"buf": torch.zeros_like(model.flat)}
         self.step_count = 0  # lock-step: every live run has taken the same number of steps
+        # the fused kernel reads the step from a float tensor, as torch.optim keeps it
+        self.step_tensor = torch.zeros((), dtype=torch.float32, device=model.flat.device)
         self.set_hyper(recipes, model)
 
     def _per_run(self, values: Sequence[float], model: StackedModel) -> float | torch.Tensor:
@@ -240,22 +229,24 @@ class BatchedOptimizer:
         return model.per_element(torch.tensor(values, dtype=torch.float32, device=model.flat.device))
 
     def set_hyper(self, recipes: Sequence[Recipe], model: StackedModel) -> None:
-        """Hyperparameters of the runs in the stack, in order."""
+        """Hyperparameters of the runs in the stack, in order (call again after ``model.keep``)."""
+        if self.kind == "adamw":
+            # (lr, weight decay, betas) -> views of params, grads, exp_avg, exp_avg_sq of a block of runs
+            keys = [(float(r.lr), float(r.weight_decay), float(r.betas[0]), float(r.betas[1])) for r in recipes]
+            buffers = (model.flat, model.grad, self.state["exp_avg"], self.state["exp_avg_sq"])
+            self.groups = []
+            r0 = 0
+            for r1 in range(1, len(keys) + 1):
+                if r1 == len(keys) or keys[r1] != keys[r0]:
+                    self.groups.append((keys[r0], [list(model.views(b, r0, r1).values()) for b in buffers]))
+                    r0 = r1
+            return
         pr = lambda vals: self._per_run(vals, model)  # noqa: E731
-        self.lr_list = [r.lr for r in recipes]
-        self.beta1_list = [float(r.betas[0]) for r in recipes]
-        self.beta2_list = [float(r.betas[1]) for r in recipes]
-        self.lr = pr(self.lr_list)
+        self.lr = pr([r.lr for r in recipes])
         self.wd = pr([r.weight_decay for r in recipes])
-        self.one_minus_b1 = pr([1 - b for b in self.beta1_list])
-        self.beta2 = pr(self.beta2_list)
-        self.one_minus_b2 = pr([1 - b for b in self.beta2_list])
-        # torch.optim computes 1 - lr * wd in double, then one float32 multiply
-        self.decay = pr([1 - r.lr * r.weight_decay for r in recipes])
         self.any_decay = any(r.weight_decay != 0 for r in recipes)
         self.momentum = pr([r.momentum for r in recipes])
         self.any_momentum = any(r.momentum != 0 for r in recipes)
-        self._model = model
 
     def keep_state(self, rows: torch.Tensor, model: StackedModel) -> None:
         """Drop runs from the optimizer state (``model`` still has the old layout)."""
@@ -265,39 +256,18 @@ class BatchedOptimizer:
     def step(self, model: StackedModel) -> None:
         self.step_count += 1
         if self.kind == "adamw":
-            self._adamw(model.flat, model.grad)
+            self._adamw()
         else:
             self._sgd(model.flat, model.grad)
 
-    def _adamw(self, p: torch.Tensor, g: torch.Tensor) -> None:
-        t = self.step_count
-        m, v = self.state["exp_avg"], self.state["exp_avg_sq"]
-        # bias corrections in double, as torch.optim does with python floats; rebuilt per
-        # element only when betas differ between runs (rare: it costs a buffer per step)
-        if isinstance(self.one_minus_b1, float):
-            bc1 = 1 - self.beta1_list[0] ** t
-            step_size = self.lr / bc1
-        else:
-            step_size = self._per_run([lr / (1 - b1 ** t) for lr, b1 in zip(self.lr_list, self.beta1_list)], self._model)
-        if isinstance(self.beta2, float):
-            bc2_sqrt = (1 - self.beta2 ** t) ** 0.5
-        else:
-            bc2_sqrt = self._per_run([(1 - b2 ** t) ** 0.5 for b2 in self.beta2_list], self._model)
-        if self.any_decay:
-            p.mul_(self.decay)
-        m.lerp_(g, self.one_minus_b1)
-        if isinstance(self.beta2, float):
-            v.mul_(self.beta2).addcmul_(g, g, value=self.one_minus_b2)
-        else:
-            v.mul_(self.beta2).addcmul_(g * self.one_minus_b2, g)
-        denom = (v.sqrt() / bc2_sqrt).add_(self.eps)
-        if isinstance(step_size, float):
-            p.addcdiv_(m, denom, value=-step_size)
-        else:
-            p.add_(m / denom * -step_size)
+    def _adamw(self) -> None:
+        self.step_tensor.fill_(self.step_count)
+        for (lr, wd, beta1, beta2), (p, g, m, v) in self.groups:
+            torch._fused_adamw_(p, g, m, v, [], [self.step_tensor] * len(p), lr=lr, beta1=beta1, beta2=beta2,
+                                weight_decay=wd, eps=self.eps, amsgrad=False, maximize=False)
 
     def _sgd(self, p: torch.Tensor, g: torch.Tensor) -> None:
-        if self.any_decay:  # in place: the gradient buffer is zeroed before the next backward
+        if self.any_decay:  # in place: the gradient buffer is rewritten before the next step
             g = g.add_(p, alpha=self.wd) if isinstance(self.wd, float) else g.add_(self.wd * p)
         if self.any_momentum:
             # torch starts the buffer at the first gradient; m * 0 + g is the same value
@@ -324,6 +294,36 @@ def per_sample_loss(task: Task, out: torch.Tensor, y: torch.Tensor) -> torch.Ten
     raise ValueError(kind)
 
 
+# --------------------------------------------------------------------------- gradients
+def gradient_mode(task: Task, model: StackedModel) -> str:
+    """How :func:`compute_gradients` differentiates: ``"explicit"`` (stacked_mlp's
+    hand-written backward) where it can, else ``"autograd"``, or ``"custom_loss"``
+    (autograd through the task's own loss, run by run)."""
+    if _overrides_loss(task):
+        return "custom_loss"
+    return "explicit" if supports_explicit(model.plan, task.loss_kind) else "autograd"
+
+
+def compute_gradients(task: Task, model: StackedModel, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
+                      mode: str) -> None:
+    """Fill ``model.grad`` with the gradient of every live run's weighted batch loss
+    (x, y, w: the step's inputs, targets and per-sample weights, stacked by run)."""
+    if mode == "explicit":
+        for r0, r1, leaves in model.chunks:
+            grads = {name: leaf.grad for name, leaf in leaves.items()}
+            explicit_gradients(model.plan, leaves, grads, x[r0:r1], y[r0:r1], w[r0:r1], task.loss_kind)
+        return
+    model.grad.zero_()
+    for r0, r1, leaves in model.chunks:
+        out = model.forward(x[r0:r1], leaves)
+        yc, wc = y[r0:r1], w[r0:r1]
+        if mode == "custom_loss":
+            loss = sum(task.loss(out[j][wc[j] > 0], yc[j][wc[j] > 0]) for j in range(r1 - r0))
+        else:
+            loss = (per_sample_loss(task, out, yc) * wc).sum()
+        loss.backward()
+
+
 # --------------------------------------------------------------------------- the engine
 @dataclass
 class _Run:
@@ -338,6 +338,10 @@ class _Run:
     metrics: dict[str, list]
     checkpoints: dict[int, dict[str, torch.Tensor]]
     full_batch: bool
+
+
+def _hyper_key(recipe: Recipe) -> tuple[float, ...]:
+    return (float(recipe.lr), float(recipe.weight_decay), *map(float, recipe.betas), float(recipe.momentum))
 
 
 def _pad(rows: list[torch.Tensor], fill: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -379,11 +383,13 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             metrics={"step": [], **{c: [] for c in METRIC_COLUMNS}}, checkpoints={},
             full_batch=recipe.batch_size is None or recipe.batch_size >= n_train,
         ))
-    model = StackedModel(models, dev, chunk_runs=_chunk_runs(models[0], runs, dev))
-    opt = BatchedOptimizer([r.recipe for r in runs], model)
+    # positions in `runs` of the stacked rows, in order: runs sharing optimizer
+    # hyperparameters are neighbours (one fused AdamW call per block of them)
+    live = sorted(range(len(runs)), key=lambda i: _hyper_key(runs[i].recipe))
+    model = StackedModel([models[i] for i in live], dev, chunk_runs=_chunk_runs(models[0], runs, dev))
+    opt = BatchedOptimizer([runs[i].recipe for i in live], model)
     custom_loss = _overrides_loss(task)
-
-    live = list(range(len(runs)))  # positions in `runs` of the stacked rows, in order
+    mode = gradient_mode(task, model)
     widest = _widest(models[0])
     state = _CohortData(task, [runs[i] for i in live], dev, widest)
     max_steps = max(r.recipe.steps for r in runs)
@@ -423,15 +429,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             opt.set_hyper([runs[i].recipe for i in live], model)
             state = _CohortData(task, [runs[i] for i in live], dev, widest)
         xb, yb, wb = state.batch([runs[i] for i in live])
-        model.grad.zero_()
-        for r0, r1, leaves in model.chunks:
-            out = model.forward(xb[r0:r1], leaves)
-            y, w = yb[r0:r1], wb[r0:r1]
-            if custom_loss:
-                loss = sum(task.loss(out[j][w[j] > 0], y[j][w[j] > 0]) for j in range(r1 - r0))
-            else:
-                loss = (per_sample_loss(task, out, y) * w).sum()
-            loss.backward()
+        compute_gradients(task, model, xb, yb, wb, mode)
         opt.step(model)
     seconds = (time.perf_counter() - start) / len(runs)
     results = []

@@ -11,7 +11,9 @@ import pytest
 import torch
 
 from complexity_bench.bench import bench_variants, truncated
-from complexity_bench.cohort import BatchedOptimizer, StackedModel, _chunk_runs, _CohortData, _Run, per_sample_loss, train_cohort
+from complexity_bench.cohort import (
+    BatchedOptimizer, StackedModel, _chunk_runs, _CohortData, _Run, compute_gradients, gradient_mode, train_cohort,
+)
 from complexity_bench.task import TASKS
 from complexity_bench.training import make_optimizer, minibatches, train_run
 
@@ -57,12 +59,11 @@ def _cohort_stepper(task, n_runs):
     model = StackedModel(models, cpu, chunk_runs=_chunk_runs(models[0], runs, cpu))
     opt = BatchedOptimizer([r.recipe for r in runs], model)
     data = _CohortData(task, runs, cpu)
+    mode = gradient_mode(task, model)
 
     def step():
         xb, yb, wb = data.batch(runs)
-        model.grad.zero_()
-        for r0, r1, leaves in model.chunks:
-            (per_sample_loss(task, model.forward(xb[r0:r1], leaves), yb[r0:r1]) * wb[r0:r1]).sum().backward()
+        compute_gradients(task, model, xb, yb, wb, mode)
         opt.step(model)
 
     return step

@@ -1,0 +1,104 @@
+"""Hand-written gradients of stacked MLPs equal autograd's (complexity_bench/stacked_mlp.py).
+
+The reference is autograd through ``stacked_forward`` and the cohort's per-sample
+loss, in float64 so the two may differ only by the order of float sums.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from complexity_bench.cohort import StackedModel, per_sample_loss
+from complexity_bench.models import PairEmbedding, StagedModel
+from complexity_bench.stacked_mlp import (
+    ACTIVATION_BACKWARD, explicit_gradients, loss_gradient, stacked_forward, supports_explicit,
+)
+
+R, N = 3, 7
+
+
+class _Kind:
+    """Stands in for a task: per_sample_loss only reads ``loss_kind``."""
+
+    def __init__(self, kind: str):
+        self.loss_kind = kind
+
+
+def _stack(stages_fn, seed: int = 0) -> StackedModel:
+    models = []
+    for r in range(R):
+        torch.manual_seed(seed + r)
+        models.append(StagedModel(stages_fn()).double())
+    return StackedModel(models, torch.device("cpu"))
+
+
+def _targets(kind: str, out_dim: int, g: torch.Generator) -> torch.Tensor:
+    if kind == "cross_entropy":
+        return torch.randint(out_dim, (R, N), generator=g)
+    if kind == "hinge":
+        return torch.randint(2, (R, N), generator=g).double() * 2 - 1
+    return torch.randn(R, N, out_dim, generator=g, dtype=torch.float64)
+
+
+def _compare(model: StackedModel, x: torch.Tensor, y: torch.Tensor, kind: str) -> None:
+    g = torch.Generator().manual_seed(1)
+    w = torch.rand(R, N, generator=g, dtype=torch.float64)
+    w[0, -2:] = 0  # padding rows of a shorter train set
+    leaves = {k: v.detach().clone().requires_grad_(True) for k, v in model.params.items()}
+    (per_sample_loss(_Kind(kind), stacked_forward(model.plan, leaves, x), y) * w).sum().backward()
+    grads = {k: torch.full_like(v, float("nan")) for k, v in model.params.items()}  # must be overwritten
+    explicit_gradients(model.plan, model.params, grads, x, y, w, kind)
+    for name, leaf in leaves.items():
+        torch.testing.assert_close(grads[name], leaf.grad, rtol=1e-10, atol=1e-12, msg=name)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_BACKWARD, key=lambda t: t.__name__), ids=lambda t: t.__name__)
+@pytest.mark.parametrize("kind", ["mse", "cross_entropy", "hinge"])
+def test_mlp_gradients_equal_autograd(activation, kind):
+    out_dim = 1 if kind == "hinge" else 4
+    model = _stack(lambda: [nn.Linear(5, 6), activation(), nn.Linear(6, 6), activation(),
+                            nn.Linear(6, out_dim, bias=False)])
+    g = torch.Generator().manual_seed(0)
+    # inputs spread wide enough to hit both sides of ReLU's kink and tanh's saturation
+    x = torch.randn(R, N, 5, generator=g, dtype=torch.float64) * 3
+    assert supports_explicit(model.plan, kind)
+    _compare(model, x, _targets(kind, out_dim, g), kind)
+
+
+@pytest.mark.parametrize("embedding", ["pair", "plain"])
+def test_embedding_gradients_equal_autograd(embedding):
+    """Repeated tokens (shared table rows) must add up, per run."""
+    vocab, dim = 5, 3
+    if embedding == "pair":
+        model = _stack(lambda: [PairEmbedding(vocab, dim), nn.Linear(2 * dim, 8), nn.SiLU(), nn.Linear(8, vocab)])
+        x = torch.randint(vocab, (R, N, 2), generator=torch.Generator().manual_seed(0))
+    else:
+        model = _stack(lambda: [nn.Embedding(vocab, dim), nn.Linear(dim, 8), nn.ReLU(), nn.Linear(8, vocab)])
+        x = torch.randint(vocab, (R, N), generator=torch.Generator().manual_seed(0))
+    _compare(model, x, _targets("cross_entropy", vocab, torch.Generator().manual_seed(2)), "cross_entropy")
+
+
+def test_mse_gradient_by_hand():
+    """One sample, two outputs: d/d(out) of w * mean((out - y)^2) = w (out - y)."""
+    out = torch.tensor([[[1.0, 3.0]]])
+    y = torch.tensor([[[0.0, 1.0]]])
+    w = torch.tensor([[0.5]])
+    assert loss_gradient("mse", out, y, w).tolist() == [[[0.5, 1.0]]]
+
+
+def test_hinge_gradient_at_the_kink_passes_like_torch_clamp():
+    """Margin exactly 0 (out * y = 1): torch's clamp(min=0) passes the gradient there."""
+    out = torch.tensor([[[1.0], [2.0], [0.5]]])
+    y = torch.tensor([[1.0, 1.0, -1.0]])
+    w = torch.ones(1, 3)
+    assert loss_gradient("hinge", out, y, w).flatten().tolist() == [-1.0, 0.0, 1.0]
+
+
+def test_unsupported_architectures_fall_back():
+    model = _stack(lambda: [nn.Linear(3, 4), nn.SiLU(inplace=True), nn.Linear(4, 2)])
+    assert not supports_explicit(model.plan, "mse")  # in place: would overwrite the saved input
+    model = _stack(lambda: [nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)])
+    assert supports_explicit(model.plan, "mse")
+    assert not supports_explicit(model.plan, "my_own_loss")
