@@ -10,12 +10,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from complexity_bench.bench import bench_variants, truncated
-from complexity_bench.cohort import (
-    BatchedOptimizer, StackedModel, _chunk_runs, _CohortData, _Run, compute_gradients, gradient_mode, train_cohort,
-)
+from complexity_bench.bench import bench_variants, cohort_stepper, loop_stepper, truncated
+from complexity_bench.cohort import train_cohort
 from complexity_bench.task import TASKS
-from complexity_bench.training import make_optimizer, minibatches, train_run
+from complexity_bench.training import train_run
 
 pytestmark = pytest.mark.benchmark
 COHORT_RUNS = 8
@@ -28,60 +26,20 @@ def _task(name: str):
     return TASKS.get(name)
 
 
-def _loop_stepper(task):
-    v = task.variant({}, seed=0)
-    p = v.param_dict
-    recipe, data, model = task.recipe(p), task.make_data(p, v.seed), task.make_model(p, v.seed)
-    opt = make_optimizer(model.parameters(), recipe)
-    batches = minibatches(len(data.train_idx), recipe.batch_size, v.seed)
-    x, y = data.x_train, data.y_train
-
-    def step():
-        idx = next(batches)
-        xb, yb = (x, y) if idx is None else (x[idx], y[idx])
-        opt.zero_grad(set_to_none=True)
-        task.loss(model(xb), yb).backward()
-        opt.step()
-
-    return step
-
-
-def _cohort_stepper(task, n_runs):
-    runs, models = [], []
-    for v in bench_variants(task, n_runs):
-        p = v.param_dict
-        recipe, data = task.recipe(p), task.make_data(p, v.seed)
-        models.append(task.make_model(p, v.seed))
-        full = recipe.batch_size is None or recipe.batch_size >= len(data.train_idx)
-        runs.append(_Run(v, recipe, data, set(), set(), minibatches(len(data.train_idx), recipe.batch_size, v.seed),
-                         {}, {}, full))
-    cpu = torch.device("cpu")
-    model = StackedModel(models, cpu, chunk_runs=_chunk_runs(models[0], runs, cpu))
-    opt = BatchedOptimizer([r.recipe for r in runs], model)
-    data = _CohortData(task, runs, cpu)
-    mode = gradient_mode(task, model)
-
-    def step():
-        xb, yb, wb = data.batch(runs)
-        compute_gradients(task, model, xb, yb, wb, mode)
-        opt.step(model)
-
-    return step
-
-
 FAMILIES = ["teacher-student", "sparse-parity", "modadd-mlp"]
 
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_loop_step(benchmark, name):
     """One training step of one run (divide the cohort step by COHORT_RUNS to compare)."""
-    benchmark(_loop_stepper(_task(name)))
+    task = _task(name)
+    benchmark(loop_stepper(task, task.variant({}, seed=0)))
 
 
 @pytest.mark.parametrize("name", FAMILIES)
 def test_cohort_step(benchmark, name):
     """One training step of COHORT_RUNS runs in lock-step."""
-    benchmark(_cohort_stepper(_task(name), COHORT_RUNS))
+    benchmark(cohort_stepper(_task(name), COHORT_RUNS))
 
 
 @pytest.mark.parametrize("engine", ["loop", "cohort"])
