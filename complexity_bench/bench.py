@@ -55,6 +55,7 @@ from .cohort import (
     gradient_mode, train_cohort,
 )
 from .task import Recipe, Task, Variant, get_task, TASKS
+from .allocator import keep_freed_memory
 from .denormals import flushing_denormals
 from .training import make_optimizer, minibatches, train_run
 
@@ -69,6 +70,7 @@ def worker_init() -> None:
     on a shared core spin-wait and run many times slower) and flushed denormals."""
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
+    keep_freed_memory()
 
 
 def machine() -> dict[str, Any]:
@@ -373,6 +375,7 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
     say = progress or (lambda s: None)
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
+    keep_freed_memory()  # as the harness's workers do
     TASKS.discover()
     cores = os.cpu_count() or 1
     if quick:

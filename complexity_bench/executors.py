@@ -15,13 +15,15 @@ from typing import Any, Callable, Iterable, Iterator
 import torch
 
 from . import denormals
+from .allocator import keep_freed_memory
 from .errors import UserError
 
 
 def init_worker(plugin_paths: tuple[str, ...] = ()) -> None:
-    """Per-process setup: one thread, no denormals, plugins registered."""
+    """Per-process setup: one thread, no denormals, freed memory kept, plugins registered."""
     torch.set_num_threads(1)
     denormals.set_flush(True)  # a worker process is ours: flush for good
+    keep_freed_memory()  # per-step buffers stay in the heap (allocator.py says why)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from .plugins import load_plugins
 
