@@ -6,22 +6,24 @@ rounding), but trains every run at once as one batched computation:
 
 - weights are stacked along a leading run axis, ``(R, out, in)``, and each Linear
   is one ``torch.baddbmm``; embeddings are one lookup into the stacked tables;
+- gradients come from a hand-written backward (``stacked_mlp.py``) written into
+  one flat gradient buffer; autograd only for tasks that bring their own loss;
 - per-run train sets of different sizes (train fraction, split seed) are padded
   index tensors with per-sample weights ``1/n_r`` (0 on padding), so each run's
   loss is exactly its own mean and padding contributes no gradient;
 - minibatches follow the loop's convention (``training.minibatches``: one
   generator per run, seeded from the run's seed);
-- AdamW and SGD are written out by hand with per-run hyperparameters (lr, weight
-  decay, betas, momentum) as broadcast tensors, following torch.optim's
-  single-tensor formulas operation by operation (scalars are kept where every run
-  shares a value, so the common case rounds exactly like torch.optim);
+- AdamW is torch's fused kernel, one call per block of runs sharing lr, weight
+  decay and betas; SGD is written out with per-run hyperparameters as broadcast
+  tensors (see :class:`BatchedOptimizer`);
 - a run that stops (budget reached, or early stop after generalising) gets its
   last checkpoint, its record is closed and it is dropped from the stack, so it
   no longer costs compute.
 
 Why: the smallest nets of the suite are dominated by per-operation overhead (a
 100-sample 5-100-100-5 step is a few dozen tiny kernels); stacking R runs pays that
-overhead once for all of them. On a GPU it is what fills the device.
+overhead once for all of them (3.3-4x on that net, docs/performance.md). On a GPU it
+is what fills the device.
 ``cohort_compatible`` says when a group of variants can be trained this way; the
 harness falls back to the loop otherwise.
 """
