@@ -129,7 +129,8 @@ def explicit_gradients(plan: Plan, params: dict[str, torch.Tensor], grads: dict[
     """
     saved: list[torch.Tensor] = []
     d = loss_gradient(loss_kind, stacked_forward(plan, params, x, saved), y, w)
-    first = next(i for i, (kind, _, _) in enumerate(plan) if kind != "elementwise")
+    # stages before the first one with parameters need no gradient
+    first = next((i for i, (kind, _, _) in enumerate(plan) if kind != "elementwise"), len(plan))
     for i in range(len(plan) - 1, first - 1, -1):
         kind, module, names = plan[i]
         if kind == "linear":
