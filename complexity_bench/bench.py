@@ -54,10 +54,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .cohort import (
-    BatchedOptimizer, StackedModel, _chunk_runs, _CohortData, _Run, cohort_compatible, compute_gradients,
-    gradient_mode, train_cohort,
-)
+from .cohort import cohort_compatible, lockstep_stepper, train_cohort
 from .task import Recipe, Task, Variant, get_task, TASKS
 from .allocator import keep_freed_memory
 from .denormals import flushing_denormals
@@ -209,27 +206,8 @@ def loop_stepper(task: Task, variant: Variant) -> Callable[[], None]:
 
 def cohort_stepper(task: Task, n_runs: int) -> Callable[[], None]:
     """One training step of ``n_runs`` runs in lock-step per call (no evaluation), as
-    train_cohort does it (same chunks, gradient mode and optimizer)."""
-    runs, models = [], []
-    for v in bench_variants(task, n_runs):
-        p = v.param_dict
-        recipe, data = task.recipe(p), task.make_data(p, v.seed)
-        models.append(task.make_model(p, v.seed))
-        full = recipe.batch_size is None or recipe.batch_size >= len(data.train_idx)
-        runs.append(_Run(v, recipe, data, set(), set(), minibatches(len(data.train_idx), recipe.batch_size, v.seed),
-                         {}, {}, full))
-    cpu = torch.device("cpu")
-    model = StackedModel(models, cpu, chunk_runs=_chunk_runs(models[0], runs, cpu))
-    opt = BatchedOptimizer([r.recipe for r in runs], model)
-    data = _CohortData(task, runs, cpu)
-    mode = gradient_mode(task, model)
-
-    def step() -> None:
-        xb, yb, wb = data.batch(runs)
-        compute_gradients(task, model, xb, yb, wb, mode)
-        opt.step(model)
-
-    return step
+    train_cohort takes it."""
+    return lockstep_stepper(task, bench_variants(task, n_runs))
 
 
 def step_seconds(step: Callable[[], None], steps: int, warm: int = 20) -> float:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -357,19 +357,11 @@ def _pad(rows: list[torch.Tensor], fill: int = 0) -> tuple[torch.Tensor, torch.T
     return idx, valid
 
 
-@flushing_denormals  # as the loop: late-training denormals slow CPU steps
-def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.device | None = None) -> list[RunResult]:
-    """Train ``variants`` of ``task`` together; one RunResult per variant, in order.
-
-    Equal run for run to ``[train_run(task, v) for v in variants]`` within float
-    rounding (tests/test_cohort.py). ``RunResult.seconds`` is the cohort's wall
-    time shared equally among its runs; ``engine`` is ``"cohort"``. ``device``
-    (default CPU) is where the stacked computation runs; checkpoints are returned
-    on the CPU. Call :func:`cohort_compatible` first.
-    """
-    if not variants:
-        return []
-    dev = torch.device(device) if device is not None else torch.device("cpu")
+def _stack(task: Task, variants: Sequence[Variant], dev: torch.device
+           ) -> tuple[list[_Run], list[int], StackedModel, BatchedOptimizer, _CohortData, str]:
+    """Book-keeping per run (in ``variants`` order), the stack order ``live``
+    (positions in ``runs`` of the stacked rows), the stacked model, its optimizer,
+    the stacked data and the gradient mode."""
     runs: list[_Run] = []
     models = []
     for v in variants:
@@ -385,15 +377,46 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             metrics={"step": [], **{c: [] for c in METRIC_COLUMNS}}, checkpoints={},
             full_batch=recipe.batch_size is None or recipe.batch_size >= n_train,
         ))
-    # positions in `runs` of the stacked rows, in order: runs sharing optimizer
-    # hyperparameters are neighbours (one fused AdamW call per block of them)
+    # runs sharing optimizer hyperparameters are neighbours (one fused AdamW call per block of them)
     live = sorted(range(len(runs)), key=lambda i: _hyper_key(runs[i].recipe))
     model = StackedModel([models[i] for i in live], dev, chunk_runs=_chunk_runs(models[0], runs, dev))
     opt = BatchedOptimizer([runs[i].recipe for i in live], model)
+    state = _CohortData(task, [runs[i] for i in live], dev, _widest(models[0]))
+    return runs, live, model, opt, state, gradient_mode(task, model)
+
+
+def lockstep_stepper(task: Task, variants: Sequence[Variant], device: str | torch.device | None = None
+                     ) -> Callable[[], None]:
+    """One training step of every variant per call, exactly as :func:`train_cohort`
+    takes it, without evaluations, checkpoints or stopping (for timing: bench.py;
+    the caller sets threads and denormal flushing)."""
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    runs, live, model, opt, state, mode = _stack(task, variants, dev)
+    stacked = [runs[i] for i in live]
+
+    def step() -> None:
+        xb, yb, wb = state.batch(stacked)
+        compute_gradients(task, model, xb, yb, wb, mode)
+        opt.step(model)
+
+    return step
+
+
+@flushing_denormals  # as the loop: late-training denormals slow CPU steps
+def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.device | None = None) -> list[RunResult]:
+    """Train ``variants`` of ``task`` together; one RunResult per variant, in order.
+
+    Equal run for run to ``[train_run(task, v) for v in variants]`` within float
+    rounding (tests/test_cohort.py). ``RunResult.seconds`` is the cohort's wall
+    time shared equally among its runs; ``engine`` is ``"cohort"``. ``device``
+    (default CPU) is where the stacked computation runs; checkpoints are returned
+    on the CPU. Call :func:`cohort_compatible` first.
+    """
+    if not variants:
+        return []
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    runs, live, model, opt, state, mode = _stack(task, variants, dev)
     custom_loss = _overrides_loss(task)
-    mode = gradient_mode(task, model)
-    widest = _widest(models[0])
-    state = _CohortData(task, [runs[i] for i in live], dev, widest)
     max_steps = max(r.recipe.steps for r in runs)
     # steps where some run evaluates, stores or ends: the per-run book-keeping runs only there
     marked = set().union(*(r.eval_at | r.keep_at | {r.recipe.steps} for r in runs))
@@ -429,7 +452,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             opt.keep_state(rows_t, model)  # selects with the old layout: before model.keep
             model.keep(rows_t)
             opt.set_hyper([runs[i].recipe for i in live], model)
-            state = _CohortData(task, [runs[i] for i in live], dev, widest)
+            state = _CohortData(task, [runs[i] for i in live], dev, state.widest)
         xb, yb, wb = state.batch([runs[i] for i in live])
         compute_gradients(task, model, xb, yb, wb, mode)
         opt.step(model)
@@ -474,6 +497,7 @@ class _CohortData:
 
     def __init__(self, task: Task, runs: list[_Run], device: torch.device, widest: int = 1):
         self.device = device
+        self.widest = widest
         xs = [r.data.x for r in runs]
         ys = [r.data.y for r in runs]
         R = len(runs)
