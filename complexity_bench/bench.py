@@ -264,6 +264,12 @@ def training_gflops_all_cores(task: Task, runs: int, processes: int, seconds: fl
         return float(sum(pool.map(_training_worker, [(task.name, runs, start_at, seconds)] * processes)))
 
 
+def _full_batch_step(task: Task, model, opt, data) -> None:
+    opt.zero_grad(set_to_none=True)
+    task.loss(model(data.x_train), data.y_train).backward()
+    opt.step()
+
+
 def _late_state(task: Task, warm_steps: int) -> tuple:
     v = task.variant({"weight_decay": 0.0}, seed=0)
     params = v.param_dict
@@ -272,19 +278,8 @@ def _late_state(task: Task, warm_steps: int) -> tuple:
     model = task.make_model(params, v.seed)
     opt = make_optimizer(model.parameters(), recipe)
     for _ in range(warm_steps):
-        opt.zero_grad(set_to_none=True)
-        task.loss(model(data.x_train), data.y_train).backward()
-        opt.step()
+        _full_batch_step(task, model, opt, data)
     return task, model, opt, data
-
-
-def _time_steps(task: Task, model, opt, data, steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
-        opt.zero_grad(set_to_none=True)
-        task.loss(model(data.x_train), data.y_train).backward()
-        opt.step()
-    return (time.perf_counter() - start) / steps
 
 
 def denormal_slowdown(task: Task, warm_steps: int, steps: int) -> dict[str, Any]:
@@ -307,7 +302,7 @@ def denormal_slowdown(task: Task, warm_steps: int, steps: int) -> dict[str, Any]
             o = make_optimizer(m.parameters(), task.recipe(task.variant({"weight_decay": 0.0}).param_dict))
             o.load_state_dict(opt.state_dict())
             torch.set_flush_denormal(flush)
-            times[flush] = min(times[flush], _time_steps(task, m, o, data, steps))
+            times[flush] = min(times[flush], step_seconds(lambda: _full_batch_step(task, m, o, data), steps, warm=0))
             if not flush and denormal_share is None:
                 ts = [p.detach() for p in m.parameters()] + [
                     t for st in o.state.values() for t in st.values() if torch.is_tensor(t) and t.numel() > 1]

@@ -44,10 +44,11 @@ from .models import PairEmbedding
 from .task import Recipe, Task, TaskData, Variant
 from .denormals import flushing_denormals
 from .training import METRIC_COLUMNS, RunResult, minibatches, should_stop
-from .stacked_mlp import explicit_gradients, stacked_forward, supports_explicit
+from .stacked_mlp import ACTIVATION_BACKWARD, explicit_gradients, stacked_forward, supports_explicit
 
-# Parameter-free elementwise stages: applied as-is to (R, n, d) activations.
-ELEMENTWISE = (nn.ReLU, nn.SiLU, nn.Tanh, nn.LeakyReLU, nn.Identity, nn.GELU, nn.Sigmoid)
+# Parameter-free elementwise stages: applied as-is to (R, n, d) activations, each with
+# its hand-written backward in stacked_mlp.
+ELEMENTWISE = tuple(ACTIVATION_BACKWARD)
 KNOWN_LOSSES = ("cross_entropy", "mse", "hinge")
 
 
@@ -416,7 +417,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
         return []
     dev = torch.device(device) if device is not None else torch.device("cpu")
     runs, live, model, opt, state, mode = _stack(task, variants, dev)
-    custom_loss = _overrides_loss(task)
+    custom_loss = mode == "custom_loss"
     max_steps = max(r.recipe.steps for r in runs)
     # steps where some run evaluates, stores or ends: the per-run book-keeping runs only there
     marked = set().union(*(r.eval_at | r.keep_at | {r.recipe.steps} for r in runs))
