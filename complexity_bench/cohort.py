@@ -44,11 +44,11 @@ from .models import PairEmbedding
 from .task import Recipe, Task, TaskData, Variant
 from .denormals import flushing_denormals
 from .training import METRIC_COLUMNS, RunResult, minibatches, should_stop
-from .stacked_mlp import ACTIVATION_BACKWARD, explicit_gradients, stacked_forward, supports_explicit
+from .stacked_mlp import ACTIVATIONS, explicit_gradients, stacked_forward, supports_explicit
 
 # Parameter-free elementwise stages: applied as-is to (R, n, d) activations, each with
 # its hand-written backward in stacked_mlp.
-ELEMENTWISE = tuple(ACTIVATION_BACKWARD)
+ELEMENTWISE = tuple(ACTIVATIONS)
 KNOWN_LOSSES = ("cross_entropy", "mse", "hinge")
 
 

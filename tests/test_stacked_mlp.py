@@ -13,7 +13,7 @@ from torch import nn
 from complexity_bench.cohort import StackedModel, per_sample_loss
 from complexity_bench.models import PairEmbedding, StagedModel
 from complexity_bench.stacked_mlp import (
-    ACTIVATION_BACKWARD, explicit_gradients, loss_gradient, stacked_forward, supports_explicit,
+    ACTIVATIONS, explicit_gradients, loss_gradient, stacked_forward, supports_explicit,
 )
 
 R, N = 3, 7
@@ -54,7 +54,7 @@ def _compare(model: StackedModel, x: torch.Tensor, y: torch.Tensor, kind: str) -
         torch.testing.assert_close(grads[name], leaf.grad, rtol=1e-10, atol=1e-12, msg=name)
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATION_BACKWARD, key=lambda t: t.__name__), ids=lambda t: t.__name__)
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS, key=lambda t: t.__name__), ids=lambda t: t.__name__)
 @pytest.mark.parametrize("kind", ["mse", "cross_entropy", "hinge"])
 def test_mlp_gradients_equal_autograd(activation, kind):
     out_dim = 1 if kind == "hinge" else 4
@@ -67,15 +67,17 @@ def test_mlp_gradients_equal_autograd(activation, kind):
     _compare(model, x, _targets(kind, out_dim, g), kind)
 
 
+@pytest.mark.parametrize("hidden", [4, 8], ids=["hidden-feature-major", "hidden-sample-major"])
 @pytest.mark.parametrize("embedding", ["pair", "plain"])
-def test_embedding_gradients_equal_autograd(embedding):
-    """Repeated tokens (shared table rows) must add up, per run."""
+def test_embedding_gradients_equal_autograd(embedding, hidden):
+    """Repeated tokens (shared table rows) must add up, per run; the gradient reaching
+    the embedding comes from a feature-major (hidden < N) or a sample-major Linear output."""
     vocab, dim = 5, 3
     if embedding == "pair":
-        model = _stack(lambda: [PairEmbedding(vocab, dim), nn.Linear(2 * dim, 8), nn.SiLU(), nn.Linear(8, vocab)])
+        model = _stack(lambda: [PairEmbedding(vocab, dim), nn.Linear(2 * dim, hidden), nn.SiLU(), nn.Linear(hidden, vocab)])
         x = torch.randint(vocab, (R, N, 2), generator=torch.Generator().manual_seed(0))
     else:
-        model = _stack(lambda: [nn.Embedding(vocab, dim), nn.Linear(dim, 8), nn.ReLU(), nn.Linear(8, vocab)])
+        model = _stack(lambda: [nn.Embedding(vocab, dim), nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, vocab)])
         x = torch.randint(vocab, (R, N), generator=torch.Generator().manual_seed(0))
     _compare(model, x, _targets("cross_entropy", vocab, torch.Generator().manual_seed(2)), "cross_entropy")
 
@@ -102,3 +104,50 @@ def test_unsupported_architectures_fall_back():
     model = _stack(lambda: [nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2)])
     assert supports_explicit(model.plan, "mse")
     assert not supports_explicit(model.plan, "my_own_loss")
+
+
+def _layouts(model: StackedModel, x: torch.Tensor) -> list[str]:
+    saved: list = []
+    stacked_forward(model.plan, model.params, x, saved)
+    return ["feature-major" if t.transpose(1, 2).is_contiguous() and not t.is_contiguous() else "sample-major"
+            for (kind, _, _), t in zip(model.plan, saved) if kind == "linear"][1:]
+
+
+@pytest.mark.parametrize("kind", ["mse", "cross_entropy"])
+def test_mixed_layouts_equal_autograd(kind):
+    """A Linear wider than the batch writes sample-major, a narrower one feature-major;
+    gradients must not depend on which, including where the two meet."""
+    model = _stack(lambda: [nn.Linear(5, 12), nn.Tanh(), nn.Linear(12, 3), nn.SiLU(), nn.Linear(3, 9), nn.ReLU(),
+                            nn.Linear(9, 4)])
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(R, N, 5, generator=g, dtype=torch.float64)
+    # the inputs of the 2nd, 3rd and 4th Linear (N = 7 samples)
+    assert _layouts(model, x) == ["sample-major", "feature-major", "sample-major"]
+    _compare(model, x, _targets(kind, 4, g), kind)
+
+
+def _error_in_units_of_d(grad: torch.Tensor, exact: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    """|error| in float32 ulps of |dL/dh| (the scale a gradient's rounding is judged on;
+    silu' crosses 0 near z = -1.28, where a relative error means nothing)."""
+    return (grad.double() - exact).abs() / (d.double().abs() * 2.0 ** -24)
+
+
+def test_silu_with_kept_sigmoid_is_as_accurate_as_aten():
+    """The SiLU forward keeps sigmoid(z) and the backward computes s + h (1 - s) with one
+    lerp. In float32 it must round as well as aten's silu / silu_backward, against float64."""
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(1 << 20, generator=g) * 4
+    d = torch.randn(1 << 20, generator=g)
+    act = ACTIVATIONS[nn.SiLU]
+    h, kept = act.forward(nn.SiLU(), z)
+    z64 = z.double()
+    s64 = torch.sigmoid(z64)
+    exact_h = z64 * s64
+    exact_grad = d.double() * s64 * (1 + z64 * (1 - s64))
+    ours_h = ((h.double() - exact_h).abs() / exact_h.abs().clamp_min(1e-30)).max()
+    aten_h = ((torch.nn.functional.silu(z).double() - exact_h).abs() / exact_h.abs().clamp_min(1e-30)).max()
+    assert ours_h <= 1.25 * aten_h  # both within ~1-2 float32 ulps
+    ours = _error_in_units_of_d(act.backward(nn.SiLU(), d, kept), exact_grad, d)
+    aten_ = _error_in_units_of_d(torch.ops.aten.silu_backward(d, z), exact_grad, d)
+    assert ours.mean() <= 1.02 * aten_.mean()
+    assert ours.quantile(0.99) <= 1.02 * aten_.quantile(0.99)
