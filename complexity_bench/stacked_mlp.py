@@ -137,10 +137,10 @@ def stacked_forward(plan: Plan, params: dict[str, torch.Tensor], x: torch.Tensor
         if kind == "linear":
             if saved is not None:
                 saved.append(h)
-            # feature-major outputs only where the gradient is written out here: autograd's
-            # backward would meet them with gradients in the other layout (slow mixed-stride kernels)
+            # feature-major only where autograd is not recording: its backward would meet such
+            # outputs with gradients in the other layout (slow mixed-stride kernels)
             h = _linear(h, params[names[0]], params[names[1]] if len(names) == 2 else None,
-                        feature_major_ok=saved is not None)
+                        feature_major_ok=not torch.is_grad_enabled())
         elif kind in ("embedding", "pair_embedding"):
             table = params[names[0]]
             r, vocab, dim = table.shape
