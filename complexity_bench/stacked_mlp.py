@@ -21,13 +21,15 @@ second exp: one ``lerp`` pass instead of aten's ``silu_backward`` (23 vs 85 us p
 768 x 100 run-layer; as accurate, tests/test_stacked_mlp.py).
 
 Memory layout: tensors have the logical shape (r, n, d) (run, sample, feature)
-throughout, but a Linear writes its output feature-major, as the contiguous (r, d, n)
-product ``W h^T + b`` seen through ``.transpose(1, 2)``. For the paper's 100 -> 31
+throughout, but a Linear narrower than the batch (out < n) writes its output
+feature-major, as the contiguous (r, out, n) product ``W h^T + b`` seen through
+``.transpose(1, 2)``, whenever autograd is not recording. For the paper's 100 -> 31
 output layer, ``h W^T`` is a 768 x 100 x 31 matmul that MKL runs at 33 GFLOP/s on the
-2-core AMD EPYC, ``W h^T`` (31 x 100 x 768) at 62; the other layers are as fast or
-faster that way round (docs/performance.md). Elementwise operations keep their input's
-layout, and every gradient is computed in the layout of the tensor it belongs to, so
-nothing is copied to change layout.
+2-core AMD EPYC, ``W h^T`` (31 x 100 x 768) at 62; its other layers are as fast or
+faster that way round, while layers wider than the batch are faster sample-major
+(docs/performance.md). Elementwise operations keep their input's layout, and every
+gradient is computed in the layout of the tensor it belongs to, so nothing is copied
+to change layout.
 
 Why not autograd: for the smallest net (5-100-100-5, 100 samples) the graph's
 book-keeping -- saved tensors, gradients produced transposed and then added into
@@ -126,7 +128,8 @@ def loss_gradient(kind: str, out: torch.Tensor, y: torch.Tensor, w: torch.Tensor
 
 def stacked_forward(plan: Plan, params: dict[str, torch.Tensor], x: torch.Tensor,
                     saved: list[Any] | None = None) -> torch.Tensor:
-    """(r, n, ...) inputs, one slice per run -> (r, n, out) outputs (feature-major in memory).
+    """(r, n, ...) inputs, one slice per run -> (r, n, out) outputs (in either memory
+    layout: see the module docstring).
 
     ``params``: ``(r, *shape)`` weights per parameter name. With ``saved``, appends
     per stage what its backward needs (a Linear's input, an embedding's rows, what
