@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import time
 from itertools import product
 from pathlib import Path
 
 import torch
 
-from complexity_bench.cohort import train_cohort
+from complexity_bench.cohort import StackedModel, gradient_mode, train_cohort
 from complexity_bench.task import get_task
 from complexity_bench.training import train_run
 
@@ -41,6 +42,14 @@ def variants(task, runs: int, steps: int | None):
     return out
 
 
+def _git_commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=256)
@@ -55,6 +64,10 @@ def main() -> None:
     report: dict = {"device": torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu", "torch": torch.__version__, "runs": args.runs, "steps": args.steps}
 
     vs = variants(task, args.runs, args.steps)
+    # which engine ran: the commit, and the cohort's gradient path ("explicit" = stacked_mlp)
+    report["git_commit"] = _git_commit()
+    proto = StackedModel([task.make_model(vs[0].param_dict, vs[0].seed)], torch.device("cpu"))
+    report["gradient_mode"] = gradient_mode(task, proto)
     train_cohort(task, vs[:8], device=args.device)  # warm-up (kernels, allocator)
     sync()
     t = time.perf_counter()
