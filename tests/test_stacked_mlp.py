@@ -152,3 +152,16 @@ def test_silu_with_kept_sigmoid_is_as_accurate_as_aten():
     aten_ = _error_in_units_of_d(torch.ops.aten.silu_backward(d, z), exact_grad, d)
     assert ours.mean() <= 1.02 * aten_.mean()
     assert ours.quantile(0.99) <= 1.02 * aten_.quantile(0.99)
+
+
+def test_autograd_path_stays_sample_major():
+    """Where autograd records (tasks with their own loss), every Linear writes sample-major:
+    autograd's gradients would otherwise meet feature-major activations, and elementwise
+    backward kernels on mixed strides ran 7x slower (docs/performance.md)."""
+    model = _stack(lambda: [nn.Linear(5, 3), nn.ReLU(), nn.Linear(3, 2)])
+    x = torch.randn(R, N, 5, dtype=torch.float64)
+    leaves = {k: v.detach().clone().requires_grad_(True) for k, v in model.params.items()}
+    out = stacked_forward(model.plan, leaves, x)
+    assert out.is_contiguous()
+    with torch.no_grad():  # the same net without autograd: narrow layers (3, 2 < N) go feature-major
+        assert not stacked_forward(model.plan, model.params, x).is_contiguous()
