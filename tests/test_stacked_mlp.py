@@ -13,7 +13,7 @@ from torch import nn
 from complexity_bench.cohort import StackedModel, per_sample_loss
 from complexity_bench.models import PairEmbedding, StagedModel
 from complexity_bench.stacked_mlp import (
-    ACTIVATIONS, explicit_gradients, loss_gradient, stacked_forward, supports_explicit,
+    ACTIVATIONS, _feature_major, explicit_gradients, loss_gradient, stacked_forward, supports_explicit,
 )
 
 R, N = 3, 7
@@ -110,7 +110,7 @@ def _layouts(model: StackedModel, x: torch.Tensor) -> list[str]:
     saved: list = []
     with torch.no_grad():  # as explicit_gradients runs it (autograd's reference is sample-major throughout)
         stacked_forward(model.plan, model.params, x, saved)
-    return ["feature-major" if t.transpose(1, 2).is_contiguous() and not t.is_contiguous() else "sample-major"
+    return ["feature-major" if _feature_major(t) else "sample-major"
             for (kind, _, _), t in zip(model.plan, saved) if kind == "linear"][1:]
 
 
