@@ -1,7 +1,9 @@
 """One generic registry for measures and tasks.
 
 Names are unique: registering a second object under a taken name is refused,
-and the error names both definitions. Looking up an unknown name fails with a
+and the error names both definitions. One exception keeps notebooks usable: an
+object defined by the same code (same ``__module__`` and ``__qualname__``, e.g. a
+re-run cell in ``__main__``) replaces the old one, with a warning. Looking up an unknown name fails with a
 "did you mean" suggestion. Built-ins are discovered by importing every module
 of ``complexity_bench.measures`` / ``complexity_bench.tasks``; third-party
 packages through the entry-point groups of the same names; single files
@@ -17,6 +19,7 @@ import importlib.util
 import inspect
 import pkgutil
 import sys
+import warnings
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Callable, Generic, Iterator, TypeVar
@@ -36,6 +39,15 @@ def _origin(obj: object) -> str:
         return f"{inspect.getsourcefile(target)}:{inspect.getsourcelines(target)[1]}"
     except (TypeError, OSError):
         return getattr(target, "__module__", "?")
+
+
+def _definition(obj: object) -> tuple[str, str] | None:
+    """(module, qualname) of the code that defined ``obj``: its function, else its class."""
+    target = getattr(obj, "fn", None)
+    if not callable(target):
+        target = obj if inspect.isclass(obj) else type(obj)
+    module, qualname = getattr(target, "__module__", None), getattr(target, "__qualname__", None)
+    return (module, qualname) if module and qualname else None
 
 
 class Registry(Generic[T]):
@@ -58,7 +70,12 @@ class Registry(Generic[T]):
         self._discovered = False
 
     def add(self, name: str, obj: T) -> T:
-        if name in self._items and self._items[name] is not obj:
+        old = self._items.get(name)
+        if old is not None and old is not obj and _definition(old) is not None \
+                and _definition(old) == _definition(obj):
+            warnings.warn(f"{self.kind} {name!r} redefined by the same code ({'.'.join(_definition(obj))}, "
+                          f"{_origin(obj)}): replacing the earlier definition", stacklevel=3)
+        elif old is not None and old is not obj:
             raise UserError(
                 f"duplicate {self.kind} name {name!r}: defined at {_origin(self._items[name])} "
                 f"and again at {_origin(obj)}; rename one of them"

@@ -1,0 +1,87 @@
+"""What a measure sees when it runs on a user's model: a task stand-in and a MeasureContext.
+
+Suite measures read ``ctx.task`` (its loss, its properties), the probe and
+training tensors, the run's initial weights and the checkpoint's metrics. A
+Tracker has no registered Task, so :class:`OwnTask` stands in for one, built
+from the Tracker's arguments. Data the user did not give is a tensor that
+raises :class:`MissingData` when a measure touches it, so the measure fails
+with a sentence saying which argument to pass (and the Tracker skips it).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Mapping
+
+import torch
+
+from ..errors import UserError
+from ..measure import MeasureContext
+from ..task import Task
+
+LOSSES = ("cross_entropy", "mse", "hinge")
+
+
+class MissingData(UserError):
+    """A measure read data the Tracker was not given."""
+
+
+class _Missing(torch.Tensor):
+    """Stands for data the user did not pass: any torch operation on it raises MissingData."""
+
+    argument = "data"
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        raise MissingData(f"this measure reads data the Tracker was not given: pass {cls.argument}")
+
+
+def missing(argument: str) -> torch.Tensor:
+    """A placeholder tensor for an argument that was not passed (``argument`` names it, for the message)."""
+    kind = type(f"Missing_{argument.split('=')[0]}", (_Missing,), {"argument": argument})
+    return torch.empty(0).as_subclass(kind)
+
+
+def is_missing(x: Any) -> bool:
+    return isinstance(x, _Missing)
+
+
+class OwnTask(Task):
+    """A Task built from a Tracker's arguments (never registered): loss, properties, threshold."""
+
+    family = "own"
+    axes = ()
+
+    def __init__(self, name: str, loss: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+                 threshold: float, properties: Iterable[str] = ()):
+        self.name = name
+        self.threshold = float(threshold)
+        if callable(loss):
+            self.loss_kind, self._loss = "custom", loss
+        elif loss in LOSSES:
+            self.loss_kind, self._loss = loss, None
+        else:
+            raise UserError(f"loss must be one of {', '.join(LOSSES)} or a callable(outputs, targets), got {loss!r}")
+        props = set(properties)
+        if self.loss_kind == "cross_entropy":
+            props.add("classification")
+        self.properties = frozenset(props)
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self._loss(outputs, targets) if self._loss is not None else super().loss(outputs, targets)
+
+    def has_property(self, prop: str) -> bool:
+        return prop in self.properties
+
+    def can_score_accuracy(self) -> bool:
+        return self.loss_kind in ("cross_entropy", "hinge")
+
+
+def make_context(task: OwnTask, seed: int, step: int, probe: torch.Tensor, train: tuple[torch.Tensor, torch.Tensor],
+                 init_state: Mapping[str, torch.Tensor], metrics: Mapping[str, float]) -> MeasureContext:
+    """The MeasureContext of one logged checkpoint (no test tensors: measures must not read test data)."""
+    no_test = missing("test data (measures may not read it)")
+    return MeasureContext(
+        task=task, params={}, step=step, seed=seed, probe_x=probe, probe_y=missing("probe labels"),
+        x_train=train[0], y_train=train[1], x_test=no_test, y_test=no_test,
+        init_state=init_state, metrics=dict(metrics),
+    )
