@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", choices=["measures", "tasks"])
     ls.add_argument("--plugin", action="append", default=[], metavar="PATH")
 
-    s = sub.add_parser("score", help="re-score stored results without retraining")
+    s = sub.add_parser("score", help="re-score stored results (or a folder of Tracker.save runs) without retraining")
     s.add_argument("results_dir", type=Path)
     s.add_argument("--bootstrap", default=1000, type=_positive_int)
     s.add_argument("--no-figures", action="store_true")
@@ -97,7 +97,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from .outputs import rescore
+    from .tracker.save import collect_run_folders
 
+    collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
     manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
     print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
     return 0

@@ -41,7 +41,7 @@ from .guard import untouched
 from .save import save_run
 from .schedule import open_ended_due, planned_schedule
 from .view import in_view_names, make_view
-from .warning import thresholds_for, warning_table
+from .warning import progress_table, thresholds_for, warning_table
 
 TRACE_COLUMNS = ["run_id", "task", "step", "measure", "value", "seconds", "error", *METRIC_COLUMNS]
 
@@ -236,7 +236,7 @@ class Tracker:
             reason = f"needs the metric {reason.split(':', 1)[1].strip()}: pass it to log()"
         elif not hasattr(self._view, "stages"):
             reason += (f" ({type(self._view).__name__} is not an nn.Sequential and its children do not chain to "
-                       "its forward: pass lmn_cut=(module whose output is the cut, module mapping it to the logits))")
+                       "its forward: pass lmn_cut=b, the module that maps the cut to the logits, or lmn_cut=(a, b))")
         self._skip(m, reason)
         return True
 
@@ -277,6 +277,11 @@ class Tracker:
         t_mem = self.events().t_mem
         return warning_table(self.traces, self.directions(), None if t_mem is None else float(t_mem),
                              self.thresholds, self.eps)
+
+    def progress(self) -> pd.DataFrame:
+        """p(t) at every logged step after T_mem, per measure (long format: measure, step, p)."""
+        t_mem = self.events().t_mem
+        return progress_table(self.traces, self.directions(), None if t_mem is None else float(t_mem), self.eps)
 
     def _announce(self) -> None:
         if self.events().t_mem is None:

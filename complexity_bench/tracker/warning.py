@@ -78,6 +78,25 @@ def progress(steps: np.ndarray, s: np.ndarray, t_mem: float, eps: float) -> np.n
     return out
 
 
+def _signed_series(g: pd.DataFrame, direction: int) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, s) of one measure's rows, sorted by step; an erroring row counts as missing."""
+    g = g.sort_values("step", kind="mergesort")
+    value = pd.to_numeric(g["value"], errors="coerce").to_numpy(float, copy=True)
+    value[g["error"].fillna("").astype(str).str.len().to_numpy() > 0] = np.nan
+    return g["step"].to_numpy(float), direction * value
+
+
+def progress_table(traces: pd.DataFrame, directions: Mapping[str, int], t_mem: float | None,
+                   eps: float) -> pd.DataFrame:
+    """Long format (measure, step, p): p(t) at every logged step after T_mem (NaN before)."""
+    parts = []
+    for name, g in traces.groupby("measure", sort=True):
+        steps, s = _signed_series(g, directions[name.split("/")[0]])
+        p = np.full(len(steps), np.nan) if t_mem is None or math.isnan(t_mem) else progress(steps, s, t_mem, eps)
+        parts.append(pd.DataFrame({"measure": name, "step": steps, "p": p}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["measure", "step", "p"])
+
+
 def warning_table(traces: pd.DataFrame, directions: Mapping[str, int], t_mem: float | None,
                   thresholds: Mapping[str, float], eps: float) -> pd.DataFrame:
     """One row per measure: the latest p, its maximum since T_mem, the threshold, and the alarm.
@@ -87,10 +106,7 @@ def warning_table(traces: pd.DataFrame, directions: Mapping[str, int], t_mem: fl
     """
     rows = []
     for name, g in traces.groupby("measure", sort=True):
-        g = g.sort_values("step", kind="mergesort")
-        value = pd.to_numeric(g["value"], errors="coerce").to_numpy(float, copy=True)
-        value[g["error"].fillna("").astype(str).str.len().to_numpy() > 0] = np.nan
-        steps = g["step"].to_numpy(float)
+        steps, s = _signed_series(g, directions[name.split("/")[0]])
         theta = thresholds.get(name, thresholds.get(name.split("/")[0]))
         row = {"measure": name, "t_mem": t_mem, "step": float(steps[-1]), "p": math.nan, "p_max": math.nan,
                "threshold": math.nan if theta is None else float(theta), "alarm": False, "alarm_step": math.nan,
@@ -98,10 +114,10 @@ def warning_table(traces: pd.DataFrame, directions: Mapping[str, int], t_mem: fl
         if t_mem is None or math.isnan(t_mem):
             row["reason"] = "not memorised yet"
         else:
-            p = progress(steps, directions[name.split("/")[0]] * value, t_mem, eps)
+            p = progress(steps, s, t_mem, eps)
             seen = np.isfinite(p)
             if not seen.any():
-                row["reason"] = "no value after T_mem yet" if np.isfinite(value[steps <= t_mem]).any() \
+                row["reason"] = "no value after T_mem yet" if np.isfinite(s[steps <= t_mem]).any() \
                     else "no value at or before T_mem"
             else:
                 row["p"] = float(p[seen][-1])
