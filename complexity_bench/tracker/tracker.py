@@ -172,6 +172,7 @@ class Tracker:
             state = {k: v.detach().clone() for k, v in view.state_dict().items()}
             rows = []
             for m in [m for m in self.measures if m.name not in self.skipped]:
+                view.eval()  # a measure that left train mode on must not change the next one's value
                 got = compute_isolated(m, view, ctx, state)
                 if not self._curve and self._structural_failure(m, got):
                     continue

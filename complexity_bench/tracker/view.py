@@ -163,7 +163,7 @@ class _UpToCut(nn.Module):
 
 
 class CutView(nn.Module):
-    """A StagedModel-shaped view of any model with a cut: stages = (model up to the cut, the rest).
+    """A StagedModel-shaped view of any model with a cut: stages = (model up to the cut, *the rest).
 
     Parameters and state are the model's own (under the prefix ``model.``);
     ``forward`` is the model's. ``input_stage = hidden_stage = 1``: region counts,
@@ -176,8 +176,9 @@ class CutView(nn.Module):
     def __init__(self, model: nn.Module, source: nn.Module | None, rest: nn.Module):
         super().__init__()
         self.model = model
-        # a tuple, not a ModuleList: the stages share the model's modules and must not list them twice
-        self.stages = (_UpToCut(model, source, rest), rest)
+        # a tuple, not a ModuleList: the stages share the model's modules and must not list them
+        # twice; the rest is flattened as a StagedModel's stages are (LMN's affine shortcut needs it)
+        self.stages = (_UpToCut(model, source, rest), *flat_stages(rest))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -188,8 +189,11 @@ class CutView(nn.Module):
         return h
 
     def stage_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
-        cut = self.stages[0](x)
-        return [cut, self.stages[1](cut)]
+        outs = []
+        for stage in self.stages:
+            x = stage(x)
+            outs.append(x)
+        return outs
 
     def tail(self, start: int) -> nn.Sequential:
         return nn.Sequential(*self.stages[start:])
@@ -202,12 +206,15 @@ class CutView(nn.Module):
 
 def check_cut_view(view: CutView, probe: torch.Tensor) -> None:
     """The module after the cut must turn the cut's output into the model's output."""
-    with torch.no_grad():
-        cut = view.stages[0](probe)
-        out, again = view.model(probe), view.stages[1](cut)
-    if not (isinstance(out, torch.Tensor) and out.shape == again.shape and torch.allclose(out, again)):
+    try:
+        with torch.no_grad():
+            out, again = view.model(probe), view.forward_from(probe, 0)
+        same = isinstance(out, torch.Tensor) and out.shape == again.shape and torch.allclose(out, again)
+    except RuntimeError:  # the cut's output does not even fit the module after it
+        same = False
+    if not same:
         raise UserError(
-            f"lmn_cut: {type(view.stages[1]).__name__} applied to the cut does not give the model's output "
+            f"lmn_cut: {type(view.stages[0]._parts[2]).__name__} applied to the cut does not give the model's output "
             "on the probe set; the second module must map the cut to the logits"
         )
 
