@@ -229,6 +229,9 @@ def test_a_cut_is_required_where_no_stages_can_be_found_and_honoured_when_given(
     # LMN of the module after the cut on the cut's samples (its input), by definition
     expected = linear_mapping_number(model.mlp, model.embed(x).reshape(len(x), -1).detach())
     assert compute("lmn", model, probe=x, lmn_cut=model.mlp) == pytest.approx(expected, rel=1e-12)
+    # the view's parameters are the model's, each once
+    l2 = math.sqrt(sum(float(p.detach().double().square().sum()) for p in model.parameters()))
+    assert compute("l2", model, probe=x, lmn_cut=model.mlp) == pytest.approx(l2, rel=1e-12)
     with pytest.raises(UserError, match="does not give the model's output"):
         compute("lmn", model, probe=x, lmn_cut=(model.embed, model.mlp[2]))
 

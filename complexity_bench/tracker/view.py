@@ -162,41 +162,25 @@ class _UpToCut(nn.Module):
         return seen[0]
 
 
-class CutView(nn.Module):
+class CutView(StagedModel):
     """A StagedModel-shaped view of any model with a cut: stages = (model up to the cut, *the rest).
 
     Parameters and state are the model's own (under the prefix ``model.``);
     ``forward`` is the model's. ``input_stage = hidden_stage = 1``: region counts,
-    LMN and representation measures start at the cut.
+    LMN and representation measures start at the cut. ``forward_from``,
+    ``stage_outputs`` and ``tail`` are StagedModel's.
     """
 
-    input_stage = 1
-    hidden_stage = 1
-
     def __init__(self, model: nn.Module, source: nn.Module | None, rest: nn.Module):
-        super().__init__()
+        nn.Module.__init__(self)  # not StagedModel's: its ModuleList would list the model's modules twice
         self.model = model
-        # a tuple, not a ModuleList: the stages share the model's modules and must not list them
-        # twice; the rest is flattened as a StagedModel's stages are (LMN's affine shortcut needs it)
+        # a tuple of the model's own modules; the rest flattened as a StagedModel's stages are
+        # (LMN's affine shortcut needs it)
         self.stages = (_UpToCut(model, source, rest), *flat_stages(rest))
+        self.input_stage = self.hidden_stage = 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
-
-    def forward_from(self, h: torch.Tensor, start: int) -> torch.Tensor:
-        for stage in self.stages[start:]:
-            h = stage(h)
-        return h
-
-    def stage_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
-        outs = []
-        for stage in self.stages:
-            x = stage(x)
-            outs.append(x)
-        return outs
-
-    def tail(self, start: int) -> nn.Sequential:
-        return nn.Sequential(*self.stages[start:])
 
     @property
     def piecewise_linear(self) -> bool:
