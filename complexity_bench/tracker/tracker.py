@@ -235,7 +235,7 @@ class Tracker:
         reason = errors[0]
         if reason.startswith("KeyError:"):
             reason = f"needs the metric {reason.split(':', 1)[1].strip()}: pass it to log()"
-        elif not hasattr(self._view, "stages"):
+        elif not hasattr(self._view, "stages") and ("stage" in reason.lower() or "region counting" in reason):
             reason += (f" ({type(self._view).__name__} is not an nn.Sequential and its children do not chain to "
                        "its forward: pass lmn_cut=b, the module that maps the cut to the logits, or lmn_cut=(a, b))")
         self._skip(m, reason)
