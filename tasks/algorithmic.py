@@ -1,4 +1,4 @@
-"""The LMN paper's three algorithmic tasks and their ReLU twins (SPEC §5).
+"""The LMN paper's three algorithmic tasks and their ReLU twins (docs/tasks.md).
 
 Liu, Zhong & Tegmark 2023, "Grokking as Compression" (arXiv 2310.05918), §3: every
 ordered operand pair (a, b) is an input; each operand is looked up in one shared
