@@ -12,7 +12,7 @@ from pathlib import Path
 from .errors import UserError
 
 
-def _positive_int(text: str) -> int:
+def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -37,12 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tasks", default="all", help="'all' or comma-separated names (default: all)")
     r.add_argument("--suite", default="default", help="smoke | default | full (default: default)")
     r.add_argument("--out", default="results", type=Path, help="output folder (default: results/)")
-    r.add_argument("--workers", default=0, type=_positive_int, help="worker processes (default: 0 = one per core)")
+    r.add_argument("--workers", default=0, type=_non_negative_int, help="worker processes (default: 0 = one per core)")
     r.add_argument("--plugin", action="append", default=[], metavar="PATH", help="a .py file defining measures or tasks (repeatable)")
     r.add_argument("--executor", default="local", help="local | ray (default: local)")
     r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local Ray)")
     r.add_argument("--engine", default="auto", help="auto | loop | cohort: how runs of one task train (default: auto)")
-    r.add_argument("--bootstrap", default=1000, type=_positive_int, help="bootstrap resamples for intervals (default: 1000)")
+    r.add_argument("--bootstrap", default=1000, type=_non_negative_int, help="bootstrap resamples for intervals (default: 1000)")
     r.add_argument("--no-figures", action="store_true", help="skip the PNGs")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("score", help="re-score stored results (or a folder of Tracker.save runs) without retraining")
     s.add_argument("results_dir", type=Path)
-    s.add_argument("--bootstrap", default=1000, type=_positive_int)
+    s.add_argument("--bootstrap", default=1000, type=_non_negative_int)
     s.add_argument("--no-figures", action="store_true")
 
     c = sub.add_parser("check-measure", help="conformance checks for a measure (registered name or plugin file)")

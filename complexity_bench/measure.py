@@ -60,6 +60,10 @@ class MeasureInfo:
         inputs are elements of Z_p; "classification": tasks with class logits).
     causal: False for quantities not observable at prediction time (the
         oracle); such measures are shown on the leaderboard but not ranked.
+    direction_source: where the direction comes from (a paper, or the
+        measure's definition), fixed before any result is seen
+        (docs/protocol.md, "Directions"). Every built-in measure has one;
+        ``check-measure`` notes a plugin without it.
     """
 
     name: str
@@ -73,6 +77,7 @@ class MeasureInfo:
     baseline: bool = False
     reference: str = ""
     description: str = ""
+    direction_source: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "needs", frozenset(self.needs))
@@ -103,6 +108,7 @@ class MeasureInfo:
             "applies_to": self.applies_to,
             "causal": self.causal,
             "baseline": self.baseline,
+            "direction_source": self.direction_source,
         }
 
 
@@ -246,12 +252,13 @@ def measure(
     baseline: bool = False,
     reference: str = "",
     description: str = "",
+    direction_source: str = "",
 ) -> Callable[[Callable], Callable]:
     """Function decorator: register ``fn(model, ctx)`` as a measure; returns fn unchanged."""
     info = MeasureInfo(
         name=name, version=version, direction=direction, needs=frozenset(needs), cost=cost,
         stochastic=stochastic, applies_to=applies_to, causal=causal, baseline=baseline,
-        reference=reference, description=description,
+        reference=reference, description=description, direction_source=direction_source,
     )
 
     def wrap(fn: Callable) -> Callable:
