@@ -2,8 +2,8 @@
 
     python scripts/report_screenshot.py results docs/figures/report_screenshot.png [--task modadd-mlp]
 
-Writes the cross-task view (and, with --task, that task's view beside it as
-<name>_<task>.png), after checking the page loaded with no console error and no
+Writes the cross-task view (and, with --task, that task's training-curves card
+beside it as <name>_<task>.png), after checking the page loaded with no console error and no
 network request. Needs Debian's chromium and `pip install -e '.[test]'`.
 """
 
@@ -33,11 +33,15 @@ def main(argv: list[str] | None = None) -> int:
         page.screenshot(path=str(args.out), full_page=args.full)
         print(args.out)
         for task in args.task:
+            view = f'section.view[data-view="{task}"]'
             page.click(f'nav .tab[data-view="{task}"]')
-            page.wait_for_selector(f'section.view[data-view="{task}"] .plot .main-svg', timeout=30_000)
+            page.wait_for_selector(f"{view} .plot .main-svg", timeout=30_000)
             page.wait_for_timeout(300)
             shot = args.out.with_name(f"{args.out.stem}_{task}{args.out.suffix}")
-            page.screenshot(path=str(shot), full_page=args.full)
+            if args.full:
+                page.screenshot(path=str(shot), full_page=True)
+            else:
+                page.locator(f'{view} .card:has(.plot[data-kind="curves"])').screenshot(path=str(shot))
             print(shot)
         problems = log.requests + log.console_errors + log.page_errors
     if problems:

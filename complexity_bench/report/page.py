@@ -33,6 +33,18 @@ def _card(title: str, body: str, note: str = "") -> str:
 BOARD_NOTE = ("Bars: the score (dot) with its 95% bootstrap interval, on the score's full range; the grey tick "
               "is chance. Click a column to sort; hover or click a measure for its metadata. Column meanings: "
               "docs/scoring.md.")
+
+
+def _board_note(board: pd.DataFrame) -> str:
+    """How to read the rank column: the v2 rule when the file has its columns, else the file's own rule."""
+    if "rank_lo" in board:
+        rule = ("Rank: 1 + the number of measures better with ≥ 95% bootstrap probability, so statistically "
+                "tied measures share a rank (marked =); beneath it, the rank's 95% interval.")
+    else:
+        rule = "Rank: as in the CSV (this folder predates rank intervals); = marks a shared rank."
+    return f"{BOARD_NOTE} {rule}"
+
+
 PAIRWISE_NOTE = ("Each cell: the share of bootstrap replicates in which the row's measure scores better than the "
                  "column's (ties count ½). Bold: at least 0.95 or at most 0.05.")
 
@@ -63,7 +75,7 @@ def _task_view(res: Results, task: str, k: int, scripts: list[str]) -> str:
     traces = res.traces[res.traces["task"].astype(str) == task] if "task" in res.traces else res.traces.iloc[:0]
     by_task = res.by_task[res.by_task["task"].astype(str) == task] if "task" in res.by_task else pd.DataFrame()
     parts = [_card(f"{task}: leaderboard", tables.leaderboard_table(by_task, f"board-t{k}", "n_runs"),
-                   BOARD_NOTE + " Scores and ranks within this task.")]
+                   _board_note(by_task) + " Scores and ranks within this task.")]
     parts.append(_card(f"{task}: runs ({len(runs)})", '<div class="scroll">' + tables.runs_table(runs, f"runs-t{k}")
                        + "</div>", "One row per run; hover a run id for the full id."))
     names = _measure_order(res, task)
@@ -96,7 +108,8 @@ def _task_view(res: Results, task: str, k: int, scripts: list[str]) -> str:
 
 def _all_view(res: Results) -> str:
     order = list(tables.order_rows(res.leaderboard)["measure"].astype(str)) if "measure" in res.leaderboard else []
-    parts = [_card("Leaderboard: all tasks", tables.leaderboard_table(res.leaderboard, "board-all"), BOARD_NOTE)]
+    parts = [_card("Leaderboard: all tasks", tables.leaderboard_table(res.leaderboard, "board-all"),
+                   _board_note(res.leaderboard))]
     parts.append(_card("Tasks", tables.task_summary_table(res.runs, res.tasks),
                        "Click a task (or use the switch above) for its runs, curves and scatter."))
     pw = tables.pairwise_tables(res.pairwise, "all", order, "all")

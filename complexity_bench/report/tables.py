@@ -86,7 +86,7 @@ def _bar(row: pd.Series, s: Score) -> str:
         parts.append(f'<span class="pt" style="left:{pos(v):.1f}%"></span>')
     interval = "" if math.isnan(lo) else f"[{_fmt(lo)}, {_fmt(hi)}]"
     title = f"{s.label}: {_fmt(v, 3)} {interval}".strip()
-    return (f'<td class="num score" data-sort="{_sort_attr(v)}" title="{escape(title)}">'
+    return (f'<td class="num score{" headline" if s.key == "headline" else ""}" data-sort="{_sort_attr(v)}" title="{escape(title)}">'
             f'<span class="track">{"".join(parts)}</span>'
             f'<span class="nums"><span class="val">{_fmt(v)}</span><span class="lohi">{escape(interval)}</span>'
             "</span></td>")
