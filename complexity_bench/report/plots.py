@@ -35,22 +35,21 @@ def _axis(title: str, **kw) -> dict:
     return {"title": {"text": title, "font": {"size": 12}}, "zeroline": False, **kw}
 
 
-def _type_buttons(axes: list[str], names: tuple[str, str]) -> dict:
-    """Plotly's own buttons switching the given axes between log and linear."""
+def _type_buttons(axes: list[str], names: tuple[str, str], decades: bool = False) -> dict:
+    """Plotly's own buttons switching the given axes between log and linear.
+
+    decades: on log, tick every decade (dtick 1); back on linear, automatic ticks.
+    """
+    def args(kind: str) -> dict:
+        out = {f"{a}.type": kind for a in axes}
+        if decades:
+            out.update({f"{a}.dtick": 1 if kind == "log" else None for a in axes})
+        return out
+
     return {"type": "buttons", "direction": "right", "x": 1.0, "xanchor": "right", "y": 1.08, "yanchor": "bottom",
             "showactive": True, "pad": {"r": 2, "t": 2}, "font": {"size": 11},
-            "buttons": [{"label": names[0], "method": "relayout", "args": [_axis_type(axes, "log")]},
-                        {"label": names[1], "method": "relayout", "args": [_axis_type(axes, "linear")]}]}
-
-
-def _axis_type(axes: list[str], kind: str) -> dict:
-    """Relayout args; an axis given ``dtick`` 1 (decades) in log gets automatic ticks in linear."""
-    out = {}
-    for a in axes:
-        out[f"{a}.type"] = kind
-        if a.startswith("x"):  # the step axes: decade ticks on log
-            out[f"{a}.dtick"] = 1 if kind == "log" else None
-    return out
+            "buttons": [{"label": names[0], "method": "relayout", "args": [args("log")]},
+                        {"label": names[1], "method": "relayout", "args": [args("linear")]}]}
 
 
 def _run_styles(runs: pd.DataFrame) -> dict[str, dict]:
@@ -89,7 +88,9 @@ def _event_trace(name: str, symbol: str, points: list[tuple], styles: dict) -> d
 
 def _events(runs: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """run_id -> (T_mem, T_gen), NaN where absent."""
-    get = lambda c: pd.to_numeric(runs[c], errors="coerce") if c in runs else pd.Series(math.nan, runs.index)  # noqa: E731
+    def get(c: str) -> pd.Series:
+        return pd.to_numeric(runs[c], errors="coerce") if c in runs else pd.Series(math.nan, runs.index)
+
     return {str(r): (float(m), float(g)) for r, m, g in zip(runs["run_id"], get("t_mem"), get("t_gen"))}
 
 
@@ -137,7 +138,8 @@ def curves_spec(runs: pd.DataFrame, traces: pd.DataFrame, curves: pd.DataFrame, 
               "yaxis": _axis("accuracy (train dotted, test solid)", domain=[0.54, 1], range=[-0.03, 1.05]),
               "xaxis2": _axis("step (log scale: step 0 is not drawn)", type="log", dtick=1, anchor="y2", matches="x"),
               "yaxis2": _axis("", domain=[0, 0.46]),
-              "shapes": shapes, "updatemenus": [_type_buttons(["xaxis", "xaxis2"], ("log steps", "linear steps"))]}
+              "shapes": shapes,
+              "updatemenus": [_type_buttons(["xaxis", "xaxis2"], ("log steps", "linear steps"), decades=True)]}
     return {"layout": layout, "base": base, "by_measure": by_measure}
 
 
@@ -168,7 +170,8 @@ def scatter_spec(runs: pd.DataFrame, traces: pd.DataFrame, by_task: pd.DataFrame
             points.append({"type": "scatter", "mode": "markers", "x": _r(v["value"][keep]),
                            "y": _r(v["test_loss"][keep]), "customdata": _r(step), "name": st["group"],
                            "legendgroup": st["group"], "showlegend": st["first"],
-                           "marker": {"color": st["color"], "size": 7, "opacity": np.where(inside, 1.0, FADED).tolist()},
+                           "marker": {"color": st["color"], "size": 7,
+                                      "opacity": np.where(inside, 1.0, FADED).tolist()},
                            "hovertemplate": f"{st['label']}<br>step %{{customdata:,}}<br>{m} %{{x:.4g}}"
                                             "<br>test loss %{y:.4g}<extra></extra>"})
         by_measure[m] = points

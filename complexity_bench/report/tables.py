@@ -86,7 +86,8 @@ def _bar(row: pd.Series, s: Score) -> str:
         parts.append(f'<span class="pt" style="left:{pos(v):.1f}%"></span>')
     interval = "" if math.isnan(lo) else f"[{_fmt(lo)}, {_fmt(hi)}]"
     title = f"{s.label}: {_fmt(v, 3)} {interval}".strip()
-    return (f'<td class="num score{" headline" if s.key == "headline" else ""}" data-sort="{_sort_attr(v)}" title="{escape(title)}">'
+    extra = " headline" if s.key == "headline" else ""
+    return (f'<td class="num score{extra}" data-sort="{_sort_attr(v)}" title="{escape(title)}">'
             f'<span class="track">{"".join(parts)}</span>'
             f'<span class="nums"><span class="val">{_fmt(v)}</span><span class="lohi">{escape(interval)}</span>'
             "</span></td>")
@@ -225,7 +226,8 @@ def runs_table(runs: pd.DataFrame, table_id: str) -> str:
         delay = _num(r.get("delay"))
         ratio = "" if math.isnan(delay) else 10 ** delay
         cens = _truthy(r.get("censored"))
-        cells = [f'<td class="text" data-sort="{escape(rid)}" title="{escape(rid)}"><code>{escape(rid[-8:])}</code></td>',
+        cells = [f'<td class="text" data-sort="{escape(rid)}" title="{escape(rid)}">'
+                 f"<code>{escape(rid[-8:])}</code></td>",
                  f'<td class="text">{escape(config_label(r, knobs))}</td>',
                  f'<td class="num" data-sort="{_sort_attr(r.get("seed"))}">{_fmt(r.get("seed"), 0)}</td>',
                  _step_cell(r.get("t_mem")), _step_cell(r.get("t_gen")),
@@ -259,7 +261,8 @@ def task_summary_table(runs: pd.DataFrame, tasks: list[str]) -> str:
         cells = [f'<td class="text" data-sort="{escape(t)}"><a href="#task={escape(t)}" data-goto="{escape(t)}">'
                  f"{escape(t)}</a></td>"]
         cells += [f'<td class="num" data-sort="{c}">{c}</td>' for c in counts]
-        cells.append(f'<td class="num" data-sort="{_sort_attr(med)}">{"—" if math.isnan(med) else f"{med:.3g}×"}</td>')
+        med_text = "—" if math.isnan(med) else f"{med:.3g}×"
+        cells.append(f'<td class="num" data-sort="{_sort_attr(med)}">{med_text}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return (f'<table class="sortable tasks"><thead><tr>{"".join(head)}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')
