@@ -19,7 +19,8 @@ import pytest
 
 from complexity_bench.report import write_report
 from complexity_bench.report.data import MAX_POINTS, header_facts, read_results, thin_indices
-from complexity_bench.report.plots import curves_spec, scatter_spec
+from complexity_bench.report.page import _json_script
+from complexity_bench.report.plots import _r, _steps, curves_spec, scatter_spec
 
 MEASURES = ("m-a", "m-b", "m-c", "oracle")
 # (section, rank, rank_lo, rank_hi, headline, causal, baseline): m-a and m-b tied at rank 1.
@@ -232,14 +233,27 @@ def test_figures_are_thinned_for_display_only_and_valid_plotly(v2_dir):
         assert len(t["x"]) == MAX_POINTS
     assert curves["by_measure"]["m-a"][0]["x"][0] == 0 and curves["by_measure"]["m-a"][0]["x"][-1] == 999
     t_gen = next(t for t in curves["base"] if t["name"] == "T_gen")
-    assert t_gen["x"] == [500] and t_gen["y"] == [pytest.approx(1 - np.exp(-500 / 900), rel=1e-4)]
-    inside = np.array(scatter["by_measure"]["m-a"][0]["customdata"])
-    opacity = np.array(scatter["by_measure"]["m-a"][0]["marker"]["opacity"])
-    assert ((opacity == 1) == ((inside >= 10) & (inside <= 500))).all()  # bold exactly in [T_mem, T_gen]
+    assert t_gen["x"] == [500] and t_gen["y"] == [pytest.approx(1 - np.exp(-500 / 900), rel=5e-4)]
+    steps = np.array(scatter["by_measure"]["m-a"][0]["customdata"])
+    bold = scatter["by_measure"]["m-a"][0]["selectedpoints"]
+    assert bold == np.flatnonzero((steps >= 10) & (steps <= 500)).tolist()  # exactly [T_mem, T_gen]
     for m in MEASURES:  # plotly's own validator accepts every figure
         go.Figure(data=curves["base"] + curves["by_measure"][m], layout=curves["layout"])
         go.Figure(data=scatter["by_measure"][m], layout=scatter["layout"])
     assert ((v2_dir / "traces.parquet").read_bytes(), (v2_dir / "curves.parquet").read_bytes()) == before
+
+
+def test_steps_stay_exact_and_values_keep_four_digits():
+    assert _steps([0, 99_999, 123_457, 2_500_001, np.nan]) == [0, 99_999, 123_457, 2_500_001, None]
+    assert _r([123_457, 0.000123456, -2.5, np.inf]) == [123_500, 0.0001235, -2.5, None]
+
+
+def test_json_in_a_script_element_cannot_end_it():
+    obj = {"name": HOSTILE + "<!-- x", "n": [1.5, None]}
+    element = _json_script("spec", obj)
+    assert element.count("</script>") == 1 and "<!--" not in element
+    body = element[len('<script type="application/json" id="spec">'):-len("</script>")]
+    assert json.loads(body) == obj
 
 
 def test_cli_report(v2_dir, tmp_path):

@@ -106,7 +106,7 @@ def test_smoke_report_in_chromium(smoke_dir, tmp_path):
         assert len(drawn) == want["run_id"].nunique() == 1
         x, y = drawn[0]
         assert x == want["step"].tolist()  # under 200 checkpoints: nothing thinned
-        np.testing.assert_allclose(y, want["value"], rtol=1e-4)  # 5 significant digits on the page
+        np.testing.assert_allclose(y, want["value"], rtol=5e-4)  # 4 significant digits on the page
         assert page.evaluate(f"document.getElementById('plot-{k}-curves').layout.yaxis2.title.text") == "random"
         page.screenshot(path=str(tmp_path / "smoke_task.png"), full_page=True)
         assert_clean(log)

@@ -20,8 +20,9 @@ HERE = Path(__file__).parent
 
 
 def _json_script(element_id: str, obj) -> str:
-    # "<" escaped so no string in the data can close the script element.
-    text = json.dumps(obj, separators=(",", ":"), allow_nan=False).replace("<", "\\u003c")
+    # "</" and "<!--" escaped (both still valid JSON) so no string in the data can end the script element.
+    text = json.dumps(obj, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    text = text.replace("</", "<\\/").replace("<!--", "\\u003c!--")
     return f'<script type="application/json" id="{escape(element_id)}">{text}</script>'
 
 

@@ -20,15 +20,22 @@ from .tables import config_knobs, config_label
 
 PALETTE = qualitative.D3 + qualitative.Dark2 + qualitative.Set1
 # Checkpoints outside the tracking window [T_mem, T_gen] of a grokking run are
-# drawn faded: the tracking score uses only the window (docs/scoring.md).
+# drawn faded (plotly's "unselected" style; the window is "selectedpoints"):
+# the tracking score uses only the window (docs/scoring.md).
 FADED = 0.25
 
 
 def _r(values) -> list:
-    """Five significant digits (shorter JSON), NaN/inf -> None (JSON null: a gap in a line)."""
+    """Four significant digits, as the hover shows them (shorter JSON); NaN/inf -> None (a gap in a line)."""
     a = np.asarray(values, dtype=float)
-    return [float(t) if t not in ("nan", "inf", "-inf") else None for t in np.char.mod("%.5g", a).tolist()] \
+    return [float(t) if t not in ("nan", "inf", "-inf") else None for t in np.char.mod("%.4g", a).tolist()] \
         if a.size else []
+
+
+def _steps(values) -> list:
+    """Steps exactly (whole numbers stay whole, however large); NaN -> None."""
+    return [None if not math.isfinite(v) else int(v) if v.is_integer() else v
+            for v in np.asarray(values, dtype=float).tolist()]
 
 
 def _axis(title: str, **kw) -> dict:
@@ -81,7 +88,7 @@ def _accuracy(runs: pd.DataFrame, traces: pd.DataFrame, curves: pd.DataFrame) ->
 def _event_trace(name: str, symbol: str, points: list[tuple], styles: dict) -> dict:
     x, y, color, text = zip(*[(s, a, styles[r]["color"], f"{styles[r]['label']}<br>{name} = {s:,.0f}")
                               for r, s, a in points]) if points else ((), (), (), ())
-    return {"type": "scatter", "mode": "markers", "name": name, "x": _r(x), "y": _r(y), "text": list(text),
+    return {"type": "scatter", "mode": "markers", "name": name, "x": _steps(x), "y": _r(y), "text": list(text),
             "hovertemplate": "%{text}<extra></extra>", "xaxis": "x", "yaxis": "y", "legendgroup": name,
             "marker": {"symbol": symbol, "size": 9, "color": list(color), "line": {"width": 1.5, "color": list(color)}}}
 
@@ -103,7 +110,7 @@ def curves_spec(runs: pd.DataFrame, traces: pd.DataFrame, curves: pd.DataFrame, 
         st, a = styles[rid], acc[rid]
         keep = thin_indices(len(a["step"]))
         for col, dash, width, show in (("test_acc", "solid", 1.8, st["first"]), ("train_acc", "dot", 1.2, False)):
-            base.append({"type": "scatter", "mode": "lines", "x": _r(a["step"][keep]), "y": _r(a[col][keep]),
+            base.append({"type": "scatter", "mode": "lines", "x": _steps(a["step"][keep]), "y": _r(a[col][keep]),
                          "name": st["group"], "legendgroup": st["group"], "showlegend": show,
                          "line": {"color": st["color"], "width": width, "dash": dash},
                          "hovertemplate": f"{st['label']}<br>step %{{x:,}}<br>{col.replace('_', ' ')} %{{y:.3f}}"
@@ -122,7 +129,7 @@ def curves_spec(runs: pd.DataFrame, traces: pd.DataFrame, curves: pd.DataFrame, 
         for rid in [r for r in styles if (m, r) in values]:
             st, v = styles[rid], values[(m, rid)]
             keep = thin_indices(len(v["step"]))
-            lines.append({"type": "scatter", "mode": "lines+markers", "x": _r(v["step"][keep]),
+            lines.append({"type": "scatter", "mode": "lines+markers", "x": _steps(v["step"][keep]),
                           "y": _r(v["value"][keep]), "name": st["group"], "legendgroup": st["group"],
                           "showlegend": False, "line": {"color": st["color"], "width": 1.5}, "marker": {"size": 3},
                           "hovertemplate": f"{st['label']}<br>step %{{x:,}}<br>{m} %{{y:.4g}}<extra></extra>",
@@ -168,10 +175,11 @@ def scatter_spec(runs: pd.DataFrame, traces: pd.DataFrame, by_task: pd.DataFrame
             t_mem, t_gen = events.get(rid, (math.nan, math.nan))
             inside = (step >= t_mem) & (step <= t_gen)  # False when either event is missing (NaN)
             points.append({"type": "scatter", "mode": "markers", "x": _r(v["value"][keep]),
-                           "y": _r(v["test_loss"][keep]), "customdata": _r(step), "name": st["group"],
+                           "y": _r(v["test_loss"][keep]), "customdata": _steps(step), "name": st["group"],
                            "legendgroup": st["group"], "showlegend": st["first"],
-                           "marker": {"color": st["color"], "size": 7,
-                                      "opacity": np.where(inside, 1.0, FADED).tolist()},
+                           "marker": {"color": st["color"], "size": 7},
+                           "selectedpoints": np.flatnonzero(inside).tolist(),
+                           "unselected": {"marker": {"opacity": FADED}},
                            "hovertemplate": f"{st['label']}<br>step %{{customdata:,}}<br>{m} %{{x:.4g}}"
                                             "<br>test loss %{y:.4g}<extra></extra>"})
         by_measure[m] = points
