@@ -46,6 +46,11 @@ class Results:
         return sorted(names)
 
 
+def of_task(df: pd.DataFrame, task: str) -> pd.DataFrame:
+    """The rows of ``task`` (none when the frame has no ``task`` column)."""
+    return df[df["task"].astype(str) == task] if "task" in df else df.iloc[:0]
+
+
 def _csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.exists() else pd.DataFrame()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import plots, tables
-from .data import MAX_POINTS, Results, header_facts
+from .data import MAX_POINTS, Results, header_facts, of_task
 
 HERE = Path(__file__).parent
 
@@ -52,11 +52,10 @@ PAIRWISE_NOTE = ("Each cell: the share of bootstrap replicates in which the row'
 
 def _measure_order(res: Results, task: str) -> list[str]:
     """The task's measures in its leaderboard order, then any others found in the traces."""
-    rows = res.by_task[res.by_task["task"].astype(str) == task] if "task" in res.by_task else pd.DataFrame()
+    rows = of_task(res.by_task, task)
     names = list(tables.order_rows(rows)["measure"].astype(str)) if "measure" in rows else []
-    if "measure" in res.traces and "task" in res.traces:
-        names += sorted(set(res.traces.loc[res.traces["task"].astype(str) == task, "measure"].astype(str))
-                        - set(names))
+    if "measure" in res.traces:
+        names += sorted(set(of_task(res.traces, task)["measure"].astype(str)) - set(names))
     return names
 
 
@@ -72,9 +71,7 @@ def _direction_titles(res: Results, names: list[str]) -> dict[str, str]:
 
 
 def _task_view(res: Results, task: str, k: int, scripts: list[str]) -> str:
-    runs = res.runs[res.runs["task"].astype(str) == task] if "task" in res.runs else pd.DataFrame()
-    traces = res.traces[res.traces["task"].astype(str) == task] if "task" in res.traces else res.traces.iloc[:0]
-    by_task = res.by_task[res.by_task["task"].astype(str) == task] if "task" in res.by_task else pd.DataFrame()
+    runs, traces, by_task = of_task(res.runs, task), of_task(res.traces, task), of_task(res.by_task, task)
     parts = [_card(f"{task}: leaderboard", tables.leaderboard_table(by_task, f"board-t{k}", "n_runs"),
                    _board_note(by_task) + " Scores and ranks within this task.")]
     parts.append(_card(f"{task}: runs ({len(runs)})", '<div class="scroll">' + tables.runs_table(runs, f"runs-t{k}")
@@ -125,7 +122,7 @@ def _header(res: Results) -> str:
     cells = "".join(f'<div><dt>{escape(k)}</dt><dd class="{"unknown" if v == "unknown" else ""}">{escape(v)}</dd></div>'
                     for k, v in facts)
     if res.manifest.get("rescored"):
-        cells += "<div><dt>scores</dt><dd>re-scored with `score`</dd></div>"
+        cells += "<div><dt>scores</dt><dd>re-scored</dd></div>"
     return (f'<header><h1>complexity_bench <span>· which complexity measure sees delayed generalisation '
             f'coming?</span></h1><dl class="facts">{cells}</dl></header>')
 

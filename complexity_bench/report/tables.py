@@ -13,6 +13,8 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from .data import of_task
+
 
 @dataclass(frozen=True)
 class Score:
@@ -252,7 +254,7 @@ def task_summary_table(runs: pd.DataFrame, tasks: list[str]) -> str:
             th("median T_gen / T_mem", title="over grokked runs")]
     rows = []
     for t in tasks:
-        r = runs[runs["task"].astype(str) == t]
+        r = of_task(runs, t)
         outcome = r.apply(run_outcome, axis=1) if len(r) else pd.Series(dtype=str)
         grok = r[outcome == "grokked"]
         med = 10 ** pd.to_numeric(grok["delay"], errors="coerce").median() if len(grok) and "delay" in r else math.nan
