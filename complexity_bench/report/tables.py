@@ -91,7 +91,7 @@ def _bar(row: pd.Series, s: Score) -> str:
     extra = " headline" if s.key == "headline" else ""
     return (f'<td class="num score{extra}" data-sort="{_sort_attr(v)}" title="{escape(title)}">'
             f'<span class="track">{"".join(parts)}</span>'
-            f'<span class="nums"><span class="val">{_fmt(v)}</span><span class="lohi">{escape(interval)}</span>'
+            f'<span class="nums"><span class="val{" na" if math.isnan(v) else ""}">{_fmt(v)}</span><span class="lohi">{escape(interval)}</span>'
             "</span></td>")
 
 
