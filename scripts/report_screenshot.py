@@ -1,6 +1,6 @@
 """Screenshots of a results folder's report.html, for the README and reviewers.
 
-    python scripts/report_screenshot.py results docs/figures/report_screenshot.png [--task modadd-mlp]
+    python scripts/report_screenshot.py results docs/figures/report_screenshot.png [--task modadd-mlp --measure lmn]
 
 Writes the cross-task view (and, with --task, that task's training-curves card
 beside it as <name>_<task>.png), after checking the page loaded with no console error and no
@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("results_dir", type=Path)
     ap.add_argument("out", type=Path, help="PNG path of the cross-task view")
     ap.add_argument("--task", action="append", default=[], help="also shoot this task's view (repeatable)")
+    ap.add_argument("--measure", help="the measure shown in the task views' figures (default: the first listed)")
     ap.add_argument("--width", type=int, default=1400)
     ap.add_argument("--height", type=int, default=1100, help="viewport height; the shot is of the viewport")
     ap.add_argument("--full", action="store_true", help="the whole page instead of the viewport")
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
             view = f'section.view[data-view="{task}"]'
             page.click(f'nav .tab[data-view="{task}"]')
             page.wait_for_selector(f"{view} .plot .main-svg", timeout=30_000)
+            if args.measure:
+                page.select_option(f"{view} select.measure", args.measure)
             page.wait_for_timeout(300)
             shot = args.out.with_name(f"{args.out.stem}_{task}{args.out.suffix}")
             if args.full:

@@ -51,9 +51,12 @@ PAIRWISE_NOTE = ("Each cell: the share of bootstrap replicates in which the row'
 
 
 def _measure_order(res: Results, task: str) -> list[str]:
-    """The task's measures in its leaderboard order, then any others found in the traces."""
+    """The task's measures in its leaderboard order (the cross-task one when it has no ranks), then the rest."""
     rows = of_task(res.by_task, task)
-    names = list(tables.order_rows(rows)["measure"].astype(str)) if "measure" in rows else []
+    board = rows if "rank" in rows or "rank" not in res.leaderboard else res.leaderboard
+    names = list(tables.order_rows(board)["measure"].astype(str)) if "measure" in board else []
+    if board is not rows and "measure" in rows:
+        names = [m for m in names if m in set(rows["measure"].astype(str))]
     if "measure" in res.traces:
         names += sorted(set(of_task(res.traces, task)["measure"].astype(str)) - set(names))
     return names
