@@ -1,4 +1,4 @@
-"""``python -m complexity_bench`` — run, list, score, check-measure, bench.
+"""``python -m complexity_bench`` — run, list, score, report, check-measure, bench.
 
 User errors print one line (``error: ...``) and exit with status 2.
 """
@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--bootstrap", default=1000, type=_non_negative_int)
     s.add_argument("--no-figures", action="store_true")
 
+    rp = sub.add_parser("report", help="write DIR/report.html: the results as one offline web page")
+    rp.add_argument("results_dir", type=Path)
+
     c = sub.add_parser("check-measure", help="conformance checks for a measure (registered name or plugin file)")
     c.add_argument("target", help="a measure name, or a path to a .py plugin file")
 
@@ -102,6 +105,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
     manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
     print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
+    return cmd_report(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    path = write_report(args.results_dir)
+    print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline)")
     return 0
 
 
@@ -131,7 +142,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main([flag for flag, on in (("--json", args.json), ("--quick", args.quick)) if on])
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "score": cmd_score, "check-measure": cmd_check_measure, "bench": cmd_bench}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "score": cmd_score, "report": cmd_report,
+            "check-measure": cmd_check_measure, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:
