@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import platform
+from datetime import datetime, timezone
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -139,6 +140,7 @@ def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcome
     from . import __version__
 
     manifest = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "package_version": __version__,
         "git_commit": git_commit(),
         "torch_version": torch.__version__,
