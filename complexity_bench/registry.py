@@ -20,6 +20,7 @@ import inspect
 import pkgutil
 import sys
 import warnings
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Callable, Generic, Iterator, TypeVar
@@ -135,6 +136,25 @@ class Registry(Generic[T]):
 
     def snapshot(self) -> set[str]:
         return set(self._items)
+
+    @contextmanager
+    def scope(self) -> Iterator["Registry[T]"]:
+        """Registrations made inside the block are undone when it ends (tests, notebooks).
+
+        Built-ins are discovered first, so they stay registered afterwards.
+        """
+        self.discover()
+        saved = dict(self._items)
+        try:
+            yield self
+        finally:
+            self._items.clear()
+            self._items.update(saved)
+
+
+def is_safe_name(text: object, extra: str = "") -> bool:
+    """Non-empty letters, digits, '-', '_' (and the characters in ``extra``): safe in a file name."""
+    return isinstance(text, str) and bool(text) and all(c.isalnum() or c in "-_" + extra for c in text)
 
 
 def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
