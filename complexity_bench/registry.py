@@ -169,8 +169,10 @@ def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
         reg.discover()  # so the file's names are checked against built-ins
     before = {id(r): r.snapshot() for r in registries}
     mod_name = "complexity_bench_plugin_" + hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:12]
-    if mod_name in sys.modules:
-        return getattr(sys.modules[mod_name], "__cb_registered__", [])
+    loaded = getattr(sys.modules.get(mod_name), "__cb_registered__", None)
+    if loaded is not None and all(any(n in r.snapshot() for r in registries) for n in loaded):
+        return loaded  # imported before, and its names are still registered
+    # never imported, or its registrations were undone (Registry.scope): import it (again)
     spec = importlib.util.spec_from_file_location(mod_name, p)
     if spec is None or spec.loader is None:
         raise UserError(f"plugin file {str(path)!r} is not an importable Python file")
