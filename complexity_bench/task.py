@@ -255,7 +255,7 @@ def log_linear_schedule(steps: int, n_log: int, n_linear: int) -> list[int]:
     linear = list(range(spacing, steps + 1, spacing))
     if linear[-1] != steps:
         linear.append(steps)
-    log = {int(round(v)) for v in torch.logspace(0, math.log10(max(spacing, 1)), n_log).tolist()} if spacing > 1 else set()
+    log = {int(round(v)) for v in torch.logspace(0, math.log10(spacing), n_log).tolist()} if spacing > 1 else set()
     return sorted({0, *log, *linear})
 
 
