@@ -26,7 +26,7 @@ from torch import nn
 
 from .errors import UserError
 from .missing_data import MissingMapping, missing
-from .registry import Registry, is_safe_name
+from .registry import Registry, name_problems
 
 # What a measure may read besides the model it is given; its context holds only what it
 # declares (MeasureContext.restricted_to), and gradients are enabled only when declared
@@ -91,11 +91,7 @@ class MeasureInfo:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "needs", frozenset(self.needs))
-        problems = []
-        if not is_safe_name(self.name):
-            problems.append(f"name {self.name!r} must be non-empty letters, digits, '-' or '_'")
-        if not is_safe_name(self.version, extra="."):
-            problems.append(f"version {self.version!r} must be a non-empty string of letters, digits, '.', '-' or '_'")
+        problems = name_problems(self.name, self.version)
         if self.direction not in (1, -1):
             problems.append(f"direction must be +1 or -1, got {self.direction!r}")
         if not self.needs <= NEEDS:

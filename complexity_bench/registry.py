@@ -157,6 +157,16 @@ def is_safe_name(text: object, extra: str = "") -> bool:
     return isinstance(text, str) and bool(text) and all(c.isalnum() or c in "-_" + extra for c in text)
 
 
+def name_problems(name: object, version: object) -> list[str]:
+    """What is wrong with a registered object's name and version (they end up in run ids and file names)."""
+    problems = []
+    if not is_safe_name(name):
+        problems.append(f"name {name!r} must be non-empty letters, digits, '-' or '_'")
+    if not is_safe_name(version, extra="."):
+        problems.append(f"version {version!r} must be a non-empty string of letters, digits, '.', '-' or '_'")
+    return problems
+
+
 def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
     """Import a single ``.py`` file; return the names it registered.
 

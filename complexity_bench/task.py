@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .errors import UserError
 from .models import StagedModel
-from .registry import Registry, is_safe_name
+from .registry import Registry, name_problems
 
 SUITES = ("smoke", "default", "full")
 # Parameters that set a run's budget, and so its evaluation and checkpoint schedule: one
@@ -127,7 +127,7 @@ class Task:
     family: ClassVar[str] = ""
     description: ClassVar[str] = ""
     reference: ClassVar[str] = ""
-    loss_kind: ClassVar[str] = "cross_entropy"  # one of LOSS_KINDS
+    loss_kind: ClassVar[str] = "cross_entropy"  # one of LOSS_KINDS, unless loss() and correct() are overridden
     threshold: ClassVar[float] = 0.99  # q for T_mem / T_gen
     probe_size: ClassVar[int] = 128  # fixed per task: LMN grows with N
     properties: ClassVar[frozenset] = frozenset({"classification"})  # a subset of TASK_PROPERTIES
@@ -288,14 +288,10 @@ def metadata_problems(task: Task) -> list[str]:
     training (loss, threshold), evaluation (probe size), scoring (axes) and
     ``applies_to`` checks (properties).
     """
-    problems = []
-    name, version = getattr(task, "name", None), getattr(task, "version", None)
-    if not is_safe_name(name):
-        problems.append(f"name {name!r} must be non-empty letters, digits, '-' or '_'")
-    if not is_safe_name(version, extra="."):
-        problems.append(f"version {version!r} must be a non-empty string of letters, digits, '.', '-' or '_'")
-    if task.loss_kind not in LOSS_KINDS:
-        problems.append(f"loss_kind {task.loss_kind!r} not in {list(LOSS_KINDS)}")
+    problems = name_problems(getattr(task, "name", None), getattr(task, "version", None))
+    own_loss = type(task).loss is not Task.loss and type(task).correct is not Task.correct
+    if task.loss_kind not in LOSS_KINDS and not own_loss:
+        problems.append(f"loss_kind {task.loss_kind!r} not in {list(LOSS_KINDS)} (or override loss() and correct())")
     threshold = task.threshold
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
         problems.append(f"threshold must be a number in (0, 1], got {threshold!r}")

@@ -4,20 +4,20 @@ Suite measures read ``ctx.task`` (its loss, its properties), the probe and
 training tensors, the run's initial weights and the checkpoint's metrics. A
 Tracker has no registered Task, so :class:`OwnTask` stands in for one, built
 from the Tracker's arguments. Data the user did not give is a tensor that
-raises :class:`MissingData` when a measure touches it, so the measure fails
-with a sentence saying which argument to pass (and the Tracker skips it).
+raises MissingData (complexity_bench/missing_data.py) when a measure touches it,
+so the measure fails with a sentence saying which argument to pass (and the
+Tracker skips it).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import torch
 
 from .. import missing_data
 from ..errors import UserError
 from ..measure import MeasureContext
-from ..missing_data import MissingData, is_missing  # noqa: F401 (re-exported for the Tracker)
 from ..task import LOSS_KINDS, Task
 
 

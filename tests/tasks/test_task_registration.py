@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from complexity_bench.errors import UserError
 from complexity_bench.measure import APPLIES_TO
@@ -58,3 +59,20 @@ def test_each_bad_value_alone_is_refused(field, value):
     bad = type("OneBad", (_Valid,), {field: value})
     with TASKS.scope(), pytest.raises(UserError, match=field):
         register_task(bad)
+
+
+def test_an_unknown_loss_kind_is_fine_when_the_task_defines_its_loss_and_accuracy():
+    class OwnLoss(_Valid):
+        name = "own-loss-toy"
+        loss_kind = "label_smoothed_ce"
+
+        def loss(self, outputs, targets):
+            return torch.nn.functional.cross_entropy(outputs, targets, label_smoothing=0.1)
+
+        def correct(self, outputs, targets):
+            return outputs.argmax(-1) == targets
+
+    with TASKS.scope():
+        register_task(OwnLoss)
+        with pytest.raises(UserError, match=r"loss_kind 'x'.*override loss\(\) and correct\(\)"):
+            register_task(type("LossOnly", (_Valid,), {"name": "loss-only", "loss_kind": "x", "loss": OwnLoss.loss}))
