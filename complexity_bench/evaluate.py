@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import torch
 
-from .measure import Measure, MeasureContext
+from .measure import Measure, MeasureContext, compute_measure
 from .task import Task
 from .training import METRIC_COLUMNS, RunResult
 
@@ -90,7 +90,7 @@ def _compute_isolated(m: Measure, model: torch.nn.Module, ctx: MeasureContext, s
     start = time.perf_counter()
     try:
         with time_limit(CALL_LIMIT_S[m.info.cost]):
-            value = m.compute(model, ctx.for_measure(m.name))
+            value = compute_measure(m, model, ctx)
         rows = _as_rows(ctx.step, m.name, value, time.perf_counter() - start)
     except Exception as exc:  # isolation: one measure's failure is a recorded reason, not a crash
         msg = str(exc).splitlines()[0] if str(exc) else ""

@@ -48,7 +48,7 @@ def assemble(plan: "Plan", store: RunStore) -> Frames:
     for task_name, variants in plan.variants.items():
         task = get_task(task_name)
         for v in variants:
-            result = store.load_run(v)
+            result = store.load_run(v, task)
             if result is None:
                 raise UserError(f"run {v.run_id} is missing from the store after training; re-run the command")
             ev = result.events

@@ -20,6 +20,7 @@ import inspect
 import pkgutil
 import sys
 import warnings
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Callable, Generic, Iterator, TypeVar
@@ -136,6 +137,35 @@ class Registry(Generic[T]):
     def snapshot(self) -> set[str]:
         return set(self._items)
 
+    @contextmanager
+    def scope(self) -> Iterator["Registry[T]"]:
+        """Registrations made inside the block are undone when it ends (tests, notebooks).
+
+        Built-ins are discovered first, so they stay registered afterwards.
+        """
+        self.discover()
+        saved = dict(self._items)
+        try:
+            yield self
+        finally:
+            self._items.clear()
+            self._items.update(saved)
+
+
+def is_safe_name(text: object, extra: str = "") -> bool:
+    """Non-empty letters, digits, '-', '_' (and the characters in ``extra``): safe in a file name."""
+    return isinstance(text, str) and bool(text) and all(c.isalnum() or c in "-_" + extra for c in text)
+
+
+def name_problems(name: object, version: object) -> list[str]:
+    """What is wrong with a registered object's name and version (they end up in run ids and file names)."""
+    problems = []
+    if not is_safe_name(name):
+        problems.append(f"name {name!r} must be non-empty letters, digits, '-' or '_'")
+    if not is_safe_name(version, extra="."):
+        problems.append(f"version {version!r} must be a non-empty string of letters, digits, '.', '-' or '_'")
+    return problems
+
 
 def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
     """Import a single ``.py`` file; return the names it registered.
@@ -149,8 +179,10 @@ def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
         reg.discover()  # so the file's names are checked against built-ins
     before = {id(r): r.snapshot() for r in registries}
     mod_name = "complexity_bench_plugin_" + hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:12]
-    if mod_name in sys.modules:
-        return getattr(sys.modules[mod_name], "__cb_registered__", [])
+    loaded = getattr(sys.modules.get(mod_name), "__cb_registered__", None)
+    if loaded is not None and all(any(n in r.snapshot() for r in registries) for n in loaded):
+        return loaded  # imported before, and its names are still registered
+    # never imported, or its registrations were undone (Registry.scope): import it (again)
     spec = importlib.util.spec_from_file_location(mod_name, p)
     if spec is None or spec.loader is None:
         raise UserError(f"plugin file {str(path)!r} is not an importable Python file")

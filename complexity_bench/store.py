@@ -32,8 +32,8 @@ from typing import Any, Iterator
 import torch
 
 from .errors import UserError
-from .task import Variant
-from .training import RunResult
+from .task import Task, Variant
+from .training import RunResult, compute_events
 
 
 def _sha256(data: bytes) -> str:
@@ -99,14 +99,16 @@ class RunStore:
         torch.save(payload, buf)
         write_checked(self.run_path(result.variant.run_id), buf.getvalue())
 
-    def load_run(self, variant: Variant) -> RunResult | None:
+    def load_run(self, variant: Variant, task: Task) -> RunResult | None:
+        """The stored run of ``variant`` (of ``task``, whose threshold sets its events); None when absent or corrupt."""
         data = read_checked(self.run_path(variant.run_id))
         if data is None:
             return None
         payload = torch.load(io.BytesIO(data), weights_only=False)
         steps = payload["checkpoint_steps"]
         checkpoints = {s: {n: t[i] for n, t in payload["states"].items()} for i, s in enumerate(steps)}
-        return RunResult(variant, payload["metrics"], checkpoints, payload["seconds"], payload["engine"])
+        return RunResult(variant, payload["metrics"], checkpoints, payload["seconds"], payload["engine"],
+                         events=compute_events(task, variant, payload["metrics"]))
 
     # -- measure values ----------------------------------------------------
     def values_path(self, run_id: str, measure: str, version: str) -> Path:

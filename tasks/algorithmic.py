@@ -194,7 +194,7 @@ class _Xor(AlgorithmicTask):
 
 @register_task
 class ModAddMLP(_ModAdd):
-    """Addition mod 31, the paper's SiLU net (groks: T_mem 150, T_gen 5,772-9,250 over 3 seeds)."""
+    """Addition mod 31, the paper's SiLU net (it groks: measured events in docs/tasks.md)."""
 
     name = "modadd-mlp"
     description = "(a + b) mod 31 with the LMN paper's 3-layer SiLU MLP on learned 32-d embeddings"

@@ -114,3 +114,21 @@ def test_entry_point_plugin_is_discovered(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "thirdparty-zero" in out.stdout
+
+
+def test_a_plugin_file_registers_again_after_its_registrations_were_undone(plugin_file):
+    with MEASURES.scope():
+        assert load_plugins([str(plugin_file)]) == ["plugin-weight-count"]
+    assert "plugin-weight-count" not in MEASURES
+    assert load_plugins([str(plugin_file)]) == ["plugin-weight-count"]
+    assert "plugin-weight-count" in MEASURES
+
+
+def test_registrations_do_not_leak_between_tests_first(plugin_file):
+    load_plugins([str(plugin_file)])
+    assert "plugin-weight-count" in MEASURES
+
+
+def test_registrations_do_not_leak_between_tests_second():
+    """Runs after the one above in file order (and in any order under pytest -p randomly)."""
+    assert "plugin-weight-count" not in MEASURES

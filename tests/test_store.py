@@ -18,7 +18,7 @@ def smoke_result():
 def test_run_round_trip(tmp_path, smoke_result):
     store = RunStore(tmp_path)
     store.save_run(smoke_result)
-    back = store.load_run(smoke_result.variant)
+    back = store.load_run(smoke_result.variant, get_task("modadd-mlp"))
     assert back.metrics == smoke_result.metrics
     assert sorted(back.checkpoints) == sorted(smoke_result.checkpoints)
     for s, state in smoke_result.checkpoints.items():
@@ -32,7 +32,7 @@ def test_truncated_file_is_detected_not_trusted(tmp_path, smoke_result):
     path = store.run_path(smoke_result.variant.run_id)
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.warns(UserWarning, match="checksum mismatch"):
-        assert store.load_run(smoke_result.variant) is None
+        assert store.load_run(smoke_result.variant, get_task("modadd-mlp")) is None
 
 
 def test_missing_sidecar_means_incomplete(tmp_path):

@@ -132,7 +132,7 @@ def copy_net(net: UserNet, staged_state: dict) -> UserNet:
 class Meddler(Measure):
     """Does everything a measure must not: global RNG draws, backward, flag flips, train mode."""
 
-    info = MeasureInfo(name="meddler", version="1", direction=1)
+    info = MeasureInfo(name="meddler", version="1", direction=1, needs=("gradients",))  # it runs backward
 
     def compute(self, model, ctx):
         torch.rand(3)

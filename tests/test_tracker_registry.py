@@ -18,10 +18,9 @@ CELL = (
 
 @pytest.fixture
 def cleanup():
-    MEASURES.discover()
-    yield
-    for name in ("notebook-cell-measure", "two-files-measure"):
-        MEASURES._items.pop(name, None)
+    """What a test registers is gone afterwards."""
+    with MEASURES.scope():
+        yield
 
 
 def test_rerun_notebook_cell_replaces_the_measure_with_a_warning(cleanup):

@@ -4,45 +4,27 @@ Suite measures read ``ctx.task`` (its loss, its properties), the probe and
 training tensors, the run's initial weights and the checkpoint's metrics. A
 Tracker has no registered Task, so :class:`OwnTask` stands in for one, built
 from the Tracker's arguments. Data the user did not give is a tensor that
-raises :class:`MissingData` when a measure touches it, so the measure fails
-with a sentence saying which argument to pass (and the Tracker skips it).
+raises MissingData (complexity_bench/missing_data.py) when a measure touches it,
+so the measure fails with a sentence saying which argument to pass (and the
+Tracker skips it).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import torch
 
+from .. import missing_data
 from ..errors import UserError
 from ..measure import MeasureContext
-from ..task import Task
-
-LOSSES = ("cross_entropy", "mse", "hinge")
-
-
-class MissingData(UserError):
-    """A measure read data the Tracker was not given."""
-
-
-class _Missing(torch.Tensor):
-    """Stands for data the user did not pass: any torch operation on it raises MissingData."""
-
-    argument = "data"
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        raise MissingData(f"this measure reads data the Tracker was not given: pass {cls.argument}")
+from ..task import LOSS_KINDS, Task
 
 
 def missing(argument: str) -> torch.Tensor:
     """A placeholder tensor for an argument that was not passed (``argument`` names it, for the message)."""
-    kind = type(f"Missing_{argument.split('=')[0]}", (_Missing,), {"argument": argument})
-    return torch.empty(0).as_subclass(kind)
-
-
-def is_missing(x: Any) -> bool:
-    return isinstance(x, _Missing)
+    return missing_data.missing(f"this measure reads data the Tracker was not given: pass {argument}",
+                                label=argument.split("=")[0])
 
 
 class OwnTask(Task):
@@ -57,10 +39,10 @@ class OwnTask(Task):
         self.threshold = float(threshold)
         if callable(loss):
             self.loss_kind, self._loss = "custom", loss
-        elif loss in LOSSES:
+        elif loss in LOSS_KINDS:
             self.loss_kind, self._loss = loss, None
         else:
-            raise UserError(f"loss must be one of {', '.join(LOSSES)} or a callable(outputs, targets), got {loss!r}")
+            raise UserError(f"loss must be one of {', '.join(LOSS_KINDS)} or a callable(outputs, targets), got {loss!r}")
         props = set(properties)
         if self.loss_kind == "cross_entropy":
             props.add("classification")
@@ -68,9 +50,6 @@ class OwnTask(Task):
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return self._loss(outputs, targets) if self._loss is not None else super().loss(outputs, targets)
-
-    def has_property(self, prop: str) -> bool:
-        return prop in self.properties
 
     def can_score_accuracy(self) -> bool:
         return self.loss_kind in ("cross_entropy", "hinge")

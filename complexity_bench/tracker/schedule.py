@@ -1,10 +1,12 @@
 """When a Tracker logs: log-spaced early (memorisation is fast), linear later (grokking is slow).
 
-With the planned number of steps known, the schedule is the suite's own
+With the planned number of steps known, the schedule is the base Task's
 checkpoint schedule for that budget (``Task.checkpoint_steps``: step 0, 20
-log-spaced steps up to steps/200, a linear grid of 200, thinned to about 60
-checkpoints; docs/tasks.md). Without it, the schedule is open-ended: 10 steps
-per decade (rounded) below ``every``, then every multiple of ``every``.
+log-spaced steps up to steps/200, a linear grid of 200, thinned to 51-56 logs
+for budgets of 300 to 60,000 steps). The built-in task families store fewer,
+39-41 (``tasks/_common.checkpoint_schedule``; tests/tasks/test_budgets.py checks
+both counts). Without it, the schedule is open-ended: 10 steps per decade
+(rounded) below ``every``, then every multiple of ``every``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ OPEN_ENDED_PER_DECADE = 10
 
 
 def planned_schedule(steps: int) -> frozenset[int]:
-    """The suite's checkpoint steps for a budget of ``steps`` optimizer steps."""
+    """The base Task's checkpoint steps for a budget of ``steps`` optimizer steps (see the module docstring)."""
     if not isinstance(steps, int) or steps < 1:
         raise UserError(f"steps must be a positive whole number (the planned number of steps), got {steps!r}")
     return frozenset(Task().checkpoint_steps(steps))

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..errors import UserError
-from ..measure import MEASURES, Measure
+from ..measure import MEASURES, Measure, compute_measure
 from .context import OwnTask, make_context, missing
 from .guard import untouched
 from .view import in_view_names, make_view
@@ -52,4 +52,4 @@ def compute(
             raise UserError(f"measure {m.name!r} applies to {m.info.applies_to} tasks only")
         init = in_view_names(view, model, dict(init_state)) if init_state is not None else {}
         ctx = make_context(task, seed, step, x, data, init, metrics or {})
-        return m.compute(view, ctx.for_measure(m.name))
+        return compute_measure(m, view, ctx)

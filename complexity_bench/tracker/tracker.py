@@ -32,11 +32,12 @@ from ..errors import UserError
 from ..evaluate import _compute_isolated as compute_isolated  # the suite's evaluator, reused as is
 from ..events import CONSECUTIVE, Events, first_sustained
 from ..measure import COST_TIERS, MEASURES, Measure
+from ..missing_data import is_missing
 from ..outputs import Frames, git_commit, measure_table
 from ..scoring import ScoreConfig
 from ..task import Variant
 from ..training import METRIC_COLUMNS
-from .context import OwnTask, is_missing, make_context, missing
+from .context import OwnTask, make_context, missing
 from .guard import untouched
 from .save import save_run
 from .schedule import open_ended_due, planned_schedule
