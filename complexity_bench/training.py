@@ -12,7 +12,8 @@ Conventions every engine must follow so results agree:
   ``batch_generator(seed)``; a last, short batch is kept;
 - at every step in ``task.eval_steps`` the full train and test sets are
   evaluated in float32 without gradients; at every step in
-  ``task.checkpoint_steps`` the weights are stored;
+  ``task.checkpoint_steps`` the weights are stored (on the CPU, whatever device
+  trained them);
 - with ``recipe.stop_factor`` set, training stops at the first evaluation
   step s with T_gen and T_mem known (from the evaluations so far) and
   s >= stop_factor * max(T_gen, T_mem); the weights at s are stored as the last checkpoint.
@@ -41,6 +42,7 @@ class RunResult:
     seconds: float
     engine: str = "loop"
     events: Events | None = field(default=None)
+    device: str = "cpu"  # where it trained
 
     def __post_init__(self) -> None:
         if self.events is None:
@@ -102,12 +104,12 @@ def should_stop(metrics: dict[str, list], q: float, recipe: Recipe, step: int) -
 
 
 @flushing_denormals  # late-training denormals slow CPU steps many times
-def train_run(task: Task, variant: Variant) -> RunResult:
-    """Train one run with the plain loop and return its metrics and checkpoints."""
+def train_run(task: Task, variant: Variant, device: str | torch.device = "cpu") -> RunResult:
+    """Train one run with the plain loop on ``device`` and return its metrics and checkpoints."""
     params = variant.param_dict
     recipe = task.recipe(params)
-    data = task.make_data(params, variant.seed)
-    model = task.make_model(params, variant.seed)
+    data = task.make_data(params, variant.seed).to(device)
+    model = task.make_model(params, variant.seed).to(device)
     optimizer = make_optimizer(model.parameters(), recipe)
     eval_at = set(task.eval_steps(recipe.steps))
     keep_at = set(task.checkpoint_steps(recipe.steps))
@@ -127,12 +129,13 @@ def train_run(task: Task, variant: Variant) -> RunResult:
             model.train()
         stop = step == recipe.steps or (step in eval_at and should_stop(metrics, task.threshold, recipe, step))
         if step in keep_at or stop:
-            checkpoints[step] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            checkpoints[step] = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         if stop:
             break
         idx = next(batches)
-        xb, yb = (x_train, y_train) if idx is None else (x_train[idx], y_train[idx])
+        xb, yb = (x_train, y_train) if idx is None else (x_train[idx.to(device)], y_train[idx.to(device)])
         optimizer.zero_grad(set_to_none=True)
         task.loss(model(xb), yb).backward()
         optimizer.step()
-    return RunResult(variant, metrics, checkpoints, time.perf_counter() - start, engine="loop")
+    return RunResult(variant, metrics, checkpoints, time.perf_counter() - start, engine="loop",
+                     device=torch.device(device).type)
