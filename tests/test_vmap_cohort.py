@@ -127,3 +127,24 @@ def test_train_group_dispatch(register):
     runs = train_group(parity, [parity.variant({"steps": 10}, 0), parity.variant({"steps": 10}, 1)], engine="vmap")
     assert [r.engine for r in runs] == ["vmap-cohort"] * 2
     assert [r.engine for r in train_group(tiny, [tiny.variant({"steps": 10}, 0)])] == ["loop"]
+
+
+def test_device_path_runs_on_cpu(register, tmp_path):
+    """``run --device``'s code path (a job: train_group -> engine, then evaluate_run) with
+    device "cpu", which is what CI can run; the stored runs say where they trained."""
+    from complexity_bench.jobs import Job, run_job
+    from complexity_bench.measure import get_measure
+    from complexity_bench.store import RunStore
+
+    task = register(TinyTransformer)
+    variants = (task.variant({"steps": 10}, 0), task.variant({"steps": 10}, 1))
+    outcome = run_job(Job(task.name, variants, ("l2", "lmn"), str(tmp_path), "auto", "cpu"))
+    assert outcome.trained == 2
+    store = RunStore(tmp_path)
+    for v in variants:
+        run = store.load_run(v)
+        assert (run.engine, run.device) == ("vmap-cohort", "cpu")
+        assert all(t.device.type == "cpu" for state in run.checkpoints.values() for t in state.values())
+        for name in ("l2", "lmn"):
+            rows = store.load_values(v.run_id, name, get_measure(name).info.version)
+            assert rows and not any(r["error"] for r in rows), name
