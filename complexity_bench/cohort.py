@@ -420,10 +420,10 @@ def lockstep_stepper(task: Task, variants: Sequence[Variant], device: str | torc
     the caller sets threads and denormal flushing)."""
     dev = torch.device(device) if device is not None else torch.device("cpu")
     runs, live, model, opt, state, mode = _stack(task, variants, dev, stacked)
-    stacked = [runs[i] for i in live]
+    live_runs = [runs[i] for i in live]
 
     def step() -> None:
-        xb, yb, wb = state.batch(stacked)
+        xb, yb, wb = state.batch(live_runs)
         compute_gradients(task, model, xb, yb, wb, mode)
         opt.step(model)
 
