@@ -29,7 +29,7 @@ from complexity_bench.task import get_task
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     ap.add_argument("--control-seeds", type=int, nargs="*", default=[0])
     ap.add_argument("--engine", default="auto")
     ap.add_argument("--out", type=Path, default=None)

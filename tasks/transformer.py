@@ -9,9 +9,9 @@ residual connections, no layer norm, the unembedding read at the "=" position;
 AdamW lr 1e-3, weight decay 1.0, betas (0.9, 0.98), full batch, cross-entropy, a
 random 30% of all pairs for training (p = 113, d_model = 128).
 
-Here p = 31 and d_model = 128 so that one run groks on one CPU core in minutes (a
-training step of the 205,696-parameter net on 384 pairs costs ~13 ms); the train
-fraction is 0.4. The stages are in ``complexity_bench/transformer_stages.py``.
+Here p = 47 and d_model = 128 so that one run groks on one CPU core in minutes (a
+training step of the 209,792-parameter net on its 883 training pairs costs ~30 ms);
+the train fraction is 0.4. The stages are in ``complexity_bench/transformer_stages.py``.
 
 Where measures cut (``input_stage = 2``, ``hidden_stage = 3``): after attention, the
 "=" position's residual stream is one real vector per input (d_model = 128), and
@@ -26,9 +26,20 @@ the cut on the net is piecewise linear (ReLU), so the task has the
 ``piecewise_linear`` property and region counts are exact there.
 
 Protocol (docs/scoring.md; one budget and one evaluation schedule per task, the same
-for every variant, fixed before the variants were run): the budget was chosen from a
-pilot of seed 0 of the canonical setting only (weight decay 1.0, train fraction 0.4);
-see :data:`BUDGET` for what it showed. Numbers and commands: docs/tasks.md.
+for every variant, fixed before the variants were run): the modulus, the train
+fraction and the budget were chosen from pilots of seed 0 of candidate canonical
+settings only (weight decay 1.0; no other seed, weight decay or control had been run):
+
+- p = 31, train fraction 0.4, 30,000 steps: memorised at step 75, test accuracy rose
+  slowly to a plateau of 0.95-0.98 and never held 0.99 (no T_gen);
+- p = 31, train fraction 0.6: test accuracy 0.56 already at step 333, then 0.93-0.995
+  for thousands of steps (a gradual rise, not a delayed jump);
+- p = 47, train fraction 0.4 (chosen): T_mem 111, test accuracy 0.27-0.43 until step
+  ~2,100, then a jump to 1.0 (T_gen 4,329, 39 x T_mem), 199 s of CPU to the early stop.
+
+The budget is 15,000 steps, 3.5 x the pilot's T_gen, for every variant; evaluations
+follow ``ScheduledTask``'s schedule for that budget (20 log-spaced, then every 37
+steps). Numbers and commands: docs/tasks.md.
 """
 
 from __future__ import annotations
@@ -47,16 +58,18 @@ NANDA = ("Nanda, Chan, Lieberum, Smith & Steinhardt 2023, Progress measures for 
          "generalization beyond overfitting on small algorithmic datasets (arXiv 2201.02177)")
 
 # Outcome-blind budget, the same for every variant (see the module docstring).
-BUDGET = 10_000
+BUDGET = 15_000
 
 
 @register_task
 class ModAddTransformer(_ModAdd):
-    """(a + b) mod 31 with Nanda et al.'s one-layer transformer (d_model 128, 4 heads, MLP 512, ReLU)."""
+    """(a + b) mod 47 with Nanda et al.'s one-layer transformer (d_model 128, 4 heads, MLP 512, ReLU)."""
 
     name = "modadd-transformer"
     version = "1"
-    description = "(a + b) mod 31 with a one-layer transformer (Nanda et al. 2023), AdamW wd 1, full batch"
+    description = "(a + b) mod 47 with a one-layer transformer (Nanda et al. 2023), AdamW wd 1, full batch"
+    vocab = 47
+    n_out = 47
     reference = NANDA
     properties = frozenset({"classification", "cyclic_group", "piecewise_linear"})
     d_model: ClassVar[int] = 128

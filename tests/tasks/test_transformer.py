@@ -67,13 +67,13 @@ def test_registered_task_shape_and_cut():
     params = task.resolve({})
     model = task.make_model(params, 0)
     data = task.make_data(params, 0)
-    assert tuple(data.x.shape) == (31 * 31, 2) and int(data.y[data.x.tolist().index([30, 2])]) == 1
-    assert model(data.x[:5]).shape == (5, 31)
+    assert tuple(data.x.shape) == (47 * 47, 2) and int(data.y[data.x.tolist().index([46, 2])]) == 1
+    assert model(data.x[:5]).shape == (5, 47)
     # the cut: one d_model vector per input (the "=" residual stream after attention)
     acts = model.stage_outputs(data.probe_x)
     assert acts[model.input_stage - 1].shape == (task.probe_size, task.d_model)
     assert model.piecewise_linear and "piecewise_linear" in task.properties
-    assert embedding_table(model).shape == (31, task.d_model), "the Fourier measure reads the p operand rows"
+    assert embedding_table(model).shape == (47, task.d_model), "the Fourier measure reads the p operand rows"
     recipe = task.recipe(params)
     assert (recipe.lr, recipe.weight_decay, recipe.betas, recipe.batch_size) == (1e-3, 1.0, (0.9, 0.98), None)
 
