@@ -154,7 +154,8 @@ class StackedModel:
     # RunResult.engine of the runs it trains; whether stacked_mlp's hand-written backward may apply
     engine = "cohort"
     explicit_backward = True
-    chunk_elements = CPU_CHUNK_ELEMENTS  # activations per chunk of runs on a CPU (see CPU_CHUNK_ELEMENTS)
+    # activations per chunk of runs on a CPU (see CPU_CHUNK_ELEMENTS); None: no chunks
+    chunk_elements: int | None = CPU_CHUNK_ELEMENTS
 
     def __init__(self, models: Sequence[nn.Module], device: torch.device, chunk_runs: int | None = None):
         proto = models[0]
@@ -505,8 +506,8 @@ def _widest(model: nn.Module) -> int:
 
 
 def _chunk_runs(model: nn.Module, runs: list[_Run], device: torch.device,
-                chunk_elements: int = CPU_CHUNK_ELEMENTS) -> int | None:
-    if device.type != "cpu":
+                chunk_elements: int | None = CPU_CHUNK_ELEMENTS) -> int | None:
+    if device.type != "cpu" or chunk_elements is None:
         return None
     batch = max(len(r.data.train_idx) if r.full_batch else r.recipe.batch_size for r in runs)
     most = max(1, chunk_elements // max(batch * _widest(model), 1))

@@ -34,11 +34,6 @@ from .cohort import StackedModel, group_compatible, lockstep_stepper, train_coho
 from .task import Task, Variant
 from .training import RunResult
 
-# Activations per chunk of runs on a CPU (cohort.CPU_CHUNK_ELEMENTS explains chunks).
-# Measured on the transformer of modadd-transformer (docs/performance.md): chunks
-# of several runs were faster than one run per chunk at the hand-written engine's
-# limit; this limit keeps 4 runs (384 samples x 512 MLP units each) per chunk.
-VMAP_CHUNK_ELEMENTS = 1_000_000
 
 
 class VmapStackedModel(StackedModel):
@@ -50,7 +45,10 @@ class VmapStackedModel(StackedModel):
 
     engine = "vmap-cohort"
     explicit_backward = False  # autograd through the vmapped forward
-    chunk_elements = VMAP_CHUNK_ELEMENTS
+    # Chunks of runs on a CPU as the hand-written engine sizes them (CPU_CHUNK_ELEMENTS;
+    # one run per chunk for the transformer): with 8 transformer runs in one chunk,
+    # the ReLU and its backward took 6x longer per element than in the loop, and a
+    # step 1.15x longer per run than with one run per chunk (docs/performance.md).
 
     def _prepare(self, proto: nn.Module, device: torch.device) -> None:
         self.plan = []

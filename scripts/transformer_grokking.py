@@ -9,7 +9,7 @@ one cohort (``jobs.train_group``: the generic vmap engine for this model) or one
 at a time (``--engine loop``). Prints one row per run: seed, weight decay, T_mem,
 T_gen (None: not within the budget), T_gen / T_mem, the last step trained, the
 engine and its wall seconds per run (a cohort's wall time shared equally among its
-runs), and writes them with the machine and load to ``--out``.
+runs), and writes them, the accuracy curves, the machine and the load to ``--out``.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def main() -> None:
                      "last_step": r.metrics["step"][-1], "final_test_acc": r.metrics["test_acc"][-1],
                      "engine": r.engine, "seconds_per_run": r.seconds})
         print(json.dumps(rows[-1]))
+        rows[-1]["curve"] = {k: r.metrics[k] for k in ("step", "train_acc", "test_acc")}
     report = {"task": task.name, "task_version": task.version, "budget": int(task.resolve({})["steps"]),
               "machine": machine(), "wall_seconds": wall, "cpu_seconds": cpu, "runs": rows,
               "load_average_1min_at_end": os.getloadavg()[0]}
