@@ -57,7 +57,13 @@ class VmapStackedModel(StackedModel):
 
     def forward(self, x: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """x: (r, n, ...) inputs, one slice per run -> (r, n, ...) outputs."""
-        return self._batched(self.params if params is None else params, x)
+        params = self.params if params is None else params
+        if x.shape[0] == 1:
+            # one run (a CPU chunk): the plain call. vmap would turn each of its matmuls
+            # into a batch-of-one bmm, which took 1.1-1.3x the loop's mm on the
+            # transformer (docs/performance.md); gradients still reach the stacked leaves
+            return functional_call(self.proto, {k: v[0] for k, v in params.items()}, (x[0],)).unsqueeze(0)
+        return self._batched(params, x)
 
 
 def parameter_layout(model: nn.Module) -> tuple | None:
