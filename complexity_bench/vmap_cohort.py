@@ -35,7 +35,6 @@ from .task import Task, Variant
 from .training import RunResult
 
 
-
 class VmapStackedModel(StackedModel):
     """R copies of one model, parameters stacked, run by ``vmap(functional_call)``.
 
@@ -60,8 +59,8 @@ class VmapStackedModel(StackedModel):
         params = self.params if params is None else params
         if x.shape[0] == 1:
             # one run (a CPU chunk): the plain call. vmap would turn each of its matmuls
-            # into a batch-of-one bmm, which took 1.1-1.3x the loop's mm on the
-            # transformer (docs/performance.md); gradients still reach the stacked leaves
+            # into a batch-of-one bmm, slower than the loop's mm on the transformer
+            # (docs/performance.md); gradients still reach the stacked leaves
             return functional_call(self.proto, {k: v[0] for k, v in params.items()}, (x[0],)).unsqueeze(0)
         return self._batched(params, x)
 
