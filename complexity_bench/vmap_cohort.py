@@ -7,8 +7,10 @@ embedding and elementwise stages. Everything else (the transformer of
 - the R runs' parameters are stacked along a leading run axis in the same flat
   buffer layout as :class:`cohort.StackedModel` (one buffer for weights, one for
   gradients), and the forward pass is ``torch.func.vmap`` over
-  ``torch.func.functional_call(model, params_r, (x_r,))``: one batched computation
-  for all runs, whatever the model's modules are;
+  ``torch.func.functional_call(model, params_r, (x_r,))``, whatever the model's
+  modules are: on a GPU one batched computation for all runs; on a CPU in chunks
+  of runs sized for the caches, as the hand-written engine does (one transformer
+  run per chunk, called without vmap: see ``VmapStackedModel``);
 - gradients: autograd through that vmapped forward, accumulated straight into the
   gradient buffer (cohort.compute_gradients, mode "autograd");
 - AdamW / SGD with per-run learning rate, weight decay and betas, per-run train sets
