@@ -17,6 +17,9 @@ Reported (JSON keys):
   per run-step / seconds per run-step (forward 2, backward 4 flops per sample and
   parameter); ``training_gflops_loop`` the same for the plain loop (one run);
   ``training_efficiency(_loop)`` = those over the one-core matmul rate.
+- ``vmap`` / ``vmap_speedup``: the same comparison for the generic (vmap) cohort
+  engine on the transformer (modadd-transformer, 8 runs, 100 steps), which the
+  hand-written engine cannot stack.
 - ``families``: per task family, loop vs cohort seconds for the same runs (8: what
   the harness forms from a task's 15 default-suite runs on 2 workers) and steps
   (evaluations included at the task's own average spacing), and the speedup.
@@ -55,12 +58,15 @@ from typing import Any, Callable, Sequence
 import torch
 
 from .cohort import cohort_compatible, lockstep_stepper, train_cohort
+from .vmap_cohort import train_vmap_cohort, vmap_compatible
 from .task import Recipe, Task, Variant, get_task, TASKS
 from .allocator import keep_freed_memory
 from .denormals import flushing_denormals
 from .training import make_optimizer, minibatches, train_run
 
 PAPER_TASK = "modadd-mlp"
+# the generic (vmap) engine's task: a model the hand-written engine cannot stack
+VMAP_TASK = "modadd-transformer"
 # task families compared loop vs cohort (one representative task each; missing ones are skipped)
 FAMILY_TASKS = ("teacher-student", "sparse-parity", "digits-mlp", "modadd-mlp", "modadd-relu", "s4-mlp", "xor-mlp")
 
@@ -157,18 +163,26 @@ def matmul_gflops(processes: int, seconds: float, n: int = 1024) -> float:
         return float(sum(pool.map(_matmul_worker, [(n, seconds)] * processes)))
 
 
-def cohort_vs_loop(task: Task, n_runs: int, steps: int, repeats: int = 1) -> dict[str, Any]:
-    """Same runs, same steps: loop (one run after another) vs cohort, alternated
-    ``repeats`` times in this process; best time of each side."""
+# cohort engines the bench compares with the loop: (compatibility check, trainer)
+ENGINES: dict[str, tuple[Callable, Callable]] = {
+    "cohort": (cohort_compatible, train_cohort),
+    "vmap": (vmap_compatible, train_vmap_cohort),
+}
+
+
+def cohort_vs_loop(task: Task, n_runs: int, steps: int, repeats: int = 1, engine: str = "cohort") -> dict[str, Any]:
+    """Same runs, same steps: loop (one run after another) vs a cohort engine (``engine``:
+    a key of ENGINES), alternated ``repeats`` times in this process; best time of each side."""
+    compatible, train_together = ENGINES[engine]
     short = truncated(task, steps)
     variants = bench_variants(task, n_runs)
-    ok = cohort_compatible(short, variants)
+    ok = compatible(short, variants)
     # untimed warm-up of both engines (first calls pay one-off set-up costs that would
     # otherwise land on whichever side is timed first)
     tiny = truncated(task, 2)
     train_run(tiny, variants[0])
     if ok:
-        train_cohort(tiny, variants[:2])
+        train_together(tiny, variants[:2])
     loop_t, cohort_t = math.inf, math.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -177,10 +191,10 @@ def cohort_vs_loop(task: Task, n_runs: int, steps: int, repeats: int = 1) -> dic
         loop_t = min(loop_t, time.perf_counter() - t0)
         if ok:
             t0 = time.perf_counter()
-            train_cohort(short, variants)
+            train_together(short, variants)
             cohort_t = min(cohort_t, time.perf_counter() - t0)
-    return {"task": task.name, "parameters": n_parameters(task), "runs": len(variants), "steps": steps,
-            "loop_seconds": loop_t, "cohort_seconds": cohort_t if ok else None,
+    return {"task": task.name, "engine": engine, "parameters": n_parameters(task), "runs": len(variants),
+            "steps": steps, "loop_seconds": loop_t, "cohort_seconds": cohort_t if ok else None,
             "speedup": loop_t / cohort_t if ok else None, "compatible": ok}
 
 
@@ -391,10 +405,10 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
     cores = os.cpu_count() or 1
     if quick:
         cfg = dict(steps=60, runs=4, cohort_sizes=[4], repeats=1, mm_seconds=0.3, jobs=2, runs_per_job=2, job_steps=60,
-                   gf_steps=20, gf_runs=2, den_warm=100, den_steps=10)
+                   gf_steps=20, gf_runs=2, den_warm=100, den_steps=10, vmap_runs=2, vmap_steps=20)
     else:
         cfg = dict(steps=150, runs=8, cohort_sizes=[4, 8, 16], repeats=2, mm_seconds=2.0, jobs=4, runs_per_job=4,
-                   job_steps=300, gf_steps=200, gf_runs=8, den_warm=4000, den_steps=100)
+                   job_steps=300, gf_steps=200, gf_runs=8, den_warm=4000, den_steps=100, vmap_runs=8, vmap_steps=100)
     res: dict[str, Any] = {"machine": machine(), "quick": quick, "torch_threads_per_process": 1, "config": cfg}
 
     say("matmul rate")
@@ -424,6 +438,12 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
     res["cohort_speedup"] = by_runs[max(by_runs)] if by_runs else None
     paper = next((f for f in measured if f["task"] == PAPER_TASK), None)
     res["cohort_speedup_paper_net"] = paper["speedup"] if paper else None
+    if VMAP_TASK in TASKS.names():
+        say(f"vmap cohort vs loop: {VMAP_TASK}")
+        res["vmap"] = cohort_vs_loop(get_task(VMAP_TASK), cfg["vmap_runs"], cfg["vmap_steps"], cfg["repeats"], "vmap")
+        res["vmap_speedup"] = res["vmap"]["speedup"]
+    else:
+        res["vmap"], res["vmap_speedup"] = None, None
 
     if PAPER_TASK in TASKS.names():
         paper_task = get_task(PAPER_TASK)
@@ -485,6 +505,8 @@ def table(res: dict[str, Any]) -> str:
               f" {_fmt(res['cohort_speedup'])}x (by cohort size: "
               + ", ".join(f"{k}: {_fmt(v)}x" for k, v in (res.get("cohort_speedup_by_runs") or {}).items()) + ")",
               f"cohort speedup, paper net: {_fmt(res['cohort_speedup_paper_net'])}x",
+              f"vmap cohort speedup ({VMAP_TASK}, {_fmt((res.get('vmap') or {}).get('runs'))} runs):"
+              f" {_fmt(res.get('vmap_speedup'))}x",
               f"matmul GFLOP/s: {_fmt(res['matmul_gflops'])} all cores, {_fmt(res['matmul_gflops_one_core'])} one core",
               f"training GFLOP/s (paper net, one process): cohort {_fmt(res['training_gflops'])}"
               f" = {_fmt(res.get('training_efficiency'), '.0%')}, loop {_fmt(res.get('training_gflops_loop'))}"

@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--plugin", action="append", default=[], metavar="PATH", help="a .py file defining measures or tasks (repeatable)")
     r.add_argument("--executor", default="local", help="local | ray (default: local)")
     r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local Ray)")
-    r.add_argument("--engine", default="auto", help="auto | loop | cohort: how runs of one task train (default: auto)")
+    r.add_argument("--engine", default="auto", help="auto | loop | cohort | vmap: how runs of one task train (default: auto)")
+    r.add_argument("--device", default="cpu", help="cpu | cuda: where runs train and measures evaluate (default: cpu)")
     r.add_argument("--bootstrap", default=1000, type=_non_negative_int, help="bootstrap resamples for intervals (default: 1000)")
     r.add_argument("--no-figures", action="store_true", help="skip the PNGs")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -72,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cfg = RunConfig(tasks=args.tasks, measures=args.measures, suite=args.suite, out=args.out,
                     workers=args.workers, plugins=tuple(args.plugin), executor=args.executor,
-                    ray_address=args.ray_address, engine=args.engine, figures=not args.no_figures,
+                    ray_address=args.ray_address, engine=args.engine, device=args.device, figures=not args.no_figures,
                     progress=not args.no_progress, bootstrap=args.bootstrap)
     manifest = run(cfg)
     print(f"{manifest['runs']} runs ({manifest['trained_this_invocation']} trained now), "

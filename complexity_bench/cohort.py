@@ -89,6 +89,13 @@ def cohort_compatible(task: Task, variants: Sequence[Variant]) -> bool:
     whose ``loss`` is overridden: then it is evaluated run by run). Builds each
     model and data set once (cheap for the suite's tasks).
     """
+    return group_compatible(task, variants, _architecture)
+
+
+def group_compatible(task: Task, variants: Sequence[Variant], architecture: Callable[[nn.Module], Any]) -> bool:
+    """The rules of :func:`cohort_compatible`, with ``architecture(model)`` (a hashable
+    description, or None when the engine cannot stack the model) deciding which models
+    stack: every run's must be equal and not None."""
     if not variants:
         return False
     if any(v.task != task.name for v in variants):
@@ -101,7 +108,7 @@ def cohort_compatible(task: Task, variants: Sequence[Variant]) -> bool:
         shapes = None
         for v in variants:
             params = v.param_dict
-            a = _architecture(task.make_model(params, v.seed))
+            a = architecture(task.make_model(params, v.seed))
             if a is None or (arch is not None and a != arch):
                 return False
             arch = a
@@ -121,6 +128,17 @@ def _overrides_loss(task: Task) -> bool:
 
 
 # --------------------------------------------------------------------------- batched model
+# Activations per chunk of runs (elements of the widest layer's output over the
+# train batch). On a CPU a cohort whose activations outgrow the core's caches runs
+# its elementwise ops (activations and their backward) several times slower per
+# element than one run does, which cancels the batching gain on the paper's net;
+# chunks of runs keep each layer's output in cache while still sharing one
+# optimizer step. Measured on the 2-core AMD EPYC (docs/performance.md): the
+# paper's net was fastest with 2 runs per chunk (768 x 100 activations each), the
+# 5-100-100-5 net with no chunking at all. A GPU takes the whole cohort at once.
+CPU_CHUNK_ELEMENTS = 160_000
+
+
 class StackedModel:
     """The stages of R models with the same architecture, weights stacked on dim 0.
 
@@ -133,6 +151,12 @@ class StackedModel:
     state_dict key, so checkpoints come out as ordinary state dicts.
     """
 
+    # RunResult.engine of the runs it trains; whether stacked_mlp's hand-written backward may apply
+    engine = "cohort"
+    explicit_backward = True
+    # activations per chunk of runs on a CPU (see CPU_CHUNK_ELEMENTS); None: no chunks
+    chunk_elements: int | None = CPU_CHUNK_ELEMENTS
+
     def __init__(self, models: Sequence[nn.Module], device: torch.device, chunk_runs: int | None = None):
         proto = models[0]
         self.chunk_runs = chunk_runs
@@ -140,7 +164,10 @@ class StackedModel:
         self.shapes = {n: tuple(p.shape) for n, p in proto.named_parameters()}
         stacked = [torch.stack([dict(m.named_parameters())[n].detach() for m in models]) for n in self.names]
         self._build([t.to(device) for t in stacked])
-        # (kind, module, param names) per stage
+        self._prepare(proto, device)
+
+    def _prepare(self, proto: nn.Module, device: torch.device) -> None:
+        """The per-stage plan of ``stacked_forward``: (kind, module, param names) per stage."""
         self.plan: list[tuple[str, nn.Module, tuple[str, ...]]] = []
         for i, s in enumerate(proto.stages):
             prefix = f"stages.{i}."
@@ -304,7 +331,7 @@ def gradient_mode(task: Task, model: StackedModel) -> str:
     (autograd through the task's own loss, run by run)."""
     if _overrides_loss(task):
         return "custom_loss"
-    return "explicit" if supports_explicit(model.plan, task.loss_kind) else "autograd"
+    return "explicit" if model.explicit_backward and supports_explicit(model.plan, task.loss_kind) else "autograd"
 
 
 def compute_gradients(task: Task, model: StackedModel, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
@@ -359,11 +386,11 @@ def _pad(rows: list[torch.Tensor], fill: int = 0) -> tuple[torch.Tensor, torch.T
     return idx, valid
 
 
-def _stack(task: Task, variants: Sequence[Variant], dev: torch.device
+def _stack(task: Task, variants: Sequence[Variant], dev: torch.device, stacked: type[StackedModel] = StackedModel
            ) -> tuple[list[_Run], list[int], StackedModel, BatchedOptimizer, _CohortData, str]:
     """Book-keeping per run (in ``variants`` order), the stack order ``live``
-    (positions in ``runs`` of the stacked rows), the stacked model, its optimizer,
-    the stacked data and the gradient mode."""
+    (positions in ``runs`` of the stacked rows), the stacked model (of class
+    ``stacked``), its optimizer, the stacked data and the gradient mode."""
     runs: list[_Run] = []
     models = []
     for v in variants:
@@ -382,23 +409,24 @@ def _stack(task: Task, variants: Sequence[Variant], dev: torch.device
         ))
     # runs sharing optimizer hyperparameters are neighbours (one fused AdamW call per block of them)
     live = sorted(range(len(runs)), key=lambda i: _hyper_key(runs[i].recipe))
-    model = StackedModel([models[i] for i in live], dev, chunk_runs=_chunk_runs(models[0], runs, dev))
+    model = stacked([models[i] for i in live], dev,
+                    chunk_runs=_chunk_runs(models[0], runs, dev, stacked.chunk_elements))
     opt = BatchedOptimizer([runs[i].recipe for i in live], model)
     state = _CohortData(task, [runs[i] for i in live], dev, _widest(models[0]))
     return runs, live, model, opt, state, gradient_mode(task, model)
 
 
-def lockstep_stepper(task: Task, variants: Sequence[Variant], device: str | torch.device | None = None
-                     ) -> Callable[[], None]:
+def lockstep_stepper(task: Task, variants: Sequence[Variant], device: str | torch.device | None = None,
+                     stacked: type[StackedModel] = StackedModel) -> Callable[[], None]:
     """One training step of every variant per call, exactly as :func:`train_cohort`
     takes it, without evaluations, checkpoints or stopping (for timing: bench.py;
     the caller sets threads and denormal flushing)."""
     dev = torch.device(device) if device is not None else torch.device("cpu")
-    runs, live, model, opt, state, mode = _stack(task, variants, dev)
-    stacked = [runs[i] for i in live]
+    runs, live, model, opt, state, mode = _stack(task, variants, dev, stacked)
+    live_runs = [runs[i] for i in live]
 
     def step() -> None:
-        xb, yb, wb = state.batch(stacked)
+        xb, yb, wb = state.batch(live_runs)
         compute_gradients(task, model, xb, yb, wb, mode)
         opt.step(model)
 
@@ -406,19 +434,22 @@ def lockstep_stepper(task: Task, variants: Sequence[Variant], device: str | torc
 
 
 @flushing_denormals  # as the loop: late-training denormals slow CPU steps
-def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.device | None = None) -> list[RunResult]:
+def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.device | None = None,
+                 stacked: type[StackedModel] = StackedModel) -> list[RunResult]:
     """Train ``variants`` of ``task`` together; one RunResult per variant, in order.
 
     Equal run for run to ``[train_run(task, v) for v in variants]`` within float
     rounding (tests/test_cohort.py). ``RunResult.seconds`` is the cohort's wall
-    time shared equally among its runs; ``engine`` is ``"cohort"``. ``device``
-    (default CPU) is where the stacked computation runs; checkpoints are returned
-    on the CPU. Call :func:`cohort_compatible` first.
+    time shared equally among its runs; ``engine`` is ``stacked.engine``
+    (``"cohort"``). ``device`` (default CPU) is where the stacked computation runs;
+    checkpoints are returned on the CPU. Call :func:`cohort_compatible` first.
+    ``stacked`` is the class that stacks the models (vmap_cohort.py has the one for
+    any vmap-able model; the book-keeping below is the same for both).
     """
     if not variants:
         return []
     dev = torch.device(device) if device is not None else torch.device("cpu")
-    runs, live, model, opt, state, mode = _stack(task, variants, dev)
+    runs, live, model, opt, state, mode = _stack(task, variants, dev, stacked)
     custom_loss = mode == "custom_loss"
     max_steps = max(r.recipe.steps for r in runs)
     # steps where some run evaluates, stores or ends: the per-run book-keeping runs only there
@@ -474,32 +505,24 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
     for run in runs:
         m = run.metrics
         events = detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(run.recipe.steps))
-        results.append(RunResult(run.variant, m, run.checkpoints, seconds, engine="cohort", events=events))
+        results.append(RunResult(run.variant, m, run.checkpoints, seconds, engine=model.engine, events=events,
+                                 device=dev.type))
     return results
 
 
-# Activations per chunk of runs (elements of the widest layer's output over the
-# train batch). On a CPU a cohort whose activations outgrow the core's caches runs
-# its elementwise ops (activations and their backward) several times slower per
-# element than one run does, which cancels the batching gain on the paper's net;
-# chunks of runs keep each layer's output in cache while still sharing one
-# optimizer step. Measured on the 2-core AMD EPYC (docs/performance.md): the
-# paper's net was fastest with 2 runs per chunk (768 x 100 activations each), the
-# 5-100-100-5 net with no chunking at all. A GPU takes the whole cohort at once.
-CPU_CHUNK_ELEMENTS = 160_000
-
-
 def _widest(model: nn.Module) -> int:
-    """Widest activation of a stacked architecture (features per sample)."""
-    return max([s.out_features for s in model.stages if isinstance(s, nn.Linear)]
-               + [s.embedding.weight.shape[1] * 2 for s in model.stages if isinstance(s, PairEmbedding)], default=1)
+    """Widest activation of a stacked architecture (features per sample): the widest
+    Linear output or concatenated pair embedding, wherever it sits in the model."""
+    return max([m.out_features for m in model.modules() if isinstance(m, nn.Linear)]
+               + [m.embedding.weight.shape[1] * 2 for m in model.modules() if isinstance(m, PairEmbedding)], default=1)
 
 
-def _chunk_runs(model: nn.Module, runs: list[_Run], device: torch.device) -> int | None:
-    if device.type != "cpu":
+def _chunk_runs(model: nn.Module, runs: list[_Run], device: torch.device,
+                chunk_elements: int | None = CPU_CHUNK_ELEMENTS) -> int | None:
+    if device.type != "cpu" or chunk_elements is None:
         return None
     batch = max(len(r.data.train_idx) if r.full_batch else r.recipe.batch_size for r in runs)
-    most = max(1, CPU_CHUNK_ELEMENTS // max(batch * _widest(model), 1))
+    most = max(1, chunk_elements // max(batch * _widest(model), 1))
     # equal chunks (8 runs, at most 6 a chunk: 4 + 4, not 6 + 2): each chunk costs the same overhead
     return math.ceil(len(runs) / math.ceil(len(runs) / most))
 

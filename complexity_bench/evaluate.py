@@ -62,15 +62,18 @@ def _as_rows(step: int, name: str, value: Any, seconds: float) -> list[dict[str,
     return rows
 
 
-def evaluate_run(task: Task, result: RunResult, measures: list[Measure]) -> dict[str, list[dict[str, Any]]]:
-    """Values of each measure on the run's checkpoints: {measure name: rows}."""
+def evaluate_run(task: Task, result: RunResult, measures: list[Measure],
+                 device: str | torch.device = "cpu") -> dict[str, list[dict[str, Any]]]:
+    """Values of each measure on the run's checkpoints: {measure name: rows}. The model,
+    the data and the weights are on ``device`` while measures compute."""
     variant = result.variant
     params = variant.param_dict
-    data = task.make_data(params, variant.seed)
-    model = task.make_model(params, variant.seed)
+    data = task.make_data(params, variant.seed).to(device)
+    model = task.make_model(params, variant.seed).to(device)
     model.eval()
     steps = sorted(result.checkpoints)
-    init_state = result.checkpoints[steps[0]]
+    on_device = lambda state: {k: v.to(device) for k, v in state.items()}  # noqa: E731
+    init_state = on_device(result.checkpoints[steps[0]])
     metrics_at = {s: {c: result.metrics[c][i] for c in METRIC_COLUMNS} for i, s in enumerate(result.metrics["step"])}
     out: dict[str, list[dict[str, Any]]] = {m.name: [] for m in measures}
     applicable = [m for m in measures if m.applicable(task, model)]
@@ -78,7 +81,7 @@ def evaluate_run(task: Task, result: RunResult, measures: list[Measure]) -> dict
     # Every measure on every checkpoint (step 0, the schedule, T_mem): measures are
     # compared at the same moments (docs/protocol.md, "Checkpoints").
     for step in steps if applicable else []:
-        state = result.checkpoints[step]
+        state = on_device(result.checkpoints[step])
         model.load_state_dict(state)
         ctx = MeasureContext.for_run(task, params, variant.seed, data, step, init_state, metrics_at.get(step, {}))
         for m in applicable:

@@ -38,6 +38,7 @@ class RunConfig:
     executor: str = "local"
     ray_address: str | None = None
     engine: str = "auto"
+    device: str = "cpu"
     figures: bool = True
     progress: bool = True
     bootstrap: int = 1000
@@ -71,6 +72,7 @@ def make_plan(cfg: RunConfig) -> Plan:
         raise UserError(f"unknown executor {cfg.executor!r}; choose {' or '.join(EXECUTORS)}")
     if cfg.engine not in ENGINES:
         raise UserError(f"unknown engine {cfg.engine!r}; choose {', '.join(ENGINES)}")
+    check_device(cfg.device)
     load_plugins(cfg.plugins)
     tasks = TASKS.select(cfg.tasks)
     affordable = lambda m: cfg.suite in COST_TIERS[m.info.cost]["suites"]  # noqa: E731
@@ -87,7 +89,23 @@ def make_plan(cfg: RunConfig) -> Plan:
     return plan
 
 
-def make_jobs(plan: Plan, store_root: Path, workers: int, engine: str) -> list[Job]:
+def check_device(device: str) -> None:
+    """``cpu``, or ``cuda`` / ``cuda:N`` when torch sees that CUDA device; else a UserError
+    (raised while planning, before anything trains or is written)."""
+    import torch
+
+    kind, _, index = device.partition(":")
+    if kind == "cpu" and not index:
+        return
+    if kind != "cuda" or (index and not index.isdigit()):
+        raise UserError(f"unknown device {device!r}; choose cpu or cuda (cuda:N for the N-th GPU)")
+    if not torch.cuda.is_available():
+        raise UserError(f"--device {device}: this torch ({torch.__version__}) sees no CUDA device; use --device cpu")
+    if index and int(index) >= torch.cuda.device_count():
+        raise UserError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+
+
+def make_jobs(plan: Plan, store_root: Path, workers: int, engine: str, device: str = "cpu") -> list[Job]:
     """Split each task's runs into about ``workers`` similar jobs (round-robin), longest first."""
     names = tuple(m.name for m in plan.measures)
     jobs = []
@@ -96,7 +114,7 @@ def make_jobs(plan: Plan, store_root: Path, workers: int, engine: str) -> list[J
         n_jobs = min(n_jobs, len(variants))
         for k in range(n_jobs):
             chunk = tuple(variants[k::n_jobs])
-            jobs.append(Job(task_name, chunk, names, str(store_root), engine))
+            jobs.append(Job(task_name, chunk, names, str(store_root), engine, device))
     return sorted(jobs, key=lambda j: -sum(v.param_dict.get("steps", 0) for v in j.variants))
 
 
@@ -111,7 +129,7 @@ def run(cfg: RunConfig) -> dict:
     out = Path(cfg.out)
     with lock_output(out):
         store = RunStore(out / "store")
-        jobs = make_jobs(plan, store.root, workers, cfg.engine)
+        jobs = make_jobs(plan, store.root, workers, cfg.engine, cfg.device)
         executor = make_executor(cfg.executor, workers, tuple(cfg.plugins), cfg.ray_address)
         outcomes = _execute(executor, jobs, plan.n_runs, cfg.progress)
         frames = assemble(plan, store)

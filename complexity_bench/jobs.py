@@ -18,7 +18,7 @@ from .task import Task, Variant, get_task
 from .training import RunResult, train_run
 
 
-ENGINES = ("auto", "loop", "cohort")
+ENGINES = ("auto", "loop", "cohort", "vmap")
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,8 @@ class Job:
     variants: tuple[Variant, ...]
     measures: tuple[str, ...]
     store_root: str
-    engine: str = "auto"  # "auto" | "loop" | "cohort"
+    engine: str = "auto"  # one of ENGINES
+    device: str = "cpu"  # where runs train and measures evaluate
 
 
 @dataclass(frozen=True)
@@ -40,20 +41,27 @@ class JobOutcome:
     measure_seconds: float
 
 
-def train_group(task: Task, variants: list[Variant], engine: str = "auto") -> list[RunResult]:
-    """Train with the cohort engine when it applies (and is wanted), else the reference loop."""
+def train_group(task: Task, variants: list[Variant], engine: str = "auto", device: str = "cpu") -> list[RunResult]:
+    """Train a group of runs of one task on ``device``.
+
+    ``auto``: the hand-written cohort engine when it can stack the models (cohort.py),
+    else the generic vmap engine when the model vmaps (vmap_cohort.py), else the
+    reference loop one run at a time. ``cohort`` insists on some cohort engine,
+    ``vmap`` on the generic one, ``loop`` on the loop. A single run trains with the loop.
+    """
     if engine not in ENGINES:
-        raise UserError(f"unknown engine {engine!r}; choose auto, loop or cohort")
+        raise UserError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}")
     if engine != "loop" and len(variants) > 1:
-        try:
-            from .cohort import cohort_compatible, train_cohort
-        except ImportError:
-            cohort_compatible = None
-        if cohort_compatible is not None and cohort_compatible(task, variants):
-            return train_cohort(task, variants)
-        if engine == "cohort":
+        from .cohort import cohort_compatible, train_cohort
+        from .vmap_cohort import train_vmap_cohort, vmap_compatible
+
+        if engine != "vmap" and cohort_compatible(task, variants):
+            return train_cohort(task, variants, device)
+        if vmap_compatible(task, variants):
+            return train_vmap_cohort(task, variants, device)
+        if engine in ("cohort", "vmap"):
             raise UserError(f"task {task.name!r}: these runs cannot train as one cohort; use --engine loop or auto")
-    return [train_run(task, v) for v in variants]
+    return [train_run(task, v, device) for v in variants]
 
 
 def run_job(job: Job) -> JobOutcome:
@@ -69,7 +77,7 @@ def run_job(job: Job) -> JobOutcome:
             loaded[v.run_id] = result
     to_train = [v for v in job.variants if v.run_id not in loaded]
     steps_trained = 0
-    for result in train_group(task, to_train, job.engine) if to_train else []:
+    for result in train_group(task, to_train, job.engine, job.device) if to_train else []:
         store.save_run(result)
         loaded[result.variant.run_id] = result
         steps_trained += result.metrics["step"][-1]
@@ -79,7 +87,7 @@ def run_job(job: Job) -> JobOutcome:
     for v in job.variants:
         missing = [m for m in measures if not store.has_values(v.run_id, m.name, m.info.version)]
         if missing:
-            values = evaluate_run(task, loaded[v.run_id], missing)
+            values = evaluate_run(task, loaded[v.run_id], missing, job.device)
             for m in missing:
                 store.save_values(v.run_id, m.name, m.info.version, values[m.name])
     return JobOutcome(task.name, len(job.variants), len(to_train), steps_trained, train_seconds,

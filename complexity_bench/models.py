@@ -58,8 +58,10 @@ class StagedModel(nn.Module):
 
     @property
     def piecewise_linear(self) -> bool:
-        """True when every stage from ``input_stage`` on is Linear or a ReLU-family activation."""
-        return all(isinstance(s, (nn.Linear, *PIECEWISE_LINEAR)) for s in self.stages[self.input_stage:])
+        """True when every stage from ``input_stage`` on is Linear, a ReLU-family activation,
+        or a block that declares ``piecewise_linear = True`` (e.g. a residual ReLU MLP)."""
+        return all(isinstance(s, (nn.Linear, *PIECEWISE_LINEAR)) or getattr(s, "piecewise_linear", False) is True
+                   for s in self.stages[self.input_stage:])
 
 
 class PairEmbedding(nn.Module):

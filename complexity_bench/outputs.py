@@ -1,6 +1,6 @@
 """From the run store to the files a person reads.
 
-- ``runs.csv``: one row per run (task, hyperparameters, seed, T_mem, T_gen,
+- ``runs.csv``: one row per run (task, hyperparameters, seed, engine, device, T_mem, T_gen,
   censored, delay).
 - ``traces.parquet``: long format, one row per (run, checkpoint, measure).
 - ``curves.parquet``: the dense train/test loss and accuracy of every run.
@@ -58,6 +58,7 @@ def assemble(plan: "Plan", store: RunStore) -> Frames:
                 "t_mem": ev.t_mem, "t_gen": ev.t_gen, "censored": ev.censored, "delay": ev.delay,
                 "budget": ev.budget, "last_step": result.metrics["step"][-1], "threshold": task.threshold,
                 "axes": "+".join(task.axes), "train_seconds": result.seconds, "engine": result.engine,
+                "device": result.device,
             })
             curve = pd.DataFrame(result.metrics)
             curve.insert(0, "run_id", v.run_id)
@@ -154,6 +155,7 @@ def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcome
         "workers": cfg.resolved_workers(),
         "executor": cfg.executor,
         "engine": cfg.engine,
+        "device": cfg.device,  # this invocation's; runs.csv says where each stored run trained
         "bootstrap": cfg.bootstrap,
         "trained_this_invocation": sum(o.trained for o in outcomes),
         "train_seconds_this_invocation": round(sum(o.train_seconds for o in outcomes), 2),

@@ -94,6 +94,7 @@ class RunStore:
             "states": {n: torch.stack([result.checkpoints[s][n] for s in steps]) for n in names},
             "seconds": result.seconds,
             "engine": result.engine,
+            "device": result.device,
         }
         buf = io.BytesIO()
         torch.save(payload, buf)
@@ -108,7 +109,8 @@ class RunStore:
         steps = payload["checkpoint_steps"]
         checkpoints = {s: {n: t[i] for n, t in payload["states"].items()} for i, s in enumerate(steps)}
         return RunResult(variant, payload["metrics"], checkpoints, payload["seconds"], payload["engine"],
-                         events=compute_events(task, variant, payload["metrics"]))
+                         events=compute_events(task, variant, payload["metrics"]),
+                         device=payload.get("device", "cpu"))  # runs stored before devices existed trained on the CPU
 
     # -- measure values ----------------------------------------------------
     def values_path(self, run_id: str, measure: str, version: str) -> Path:

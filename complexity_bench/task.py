@@ -56,6 +56,13 @@ class TaskData:
     test_idx: torch.Tensor
     probe_idx: torch.Tensor
 
+    def to(self, device: str | torch.device) -> "TaskData":
+        """The same data with every tensor on ``device`` (itself when already there)."""
+        dev = torch.device(device)
+        if self.x.device == dev:
+            return self
+        return TaskData(*(getattr(self, f).to(dev) for f in ("x", "y", "train_idx", "test_idx", "probe_idx")))
+
     @property
     def x_train(self) -> torch.Tensor:
         return self.x[self.train_idx]

@@ -12,7 +12,8 @@ Conventions every engine must follow so results agree:
   ``batch_generator(seed)``; a last, short batch is kept;
 - at every step in ``task.eval_steps`` the full train and test sets are
   evaluated in float32 without gradients; at every step in
-  ``task.checkpoint_steps`` the weights are stored;
+  ``task.checkpoint_steps`` the weights are stored (on the CPU, whatever device
+  trained them);
 - with ``recipe.stop_factor`` set, training stops at the first evaluation
   step s with T_gen and T_mem known (from the evaluations so far) and
   s >= stop_factor * max(T_gen, T_mem); the weights at s are stored as the last checkpoint;
@@ -43,6 +44,7 @@ class RunResult:
     seconds: float
     engine: str = "loop"
     events: Events = field(kw_only=True)  # compute_events(task, variant, metrics)
+    device: str = "cpu"  # where it trained
 
 
 def compute_events(task: Task, variant: Variant, metrics: dict[str, list]) -> Events:
@@ -132,16 +134,16 @@ def should_stop(metrics: dict[str, list], q: float, recipe: Recipe, step: int) -
 
 
 def _clone_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}  # checkpoints live on the CPU
 
 
 @flushing_denormals  # late-training denormals slow CPU steps many times
-def train_run(task: Task, variant: Variant) -> RunResult:
-    """Train one run with the plain loop and return its metrics and checkpoints."""
+def train_run(task: Task, variant: Variant, device: str | torch.device = "cpu") -> RunResult:
+    """Train one run with the plain loop on ``device`` and return its metrics and checkpoints."""
     params = variant.param_dict
     recipe = task.recipe(params)
-    data = task.make_data(params, variant.seed)
-    model = task.make_model(params, variant.seed)
+    data = task.make_data(params, variant.seed).to(device)
+    model = task.make_model(params, variant.seed).to(device)
     optimizer = make_optimizer(model.parameters(), recipe)
     eval_at = set(task.eval_steps(recipe.steps))
     keep_at = set(task.checkpoint_steps(recipe.steps))
@@ -169,9 +171,9 @@ def train_run(task: Task, variant: Variant) -> RunResult:
         if stop:
             break
         idx = next(batches)
-        xb, yb = (x_train, y_train) if idx is None else (x_train[idx], y_train[idx])
+        xb, yb = (x_train, y_train) if idx is None else (x_train[idx.to(device)], y_train[idx.to(device)])
         optimizer.zero_grad(set_to_none=True)
         task.loss(model(xb), yb).backward()
         optimizer.step()
     return RunResult(variant, metrics, checkpoints, time.perf_counter() - start, engine="loop",
-                     events=compute_events(task, variant, metrics))
+                     events=compute_events(task, variant, metrics), device=torch.device(device).type)

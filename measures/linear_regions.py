@@ -71,7 +71,21 @@ def _flatten(net: nn.Module) -> list[nn.Module]:
     if stages is not None and hasattr(net, "input_stage"):  # a StagedModel: walk its real-vector part
         return _flatten(nn.Sequential(*list(stages)[net.input_stage:]))
     if isinstance(net, (nn.Sequential, nn.ModuleList)):
-        return [m for child in net for m in _flatten(child)]
+        out: list[nn.Module] = []
+        children = list(net)
+        for k, child in enumerate(children):
+            pattern = getattr(child, "activation_pattern_layers", None)
+            if pattern is not None:
+                # A block that is not a chain (a residual ReLU MLP) but whose activation
+                # regions are those of its own first layers: walk those. Exact only when
+                # everything after it is affine (adds no boundary), so then stop there.
+                rest = [m for c in children[k + 1:] for m in _flatten(c)]
+                if not all(isinstance(m, (nn.Linear, nn.Identity)) for m in rest):
+                    raise UserError(f"{type(child).__name__} gives its activation pattern only when the "
+                                    "rest of the net is affine; here an activation follows it")
+                return out + list(pattern())
+            out.extend(_flatten(child))
+        return out
     return [net]
 
 

@@ -44,12 +44,12 @@ Example::
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from typing import Any, Mapping
 
 import torch
 from torch import nn
 
-from complexity_bench.measure import MeasureContext, measure
+from complexity_bench.measure import Measure, MeasureContext, MeasureInfo, measure, register_measure
 from complexity_bench.models import PairEmbedding
 
 __all__ = [
@@ -156,9 +156,31 @@ def spectral_dist_init_measure(model: nn.Module, ctx: MeasureContext) -> float:
     return spectral_dist_init(weight_matrices(model), ctx.init_state)
 
 
-@measure(name="path-norm", version="1", direction=+1, direction_source='Neyshabur et al. 2015; Jiang et al. 2020: norm-based capacity bounds, larger = worse generalisation', needs=("weights",), cost="cheap",
-         reference=REFERENCE,
-         description="ℓ2 path norm sqrt(Σ_paths Π w²), biases included as constant-1 units, embeddings as "
-                     "one-hot linear maps; activations skipped (exact for ReLU nets, structural otherwise)")
-def path_norm_measure(model: nn.Module, ctx: MeasureContext) -> float:
-    return path_norm(chain_layers(model))
+@register_measure
+class PathNorm(Measure):
+    """The path norm of a chain; not applicable to a model that is not one.
+
+    Why not: the path norm sums weight products over the paths of a layered graph.
+    Attention multiplies activations by activations (scores times values), so a
+    transformer has no such graph, and no path norm.
+    """
+
+    info = MeasureInfo(
+        name="path-norm", version="1", direction=+1,
+        direction_source="Neyshabur et al. 2015; Jiang et al. 2020: norm-based capacity bounds, larger = worse generalisation",
+        needs=frozenset({"weights"}), cost="cheap", reference=REFERENCE,
+        description="ℓ2 path norm sqrt(Σ_paths Π w²), biases included as constant-1 units, embeddings as "
+                    "one-hot linear maps; activations skipped (exact for ReLU nets, structural otherwise); "
+                    "only for chains of Linear, embedding and elementwise stages (not attention)")
+
+    def applicable(self, task: Any, model: nn.Module | None = None) -> bool:
+        if model is None:
+            return True
+        try:
+            chain_layers(model)
+        except ValueError:  # a stage that is not Linear, embedding or elementwise
+            return False
+        return True
+
+    def compute(self, model: nn.Module, ctx: MeasureContext) -> float:
+        return path_norm(chain_layers(model))

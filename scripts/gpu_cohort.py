@@ -1,11 +1,14 @@
-"""GPU check for the cohort engine (issue 5): hundreds of runs of the paper's net at once.
+"""GPU check for the cohort engines (issues 5 and 13): hundreds of runs at once.
 
 Run on a machine with CUDA (writes JSON to $OUT or the current folder):
 
-    python scripts/gpu_cohort.py --runs 256 --steps 2000
+    python scripts/gpu_cohort.py --runs 256 --steps 2000                              # the paper's net
+    python scripts/gpu_cohort.py --task modadd-transformer --runs 64 --steps 2000     # the transformer
 
-1. Trains ``--runs`` modadd-mlp runs (seeds x weight decays x train fractions)
-   as one cohort on the GPU and reports run-steps per second.
+1. Trains ``--runs`` runs of ``--task`` (seeds x weight decays x train fractions)
+   as one cohort on the GPU and reports run-steps per second. The paper's net
+   trains with the hand-written engine (cohort.py); a model it cannot stack (the
+   transformer) with the generic vmap engine (vmap_cohort.py): ``report["engine"]``.
 2. Trains two of them with the reference loop on the CPU and compares
    losses, accuracies and events (TF32 off, so the GPU computes in float32).
 3. Trains a 16-run CPU cohort of the same runs for the per-run throughput ratio.
@@ -25,13 +28,20 @@ from pathlib import Path
 
 import torch
 
-from complexity_bench.cohort import StackedModel, gradient_mode, train_cohort
+from complexity_bench.cohort import StackedModel, cohort_compatible, gradient_mode, train_cohort
 from complexity_bench.task import get_task
 from complexity_bench.training import train_run
+from complexity_bench.vmap_cohort import VmapStackedModel
+
+# weight decays x train fractions per task (seeds make up the rest of --runs)
+GRIDS = {
+    "modadd-mlp": list(product([0.2, 0.5, 1.0, 2.0], [0.6, 0.7, 0.8, 0.9])),
+    "modadd-transformer": list(product([0.3, 1.0, 3.0, 0.0], [0.3, 0.4, 0.5, 0.6])),
+}
 
 
 def variants(task, runs: int, steps: int | None):
-    grid = list(product([0.2, 0.5, 1.0, 2.0], [0.6, 0.7, 0.8, 0.9]))
+    grid = GRIDS[task.name]
     out = []
     for k in range(runs):
         wd, frac = grid[k % len(grid)]
@@ -52,6 +62,7 @@ def _git_commit() -> str | None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--task", default="modadd-mlp", choices=sorted(GRIDS))
     ap.add_argument("--runs", type=int, default=256)
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--device", default="cuda", help="cpu only to dry-run this script")
@@ -59,19 +70,22 @@ def main() -> None:
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    task = get_task("modadd-mlp")
+    task = get_task(args.task)
     sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
-    report: dict = {"device": torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu", "torch": torch.__version__, "runs": args.runs, "steps": args.steps}
+    report: dict = {"task": task.name, "device": torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu",
+                    "torch": torch.__version__, "runs": args.runs, "steps": args.steps}
 
     vs = variants(task, args.runs, args.steps)
-    # which engine ran: the commit, and the cohort's gradient path ("explicit" = stacked_mlp)
+    # which engine ran: the commit, the engine and the cohort's gradient path ("explicit" = stacked_mlp)
     report["git_commit"] = _git_commit()
-    proto = StackedModel([task.make_model(vs[0].param_dict, vs[0].seed)], torch.device("cpu"))
+    stacked = StackedModel if cohort_compatible(task, vs[:2]) else VmapStackedModel
+    report["engine"] = stacked.engine
+    proto = stacked([task.make_model(vs[0].param_dict, vs[0].seed)], torch.device("cpu"))
     report["gradient_mode"] = gradient_mode(task, proto)
-    train_cohort(task, vs[:8], device=args.device)  # warm-up (kernels, allocator)
+    train_cohort(task, vs[:8], device=args.device, stacked=stacked)  # warm-up (kernels, allocator)
     sync()
     t = time.perf_counter()
-    gpu = train_cohort(task, vs, device=args.device)
+    gpu = train_cohort(task, vs, device=args.device, stacked=stacked)
     sync()
     report["gpu_cohort_seconds"] = time.perf_counter() - t
     report["gpu_run_steps_per_s"] = args.runs * args.steps / report["gpu_cohort_seconds"]
@@ -90,14 +104,14 @@ def main() -> None:
     report["cpu_loop_seconds_per_run"] = loop_seconds
     report["equality_checks"] = checks
     t = time.perf_counter()
-    train_cohort(task, vs[:16])
+    train_cohort(task, vs[:16], stacked=stacked)
     report["cpu_cohort16_seconds_per_run"] = (time.perf_counter() - t) / 16
     report["gpu_speedup_per_run_vs_cpu_loop"] = loop_seconds / (report["gpu_cohort_seconds"] / args.runs)
 
     if report["gpu_cohort_seconds"] < args.full_if_under:
         full = variants(task, args.runs, None)
         t = time.perf_counter()
-        res = train_cohort(task, full, device=args.device)
+        res = train_cohort(task, full, device=args.device, stacked=stacked)
         sync()
         report["full_budget_seconds"] = time.perf_counter() - t
         tg = sorted(r.events.t_gen for r in res if r.events.t_gen is not None)

@@ -14,7 +14,7 @@ import pytest
 from complexity_bench import bench
 
 KEYS = ("cohort_speedup", "cohort_speedup_paper_net", "worker_scaling", "training_gflops", "matmul_gflops",
-        "lmn_seconds_n961", "denormal_slowdown")
+        "lmn_seconds_n961", "denormal_slowdown", "vmap_speedup")
 
 def test_quick_bench_reports_every_figure(capsys):
     assert bench.main(["--quick", "--json"]) == 0
@@ -30,7 +30,7 @@ def test_quick_bench_reports_every_figure(capsys):
             continue
         assert isinstance(value, float) and math.isfinite(value) and value > 0, (key, value)
     # the speedups are ratios of the two times reported beside them
-    for fam in res["families"]:
+    for fam in res["families"] + [res["vmap"]]:
         if fam["speedup"] is not None:
             assert fam["speedup"] == pytest.approx(fam["loop_seconds"] / fam["cohort_seconds"])
     assert res["cohort_speedup_task"] == min(

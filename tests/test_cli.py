@@ -45,11 +45,13 @@ def test_run_writes_every_output(smoke_out):
     board = pd.read_csv(smoke_out / "leaderboard.csv")
     assert "plugin-weight-count" in set(board["measure"])  # a measure from a file outside the repo
     runs = pd.read_csv(smoke_out / "runs.csv")
-    assert {"t_mem", "t_gen", "censored", "delay", "seed", "weight_decay"} <= set(runs.columns)
+    assert {"t_mem", "t_gen", "censored", "delay", "seed", "weight_decay", "device"} <= set(runs.columns)
+    assert set(runs["device"]) == {"cpu"}
     traces = pd.read_parquet(smoke_out / "traces.parquet")
     assert {"run_id", "step", "measure", "value", "seconds", "test_loss"} <= set(traces.columns)
     manifest = json.loads((smoke_out / "manifest.json").read_text())
     assert manifest["suite"] == "smoke" and manifest["measures"]["plugin-weight-count"] == "1"
+    assert manifest["device"] == "cpu"
 
 
 def test_second_run_reuses_the_store(smoke_out, plugin_file):
@@ -74,12 +76,22 @@ def test_score_rescores_without_training(smoke_out):
     (["run", "--workers", "two"], "expected a whole number"),
     (["run", "--executor", "slurm", "--suite", "smoke"], "unknown executor 'slurm'"),
     (["run", "--engine", "turbo", "--suite", "smoke"], "unknown engine 'turbo'"),
+    (["run", "--device", "tpu", "--suite", "smoke"], "unknown device 'tpu'"),
     (["score", "/nonexistent/results"], "is not a results folder"),
     (["check-measure", "nope"], "unknown measure 'nope'"),
 ])
 def test_bad_input_is_one_line_and_nonzero(args, expected, tmp_path):
     proc = cli(*args, "--out", tmp_path, check=False) if args[0] == "run" else cli(*args, check=False)
     assert expected in one_line_error(proc)
+
+
+def test_cuda_without_cuda_fails_before_any_work(tmp_path):
+    """CI has no GPU; CUDA_VISIBLE_DEVICES="" hides one where there is, so this holds anywhere."""
+    out = tmp_path / "never-written"
+    proc = cli("run", *SMOKE, "--device", "cuda", "--out", out, check=False,
+               env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert "sees no CUDA device" in one_line_error(proc)
+    assert not out.exists()
 
 
 def test_bad_plugin_files(tmp_path):

@@ -154,13 +154,16 @@ def assert_weights_close(got: torch.Tensor, ref: torch.Tensor, adam_bound: float
     assert diff.max().item() <= max(adam_bound, W_ATOL), f"{what}: max difference {diff.max().item():.3g}"
 
 
-def assert_same_runs(task: Task, variants) -> list:
-    assert cohort_compatible(task, variants)
-    cohort = train_cohort(task, variants)
+def assert_same_runs(task: Task, variants, train=train_cohort, compatible=cohort_compatible,
+                     engine: str = "cohort") -> list:
+    """``train(task, variants)`` equals ``train_run`` run for run (tests/test_vmap_cohort.py
+    passes the generic engine)."""
+    assert compatible(task, variants)
+    cohort = train(task, variants)
     assert len(cohort) == len(variants)
     for v, got in zip(variants, cohort):
         ref = train_run(task, v)
-        assert got.variant == v and got.engine == "cohort"
+        assert got.variant == v and got.engine == engine
         assert got.metrics["step"] == ref.metrics["step"]
         for col in ("train_loss", "test_loss"):
             torch.testing.assert_close(torch.tensor(got.metrics[col]), torch.tensor(ref.metrics[col]),

@@ -1,5 +1,6 @@
-"""pytest-benchmark timings of the hot paths (docs/performance.md): a loop step, a cohort step,
-a whole short cohort vs loop, LMN. See conftest.py for how to run them.
+"""pytest-benchmark timings of the hot paths (docs/performance.md): a loop step, a cohort step (the
+hand-written engine, and the generic vmap engine on the transformer), a whole short
+cohort vs loop, LMN. See conftest.py for how to run them.
 
 The numbers are for comparing one change to the next on the same machine; the
 figures quoted in docs/performance.md come from ``python -m complexity_bench bench``.
@@ -14,6 +15,7 @@ from complexity_bench.bench import bench_variants, cohort_stepper, loop_stepper,
 from complexity_bench.cohort import train_cohort
 from complexity_bench.task import TASKS
 from complexity_bench.training import train_run
+from complexity_bench.vmap_cohort import vmap_stepper
 
 pytestmark = pytest.mark.benchmark
 COHORT_RUNS = 8
@@ -29,7 +31,7 @@ def _task(name: str):
 FAMILIES = ["teacher-student", "sparse-parity", "modadd-mlp"]
 
 
-@pytest.mark.parametrize("name", FAMILIES)
+@pytest.mark.parametrize("name", FAMILIES + ["modadd-transformer"])
 def test_loop_step(benchmark, name):
     """One training step of one run (divide the cohort step by COHORT_RUNS to compare)."""
     task = _task(name)
@@ -40,6 +42,13 @@ def test_loop_step(benchmark, name):
 def test_cohort_step(benchmark, name):
     """One training step of COHORT_RUNS runs in lock-step."""
     benchmark(cohort_stepper(_task(name), COHORT_RUNS))
+
+
+def test_vmap_cohort_step(benchmark):
+    """One training step of COHORT_RUNS transformer runs in lock-step with the generic (vmap)
+    engine; divide by COHORT_RUNS and compare with test_loop_step[modadd-transformer]."""
+    task = _task("modadd-transformer")
+    benchmark(vmap_stepper(task, bench_variants(task, COHORT_RUNS)))
 
 
 @pytest.mark.parametrize("engine", ["loop", "cohort"])
