@@ -133,11 +133,10 @@ def bench_variants(task: Task, n_runs: int) -> list[Variant]:
             continue
         if out:
             break
-    out = out or [task.variant({}, seed=0)]
-    while len(out) < n_runs:  # more seeds of the same grid
-        out = out + [Variant(v.task, v.params, v.seed + 100 * (len(out) // max(len(out), 1)), v.task_version)
-                     for v in out[: n_runs - len(out)]]
-    return out[:n_runs]
+    base = out or [task.variant({}, seed=0)]
+    # more seeds of the same grid: copy k of the grid gets seeds shifted by 100 k, so no run repeats
+    return [Variant(v.task, v.params, v.seed + 100 * (i // len(base)), v.task_version)
+            for i, v in ((i, base[i % len(base)]) for i in range(n_runs))]
 
 
 def n_parameters(task: Task) -> int:

@@ -59,3 +59,14 @@ def test_truncated_task_keeps_the_average_evaluation_spacing():
     assert evals[0] == 0 and evals[-1] == 500
     assert abs((500 / (len(evals) - 1)) - spacing) <= spacing * 0.5
     assert short.recipe(task.resolve({})).steps == 500 and short.recipe(task.resolve({})).stop_factor is None
+
+
+def test_bench_variants_never_repeat_a_run():
+    """More runs than the grid has: each copy of the grid gets new seeds (before, copies
+    past the second repeated seeds, so 8 'runs' held 4 distinct ones)."""
+    from complexity_bench.bench import bench_variants
+    from complexity_bench.task import get_task
+
+    for n in (1, 3, 4, 8, 16):
+        runs = bench_variants(get_task("teacher-student"), n)
+        assert len(runs) == n and len({v.run_id for v in runs}) == n
