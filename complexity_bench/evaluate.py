@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import torch
 
@@ -22,7 +22,13 @@ from .training import METRIC_COLUMNS, RunResult
 
 # Wall-clock limit for one compute() call, by cost tier (seconds). Generous:
 # they catch hangs, not slowness; speed is the cost tier's and the bench's job.
+# SIGALRM enforces it inside Python code; complexity_bench/isolation.py's watchdog
+# ends the evaluation process when a call is stuck where SIGALRM cannot reach.
 CALL_LIMIT_S = {"cheap": 60.0, "moderate": 300.0, "expensive": 900.0}
+
+# watch(measure name, step, limit in seconds) before each compute() call and
+# watch(None, step, 0.0) after it: how a supervising process knows which call is running.
+Watch = Callable[[str | None, int, float], None]
 
 
 class MeasureTimeout(Exception):
@@ -69,8 +75,15 @@ def _as_rows(step: int, name: str, value: Any, seconds: float) -> list[dict[str,
     return rows
 
 
-def evaluate_run(task: Task, result: RunResult, measures: list[Measure]) -> dict[str, list[dict[str, Any]]]:
-    """Values of each measure on the run's checkpoints: {measure name: rows}."""
+def evaluate_run(task: Task, result: RunResult, measures: list[Measure],
+                 call_limits: Mapping[str, float] | None = None,
+                 watch: Watch | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Values of each measure on the run's checkpoints: {measure name: rows}.
+
+    call_limits: seconds per compute() call by cost tier (default CALL_LIMIT_S);
+    watch: called around every compute() call (see ``Watch``).
+    """
+    call_limits = CALL_LIMIT_S if call_limits is None else call_limits
     variant = result.variant
     params = variant.param_dict
     data = task.make_data(params, variant.seed)
@@ -91,14 +104,20 @@ def evaluate_run(task: Task, result: RunResult, measures: list[Measure]) -> dict
         model.load_state_dict(state)
         ctx = MeasureContext.for_run(task, params, variant.seed, data, step, init_state, metrics_at.get(step, {}))
         for m in todo:
-            out[m.name].extend(_compute_isolated(m, model, ctx, state))
+            limit = call_limits[m.info.cost]
+            if watch is not None:
+                watch(m.name, step, limit)
+            out[m.name].extend(_compute_isolated(m, model, ctx, state, limit))
+            if watch is not None:
+                watch(None, step, 0.0)
     return out
 
 
-def _compute_isolated(m: Measure, model: torch.nn.Module, ctx: MeasureContext, state: dict) -> list[dict[str, Any]]:
+def _compute_isolated(m: Measure, model: torch.nn.Module, ctx: MeasureContext, state: dict,
+                      limit: float) -> list[dict[str, Any]]:
     start = time.perf_counter()
     try:
-        with time_limit(CALL_LIMIT_S[m.info.cost]):
+        with time_limit(limit):
             value = m.compute(model, ctx.for_measure(m.name))
         rows = _as_rows(ctx.step, m.name, value, time.perf_counter() - start)
     except Exception as exc:  # isolation: one measure's failure is a recorded reason, not a crash

@@ -25,6 +25,10 @@ from .errors import UserError
 
 T = TypeVar("T")
 
+# Module names of ``--plugin`` files (the file path's hash follows), so a fresh
+# process can tell which measures come from a file and load it again.
+PLUGIN_MODULE_PREFIX = "complexity_bench_plugin_"
+
 
 def _origin(obj: object) -> str:
     """Where an object was defined, for error messages: ``file:line``."""
@@ -131,7 +135,7 @@ def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
     for reg in registries:
         reg.discover()  # so the file's names are checked against built-ins
     before = {id(r): r.snapshot() for r in registries}
-    mod_name = "complexity_bench_plugin_" + hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:12]
+    mod_name = PLUGIN_MODULE_PREFIX + hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:12]
     if mod_name in sys.modules:
         return getattr(sys.modules[mod_name], "__cb_registered__", [])
     spec = importlib.util.spec_from_file_location(mod_name, p)

@@ -1,0 +1,252 @@
+"""Measure evaluation in a supervised child process.
+
+A measure is code from anywhere (a ``--plugin`` file, an installed package),
+and some failures cannot be caught inside the process that runs it: a call to
+``os._exit``, a segfault in an extension, the kernel's OOM killer, or a call
+stuck in C code where SIGALRM cannot interrupt it. So a job evaluates its
+measures in one child process (per job, reused across the job's runs) and
+watches it:
+
+- before and after each ``compute()`` call the child reports which measure is
+  running (``evaluate.Watch``);
+- when the child dies, the measure that was running gets missing values on
+  that run with the reason (``worker died: exit code 1``,
+  ``worker died: killed by signal 11 (SIGSEGV)``); a fresh child evaluates the
+  run's other measures;
+- when a call outlives its cost tier's limit (``evaluate.CALL_LIMIT_S``) by
+  ``WATCHDOG_GRACE_S`` (SIGALRM gets the first chance at the limit itself),
+  the watchdog kills the child, with the same outcome.
+
+The failure is stored like any other missing value, so a re-run does not try
+the measure on that run again (measures are deterministic: it would die again).
+Delete the values file, or bump the measure's version, to retry.
+
+Children are forked by a fork server (started once per process, with torch and
+the evaluation code imported), not spawned: a fork costs about 40 ms where a
+fresh interpreter costs about 2 s; and not forked from the job process, which
+may hold OpenMP or other threads' state (executors.py says why the pool spawns).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import math
+import multiprocessing as mp
+import signal
+import sys
+import time
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from . import evaluate
+from .evaluate import checkpoint_subset, evaluate_run
+from .measure import Measure, get_measure
+from .registry import PLUGIN_MODULE_PREFIX
+from .store import RunStore
+from .task import Task, Variant, get_task
+from .training import RunResult
+
+# Seconds past a call's limit before the watchdog kills the evaluation process.
+WATCHDOG_GRACE_S = 5.0
+
+Rows = list[dict[str, Any]]
+
+
+def exit_reason(exitcode: int | None) -> str:
+    """How a child ended, in the words stored in ``error``."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = f" ({signal.Signals(-exitcode).name})"
+        except ValueError:
+            name = ""
+        return f"worker died: killed by signal {-exitcode}{name}"
+    return f"worker died: exit code {exitcode}"
+
+
+def measure_source(m: Measure) -> tuple[str, str] | None:
+    """What a fresh process imports to register ``m``: ("file", path) for a plugin
+    file, ("module", name) for a module, or None (defined in ``__main__`` or at run
+    time: not importable, so evaluated in this process, unisolated)."""
+    fn = getattr(m, "fn", None)
+    module_name = getattr(fn, "__module__", None) or type(m).__module__
+    module = sys.modules.get(module_name)
+    if module is None or module_name == "__main__":
+        return None
+    if module_name.startswith(PLUGIN_MODULE_PREFIX):
+        path = getattr(module, "__file__", None)
+        return ("file", path) if path else None
+    return ("module", module_name) if getattr(module, "__spec__", None) is not None else None
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when its parent (the fork server, which exits
+    with the job process) goes, so a killed job leaves no evaluation running."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _child_main(conn: Connection, sources: tuple[tuple[str, str], ...]) -> None:
+    """The evaluation process: register the measures, then evaluate runs on request."""
+    _die_with_parent()
+    from .executors import init_worker
+
+    init_worker(tuple(src for kind, src in sources if kind == "file"))
+    for kind, src in sources:
+        if kind == "module":
+            importlib.import_module(src)
+
+    def watch(name: str | None, step: int, limit: float) -> None:
+        conn.send(("call", name, step, limit))
+
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            return
+        if request is None:
+            return
+        store_root, variant, names, call_limits = request
+        try:
+            result = RunStore(store_root).load_run(variant)
+            if result is None:
+                raise RuntimeError(f"run {variant.run_id} is missing from the store")
+            values = evaluate_run(get_task(variant.task), result, [get_measure(n) for n in names],
+                                  call_limits, watch)
+        except Exception as exc:  # not a measure's failure (those are rows): report it to the parent
+            import traceback
+
+            conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
+            continue
+        conn.send(("done", values))
+
+
+def _context() -> Any:
+    ctx = mp.get_context("forkserver")
+    # imported once by the fork server, so each child starts in ~40 ms (no effect once it runs)
+    ctx.set_forkserver_preload(["complexity_bench.isolation"])
+    return ctx
+
+
+class IsolatedEvaluator:
+    """Evaluates measures on runs of one task in a supervised child process.
+
+    Use as a context manager; the child starts on the first run that needs it.
+    """
+
+    def __init__(self, task: Task, store_root: str):
+        self.task = task
+        self.store_root = str(store_root)
+        self._proc: Any = None
+        self._conn: Connection | None = None
+        self._sources: tuple[tuple[str, str], ...] = ()
+
+    def __enter__(self) -> "IsolatedEvaluator":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._proc is None:
+            return
+        try:
+            self._conn.send(None)
+        except OSError:
+            pass
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+        self._conn.close()
+        self._proc, self._conn = None, None
+
+    def evaluate(self, result: RunResult, measures: list[Measure]) -> dict[str, Rows]:
+        """{measure name: rows}, as ``evaluate_run``; a measure whose call ended the
+        child has one row per checkpoint it was due on, with the reason in ``error``."""
+        sources = {m.name: measure_source(m) for m in measures}
+        local = [m for m in measures if sources[m.name] is None]
+        out = evaluate_run(self.task, result, local) if local else {}
+        todo = [m for m in measures if sources[m.name] is not None]
+        needed = tuple(dict.fromkeys(s for s in sources.values() if s is not None))
+        retried = False
+        while todo:
+            if self._proc is not None and not set(needed) <= set(self._sources):
+                self.close()  # a measure from a module this child has not imported
+            values, culprit, reason = self._attempt(result.variant, todo, needed)
+            if values is not None:
+                out.update(values)
+                break
+            if culprit is None and not retried:
+                retried = True  # died between calls (loading the run?): one more try
+                continue
+            failed = [m for m in todo if culprit is None or m.name == culprit]
+            if culprit is None:
+                reason = f"{reason} (outside any measure's call)"
+                failed = [m for m in failed if m.applicable(self.task, None)]
+            for m in failed:
+                out[m.name] = failure_rows(result, m, reason)
+            todo = [m for m in todo if m not in failed] if culprit is not None else []
+        return {m.name: out.get(m.name, []) for m in measures}
+
+    def _start(self, sources: tuple[tuple[str, str], ...]) -> None:
+        ctx = _context()
+        parent, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_child_main, args=(child, sources), name="complexity_bench-measures")
+        self._proc.start()
+        child.close()
+        self._conn, self._sources = parent, sources
+
+    def _attempt(self, variant: Variant, measures: list[Measure], sources: tuple[tuple[str, str], ...]
+                 ) -> tuple[dict[str, Rows] | None, str | None, str]:
+        """One try: (values, None, "") or (None, measure that was running or None, why it failed)."""
+        if self._proc is None:
+            self._start(sources)
+        try:
+            self._conn.send((self.store_root, variant, tuple(m.name for m in measures), dict(evaluate.CALL_LIMIT_S)))
+        except OSError:
+            pass  # the child is already gone: its sentinel says how
+        running: str | None = None  # the measure whose compute() call is in progress
+        limit, deadline = 0.0, math.inf
+        while True:
+            timeout = None if deadline == math.inf else max(0.0, deadline - time.monotonic())
+            ready = wait([self._conn, self._proc.sentinel], timeout)
+            if not ready:  # a call outlived its limit where SIGALRM could not end it
+                self._proc.kill()
+                self._reap()
+                return None, running, (f"exceeded its {limit:.0f} s time limit "
+                                       "(ended by the watchdog: stuck where SIGALRM cannot interrupt)")
+            if self._conn in ready:  # messages sent before a death are read first
+                try:
+                    kind, *payload = self._conn.recv()
+                except (EOFError, OSError):
+                    kind = "gone"
+                if kind == "call":
+                    running, _step, limit = payload
+                    deadline = math.inf if running is None else time.monotonic() + limit + WATCHDOG_GRACE_S
+                    continue
+                if kind == "done":
+                    return payload[0], None, ""
+                if kind == "error":
+                    raise RuntimeError(f"measure evaluation failed on run {variant.run_id}: {payload[0]}")
+            exitcode = self._reap()
+            return None, running, exit_reason(exitcode)
+
+    def _reap(self) -> int | None:
+        """Wait for the child to end (killing it if it lingers); returns its exit code."""
+        self._proc.join(timeout=5)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+        exitcode = self._proc.exitcode
+        self._conn.close()
+        self._proc, self._conn = None, None
+        return exitcode
+
+
+def failure_rows(result: RunResult, m: Measure, reason: str) -> Rows:
+    """One missing value per checkpoint the measure was due on, with the reason."""
+    steps = checkpoint_subset(sorted(result.checkpoints), m)
+    return [{"step": s, "measure": m.name, "value": math.nan, "seconds": math.nan, "error": reason} for s in steps]
