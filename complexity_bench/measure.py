@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .errors import UserError
-from .registry import Registry
+from .registry import PATH_NAME, Registry
 
 NEEDS = frozenset({"weights", "data", "gradients"})
 # Cost tiers:
@@ -82,8 +82,10 @@ class MeasureInfo:
         problems = []
         if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
             problems.append(f"name {self.name!r} must be non-empty letters, digits, '-' or '_'")
-        if not isinstance(self.version, str) or not self.version:
-            problems.append("version must be a non-empty string")
+        if not isinstance(self.version, str) or not PATH_NAME.fullmatch(self.version) or ".." in self.version:
+            # the version is part of a file name in the run store (store.py)
+            problems.append(f"version {self.version!r} must be a non-empty string of letters, digits, "
+                            "'_', '.', '+' or '-' (not starting with '.', no '..')")
         if self.direction not in (1, -1):
             problems.append(f"direction must be +1 or -1, got {self.direction!r}")
         if not self.needs <= NEEDS:

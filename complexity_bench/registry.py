@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
+import re
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,6 +29,19 @@ T = TypeVar("T")
 # Module names of ``--plugin`` files (the file path's hash follows), so a fresh
 # process can tell which measures come from a file and load it again.
 PLUGIN_MODULE_PREFIX = "complexity_bench_plugin_"
+
+# What a name that becomes part of a file name in the run store may contain.
+PATH_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
+
+
+def check_path_name(kind: str, name: object) -> str:
+    """``name`` if it is safe as one file-name component (letters, digits, ``_ . + -``,
+    not starting with ``.``, no ``..``), so the store never writes outside its folder;
+    else a UserError naming ``kind``."""
+    if not isinstance(name, str) or not PATH_NAME.fullmatch(name) or ".." in name:
+        raise UserError(f"{kind} {name!r} cannot be used in a file name: use letters, digits, '_', '.', '+' "
+                        "or '-' (not starting with '.', no '..')")
+    return name
 
 
 def _origin(obj: object) -> str:

@@ -253,7 +253,11 @@ TASKS: Registry[Task] = Registry("task", "complexity_bench.tasks", "complexity_b
 
 def register_task(cls: type[Task]) -> type[Task]:
     """Class decorator: instantiate and register a task family."""
-    TASKS.add(cls.name, cls())
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_" for c in name):
+        # the name starts every run id, which names files in the run store (store.py)
+        raise UserError(f"task {name!r} ({cls.__qualname__}): a task name must be non-empty letters, digits, '-' or '_'")
+    TASKS.add(name, cls())
     return cls
 
 
