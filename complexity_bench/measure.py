@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .errors import UserError
-from .registry import PATH_NAME, Registry
+from .registry import NAME, PATH_NAME, Registry
 
 NEEDS = frozenset({"weights", "data", "gradients"})
 # Cost tiers:
@@ -80,7 +80,7 @@ class MeasureInfo:
     def __post_init__(self) -> None:
         object.__setattr__(self, "needs", frozenset(self.needs))
         problems = []
-        if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
+        if not isinstance(self.name, str) or not NAME.fullmatch(self.name):
             problems.append(f"name {self.name!r} must be non-empty letters, digits, '-' or '_'")
         if not isinstance(self.version, str) or not PATH_NAME.fullmatch(self.version) or ".." in self.version:
             # the version is part of a file name in the run store (store.py)

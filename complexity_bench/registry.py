@@ -30,7 +30,9 @@ T = TypeVar("T")
 # process can tell which measures come from a file and load it again.
 PLUGIN_MODULE_PREFIX = "complexity_bench_plugin_"
 
-# What a name that becomes part of a file name in the run store may contain.
+# What a name that becomes part of a file name in the run store may contain:
+# measure and task names (which also appear in sub-measure names "name/key"), and versions.
+NAME = re.compile(r"[A-Za-z0-9_-]+")
 PATH_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 
 

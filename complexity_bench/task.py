@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .errors import UserError
 from .models import StagedModel
-from .registry import Registry
+from .registry import NAME, Registry
 
 SUITES = ("smoke", "default", "full")
 
@@ -254,7 +254,7 @@ TASKS: Registry[Task] = Registry("task", "complexity_bench.tasks", "complexity_b
 def register_task(cls: type[Task]) -> type[Task]:
     """Class decorator: instantiate and register a task family."""
     name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_" for c in name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         # the name starts every run id, which names files in the run store (store.py)
         raise UserError(f"task {name!r} ({cls.__qualname__}): a task name must be non-empty letters, digits, '-' or '_'")
     TASKS.add(name, cls())
