@@ -43,7 +43,7 @@ from .events import detect_events
 from .models import PairEmbedding
 from .task import Recipe, Task, TaskData, Variant
 from .denormals import flushing_denormals
-from .training import METRIC_COLUMNS, RunResult, minibatches, should_stop
+from .training import METRIC_COLUMNS, MemorisationCheckpoint, RunResult, minibatches, should_stop
 from .stacked_mlp import ACTIVATIONS, explicit_gradients, stacked_forward, supports_explicit
 
 # Parameter-free elementwise stages: applied as-is to (R, n, d) activations, each with
@@ -341,6 +341,7 @@ class _Run:
     metrics: dict[str, list]
     checkpoints: dict[int, dict[str, torch.Tensor]]
     full_batch: bool
+    at_memorisation: MemorisationCheckpoint
 
 
 def _hyper_key(recipe: Recipe) -> tuple[float, ...]:
@@ -377,6 +378,7 @@ def _stack(task: Task, variants: Sequence[Variant], dev: torch.device
             batches=minibatches(n_train, recipe.batch_size, v.seed),
             metrics={"step": [], **{c: [] for c in METRIC_COLUMNS}}, checkpoints={},
             full_batch=recipe.batch_size is None or recipe.batch_size >= n_train,
+            at_memorisation=MemorisationCheckpoint(task.threshold),
         ))
     # runs sharing optimizer hyperparameters are neighbours (one fused AdamW call per block of them)
     live = sorted(range(len(runs)), key=lambda i: _hyper_key(runs[i].recipe))
@@ -434,14 +436,24 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
                     for c in METRIC_COLUMNS:
                         m[c].append(rows[c][j])
             weights = None
+
+            def host_weights() -> dict[str, torch.Tensor]:  # one device-to-host copy per step, not per tensor
+                nonlocal weights
+                if weights is None:
+                    weights = model.views(model.flat.detach().to("cpu"))
+                return weights
+
+            for j in need_eval:
+                run = runs[live[j]]
+                found = run.at_memorisation.observe(run.metrics, lambda: {k: v[j].clone() for k, v in host_weights().items()})
+                if found is not None:
+                    run.checkpoints[found[0]] = found[1]
             for j, i in enumerate(live):
                 run = runs[i]
                 stop = step == run.recipe.steps or (
                     step in run.eval_at and should_stop(run.metrics, task.threshold, run.recipe, step))
                 if step in run.keep_at or stop:
-                    if weights is None:  # one device-to-host copy per checkpoint step, not per tensor
-                        weights = model.views(model.flat.detach().to("cpu"))
-                    run.checkpoints[step] = {k: v[j].clone() for k, v in weights.items()}
+                    run.checkpoints[step] = {k: v[j].clone() for k, v in host_weights().items()}
                 if stop:
                     stopping.append(j)
         if stopping:

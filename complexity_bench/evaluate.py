@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import torch
 
-from .measure import COST_TIERS, Measure, MeasureContext
+from .measure import Measure, MeasureContext
 from .task import Task
 from .training import METRIC_COLUMNS, RunResult
 
@@ -54,13 +54,6 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
-def checkpoint_subset(steps: list[int], measure: Measure) -> list[int]:
-    """Every ``stride``-th checkpoint for the measure's cost tier (first and last always)."""
-    stride = int(COST_TIERS[measure.info.cost]["stride"])
-    kept = steps[::stride]
-    return kept if kept[-1] == steps[-1] else kept + [steps[-1]]
-
-
 def _as_rows(step: int, name: str, value: Any, seconds: float) -> list[dict[str, Any]]:
     items = value.items() if isinstance(value, dict) else [(None, value)]
     rows = []
@@ -92,18 +85,16 @@ def evaluate_run(task: Task, result: RunResult, measures: list[Measure],
     steps = sorted(result.checkpoints)
     init_state = result.checkpoints[steps[0]]
     metrics_at = {s: {c: result.metrics[c][i] for c in METRIC_COLUMNS} for i, s in enumerate(result.metrics["step"])}
-    wanted = {m.name: set(checkpoint_subset(steps, m)) for m in measures}
     out: dict[str, list[dict[str, Any]]] = {m.name: [] for m in measures}
     applicable = [m for m in measures if m.applicable(task, model)]
 
-    for step in steps:
-        todo = [m for m in applicable if step in wanted[m.name]]
-        if not todo:
-            continue
+    # Every measure on every checkpoint (step 0, the schedule, T_mem): measures are
+    # compared at the same moments (docs/protocol.md, "Checkpoints").
+    for step in steps if applicable else []:
         state = result.checkpoints[step]
         model.load_state_dict(state)
         ctx = MeasureContext.for_run(task, params, variant.seed, data, step, init_state, metrics_at.get(step, {}))
-        for m in todo:
+        for m in applicable:
             limit = call_limits[m.info.cost]
             if watch is not None:
                 watch(m.name, step, limit)

@@ -1,4 +1,4 @@
-"""PNG figures of a scored suite (SPEC §2 outputs): what a person would rather look at than read.
+"""PNG figures of a scored suite: what a person would rather look at than read.
 
 write_figures(runs, traces, tables, out_dir) writes, per task,
 
@@ -10,8 +10,9 @@ write_figures(runs, traces, tables, out_dir) writes, per task,
   checkpoints in [T_mem, T_gen] of grokking runs, one panel per measure, with
   the pooled rho and R^2 from the score table;
 
-and ``leaderboard.png``: the headline scores with 95% bootstrap intervals,
-measures in rank order (baselines in grey, the non-causal oracle hatched).
+and ``leaderboard.png``: the headline (mean of the two prediction scores), its
+two parts and the scores reported beside them, with 95% bootstrap intervals,
+measures in leaderboard order with their rank (ties shared) and section.
 
 Matplotlib's object API is used (no pyplot), so no global backend is switched
 and nothing opens a window. Missing values are simply not drawn.
@@ -36,15 +37,17 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-from .scoring.config import HEADLINE, HIGHER_IS_BETTER, ScoreTables
+from .scoring.config import BESIDE, HEADLINE, HIGHER_IS_BETTER, ScoreTables
 
+_PANELS = ("headline", *HEADLINE, *BESIDE)
 _LABELS = {
+    "headline": "headline: mean of AUROC and C",
     "trk_rho": "tracking ρ (pooled)",
     "ew_auroc": "early-warning AUROC",
     "fc_cindex": "forecast concordance C",
     "fc_sign_error_max": "worst-case sign-error",
 }
-_CHANCE = {"trk_rho": 0.0, "ew_auroc": 0.5, "fc_cindex": 0.5, "fc_sign_error_max": 0.5}
+_CHANCE = {"headline": 0.5, "trk_rho": 0.0, "ew_auroc": 0.5, "fc_cindex": 0.5, "fc_sign_error_max": 0.5}
 _DPI = 90
 
 
@@ -210,8 +213,9 @@ def _vs_loss(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list
 
 def _leaderboard(lb: pd.DataFrame, path: Path) -> Path:
     height = 1.3 + 0.32 * max(len(lb), 1)
-    fig = Figure(figsize=(3.2 * len(HEADLINE) + 1.6, height), dpi=_DPI)
-    fig.subplots_adjust(left=1.9 / (3.2 * len(HEADLINE) + 1.6), right=0.98, top=1 - 0.85 / height,
+    width = 3.0 * len(_PANELS) + 2.2
+    fig = Figure(figsize=(width, height), dpi=_DPI)
+    fig.subplots_adjust(left=2.5 / width, right=0.98, top=1 - 0.85 / height,
                         bottom=0.4 / height, wspace=0.12)
     if lb.empty:
         _no_data(fig.add_subplot(1, 1, 1), "no measures scored")
@@ -219,13 +223,12 @@ def _leaderboard(lb: pd.DataFrame, path: Path) -> Path:
         return path
     lb = lb.reset_index(drop=True)
     y = np.arange(len(lb))[::-1]
-    names = [f"{m}" + ("" if pd.notna(r) else " (not ranked)") for m, r in zip(lb["measure"], lb["rank"])]
-    names = [f"{int(r)}. {n}" if pd.notna(r) else n for n, r in zip(names, lb["rank"])]
+    names = [_rank_label(row) for _, row in lb.iterrows()]
     causal = np.array([_truthy(c) for c in lb.get("causal", pd.Series(True, index=lb.index))])
     base = np.array([_truthy(c) for c in lb.get("baseline", pd.Series(False, index=lb.index))])
     colors = ["C3" if not c else ("0.6" if b else "C0") for c, b in zip(causal, base)]
-    for k, col in enumerate(HEADLINE):
-        ax = fig.add_subplot(1, len(HEADLINE), k + 1)
+    for k, col in enumerate(_PANELS):
+        ax = fig.add_subplot(1, len(_PANELS), k + 1)
         v = lb[col].to_numpy(float)
         lo = lb[f"{col}_lo"].to_numpy(float) if f"{col}_lo" in lb else np.full(len(lb), np.nan)
         hi = lb[f"{col}_hi"].to_numpy(float) if f"{col}_hi" in lb else np.full(len(lb), np.nan)
@@ -241,17 +244,26 @@ def _leaderboard(lb: pd.DataFrame, path: Path) -> Path:
         for i in np.flatnonzero(~ok):
             ax.text(_CHANCE[col], y[i], "n/a", fontsize=7, va="center", ha="center", color="0.5")
         ax.axvline(_CHANCE[col], color="0.3", lw=0.8, ls=":")
-        better = "→ better" if HIGHER_IS_BETTER[col] else "← better"
+        better = "→ better" if HIGHER_IS_BETTER.get(col, True) else "← better"
         ax.set_title(f"{_LABELS[col]}\n({better})", fontsize=9)
         ax.set_yticks(y)
         ax.set_yticklabels(names if k == 0 else [], fontsize=8)
         ax.set_ylim(-0.7, len(lb) - 0.3)
         ax.grid(axis="x", alpha=0.3)
         ax.tick_params(axis="x", labelsize=7)
-    fig.suptitle("Leaderboard: mean over tasks, 95% bootstrap intervals over runs "
-                 "(blue: measure, grey: baseline, red: non-causal oracle)", fontsize=10, y=1 - 0.1 / height)
+    fig.suptitle("Leaderboard: ranked on the headline (ties share a rank; [rank interval]); mean over tasks, "
+                 "95% hierarchical bootstrap intervals (blue: measure, grey: baseline, red: non-causal oracle)",
+                 fontsize=10, y=1 - 0.1 / height)
     fig.savefig(path)
     return path
+
+
+def _rank_label(row: pd.Series) -> str:
+    """'3 [2-5]. name' for a ranked measure; the section otherwise."""
+    if pd.notna(row.get("rank")):
+        span = f" [{int(row['rank_lo'])}-{int(row['rank_hi'])}]" if pd.notna(row.get("rank_lo")) else ""
+        return f"{int(row['rank'])}{span}. {row['measure']}"
+    return f"{row['measure']} ({row.get('section', 'not ranked')})"
 
 
 def write_figures(runs: pd.DataFrame, traces: pd.DataFrame, tables: ScoreTables,

@@ -31,19 +31,16 @@ NEEDS = frozenset({"weights", "data", "gradients"})
 # Cost tiers:
 # - toy_seconds: time allowed for one compute() on the toy model of
 #   complexity_bench.testing (check_measure enforces it);
-# - stride: the harness evaluates the measure on every k-th stored checkpoint,
-#   so expensive measures do not dominate a suite;
 # - suites: the suites in which `--measures all` includes the tier. Expensive
 #   measures (seconds per checkpoint) would break the default suite's 10-minute
 #   budget; they run in `full`, or in any suite when named explicitly.
-# Measured on the default suite (2 cores, docs/performance.md): with every
-# measure on every checkpoint, measures cost 365 s against 296 s of training;
-# the three moderate ones (lmn, linear-regions, hessian-trace) were 88% of it.
-# Stride 2 for them keeps evaluation below training, as SPEC §7 asks.
+# Every tier is evaluated on every stored checkpoint of a run: measures are judged
+# at the same moments (docs/protocol.md, "Checkpoints"); a tier changes which suites
+# include a measure, never where it is measured.
 COST_TIERS: dict[str, dict] = {
-    "cheap": {"toy_seconds": 0.5, "stride": 1, "suites": ("smoke", "default", "full")},
-    "moderate": {"toy_seconds": 5.0, "stride": 2, "suites": ("smoke", "default", "full")},
-    "expensive": {"toy_seconds": 30.0, "stride": 4, "suites": ("full",)},
+    "cheap": {"toy_seconds": 0.5, "suites": ("smoke", "default", "full")},
+    "moderate": {"toy_seconds": 5.0, "suites": ("smoke", "default", "full")},
+    "expensive": {"toy_seconds": 30.0, "suites": ("full",)},
 }
 APPLIES_TO = frozenset({"any", "piecewise_linear", "cyclic_group", "classification"})
 
@@ -63,6 +60,10 @@ class MeasureInfo:
         inputs are elements of Z_p; "classification": tasks with class logits).
     causal: False for quantities not observable at prediction time (the
         oracle); such measures are shown on the leaderboard but not ranked.
+    direction_source: where the direction comes from (a paper, or the
+        measure's definition), fixed before any result is seen
+        (docs/protocol.md, "Directions"). Every built-in measure has one;
+        ``check-measure`` notes a plugin without it.
     """
 
     name: str
@@ -76,6 +77,7 @@ class MeasureInfo:
     baseline: bool = False
     reference: str = ""
     description: str = ""
+    direction_source: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "needs", frozenset(self.needs))
@@ -108,6 +110,7 @@ class MeasureInfo:
             "applies_to": self.applies_to,
             "causal": self.causal,
             "baseline": self.baseline,
+            "direction_source": self.direction_source,
         }
 
 
@@ -251,12 +254,13 @@ def measure(
     baseline: bool = False,
     reference: str = "",
     description: str = "",
+    direction_source: str = "",
 ) -> Callable[[Callable], Callable]:
     """Function decorator: register ``fn(model, ctx)`` as a measure; returns fn unchanged."""
     info = MeasureInfo(
         name=name, version=version, direction=direction, needs=frozenset(needs), cost=cost,
         stochastic=stochastic, applies_to=applies_to, causal=causal, baseline=baseline,
-        reference=reference, description=description,
+        reference=reference, description=description, direction_source=direction_source,
     )
 
     def wrap(fn: Callable) -> Callable:

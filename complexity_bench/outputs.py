@@ -5,7 +5,8 @@
 - ``traces.parquet``: long format, one row per (run, checkpoint, measure).
 - ``curves.parquet``: the dense train/test loss and accuracy of every run.
 - ``measures.csv``: metadata of every measure (and sub-measure) scored.
-- ``leaderboard.csv``, ``leaderboard_by_task.csv``: the scores (scoring/).
+- ``leaderboard.csv``, ``leaderboard_by_task.csv``: the scores and ranks (scoring/);
+  ``pairwise.csv``: P(measure A beats measure B) per scope and headline score.
 - ``figures/``: PNGs; ``manifest.json``: versions, seeds, wall time.
 
 ``rescore(dir)`` redoes the last three from the first four, without training.
@@ -116,16 +117,18 @@ def read_frames(out: Path) -> Frames:
 
 
 def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: bool = True) -> dict[str, Any]:
-    from .scoring import ScoreConfig, score
+    from .scoring import PROTOCOL_VERSION, ScoreConfig, score
 
     tables = score(frames.runs, frames.traces, frames.measures, ScoreConfig(n_boot=bootstrap))
     _write_csv(out / "leaderboard.csv", tables.leaderboard)
     _write_csv(out / "leaderboard_by_task.csv", tables.by_task)
+    _write_csv(out / "pairwise.csv", tables.pairwise)
     if figures:
         from .figures import write_figures
 
         write_figures(frames.runs, frames.traces, tables, out / "figures", curves=frames.curves)
-    return {"leaderboard_rows": len(tables.leaderboard), "by_task_rows": len(tables.by_task)}
+    return {"leaderboard_rows": len(tables.leaderboard), "by_task_rows": len(tables.by_task),
+            "protocol_version": PROTOCOL_VERSION}
 
 
 def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcomes: list, wall_seconds: float) -> dict:

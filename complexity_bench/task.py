@@ -23,6 +23,11 @@ from .models import StagedModel
 from .registry import NAME, Registry
 
 SUITES = ("smoke", "default", "full")
+# Parameters that set a run's budget, and so its evaluation and checkpoint schedule: one
+# value per task, never a grid axis, so that which checkpoint counts as "at T_mem" and
+# where a control is censored cannot depend on a variant's outcome (docs/protocol.md,
+# "Budgets"). Only the smoke suite, a pipeline check whose scores mean nothing, shortens it.
+BUDGET_PARAMS = ("steps", "stop_factor")
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,11 @@ class Task:
             raise UserError(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)}")
         out = []
         for overrides in self.grid(suite):
+            fixed = sorted(set(overrides) & set(BUDGET_PARAMS))
+            if fixed and suite != "smoke":
+                raise ValueError(
+                    f"task {self.name!r}, suite {suite!r}: a variant overrides {', '.join(fixed)}; the budget "
+                    "and stop rule are one per task, the same for every variant (docs/protocol.md, \"Budgets\")")
             params = self.resolve(overrides)
             for seed in self.seeds(suite):
                 out.append(Variant(self.name, tuple(sorted(params.items())), seed, self.version))

@@ -64,6 +64,7 @@ class CheckReport:
     measure: str
     passed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # advice that does not fail the check
     seconds: float = math.nan
     value: Any = None
 
@@ -75,6 +76,7 @@ class CheckReport:
         lines = [f"check_measure({self.measure}): {'OK' if self.ok else 'FAILED'} ({self.seconds:.3f} s on the toy model)"]
         lines += [f"  ok    {p}" for p in self.passed]
         lines += [f"  FAIL  {f}" for f in self.failed]
+        lines += [f"  note  {n}" for n in self.notes]
         return "\n".join(lines)
 
 
@@ -151,6 +153,9 @@ def check_measure(measure: Measure | str, raise_on_failure: bool = True) -> Chec
         check(True, "metadata valid")
     except Exception as exc:
         check(False, "metadata valid", str(exc))
+    if not info.direction_source:
+        report.notes.append("no direction_source: say where the direction comes from (a paper, or the "
+                            "measure's definition), chosen before seeing results (docs/protocol.md, \"Directions\")")
 
     model, ctx = toy_context()
     check(measure.applicable(ctx.task, model), "applies to the toy task", "applicable() returned False")

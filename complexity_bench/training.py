@@ -15,14 +15,16 @@ Conventions every engine must follow so results agree:
   ``task.checkpoint_steps`` the weights are stored;
 - with ``recipe.stop_factor`` set, training stops at the first evaluation
   step s with T_gen and T_mem known (from the evaluations so far) and
-  s >= stop_factor * max(T_gen, T_mem); the weights at s are stored as the last checkpoint.
+  s >= stop_factor * max(T_gen, T_mem); the weights at s are stored as the last checkpoint;
+- the weights at exactly T_mem are stored as a checkpoint too (:class:`MemorisationCheckpoint`),
+  so every measure is judged at the memorisation step itself (docs/protocol.md, "Checkpoints").
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
@@ -90,6 +92,40 @@ def evaluate(task: Task, model: torch.nn.Module, data: TaskData) -> dict[str, fl
     return out
 
 
+class MemorisationCheckpoint:
+    """Keeps the weights at T_mem, which is known only ``CONSECUTIVE`` evaluations later.
+
+    T_mem is the first step of a sustained streak of train accuracy >= q, so the
+    weights are snapshotted at the start of every streak (rare: a few times per run)
+    and handed out once the streak has lasted long enough to be the event.
+    ``observe`` is called after each evaluation has been appended to ``metrics``;
+    ``snapshot`` is called only when the weights are needed.
+    """
+
+    def __init__(self, q: float) -> None:
+        self.q = q
+        self.done = False
+        self._start: int | None = None
+        self._weights: dict[str, torch.Tensor] | None = None
+
+    def observe(self, metrics: dict[str, list], snapshot: Callable[[], dict[str, torch.Tensor]]
+                ) -> tuple[int, dict[str, torch.Tensor]] | None:
+        """(T_mem, weights at T_mem) at the evaluation where T_mem becomes known, else None."""
+        if self.done:
+            return None
+        acc = metrics["train_acc"]
+        if acc[-1] < self.q:
+            self._start = self._weights = None
+            return None
+        if self._start is None:
+            self._start, self._weights = metrics["step"][-1], snapshot()
+        if first_sustained(metrics["step"], acc, self.q) is None:
+            return None
+        self.done = True
+        found, self._weights = (self._start, self._weights), None
+        return found
+
+
 def should_stop(metrics: dict[str, list], q: float, recipe: Recipe, step: int) -> bool:
     """Early stop after generalisation (see module docstring)."""
     if recipe.stop_factor is None:
@@ -99,6 +135,10 @@ def should_stop(metrics: dict[str, list], q: float, recipe: Recipe, step: int) -
     # the train one (small init), and stopping then would leave T_mem unrecorded
     t_mem = first_sustained(metrics["step"], metrics["train_acc"], q) if t_gen is not None else None
     return t_mem is not None and step >= recipe.stop_factor * max(t_gen, t_mem, 1)
+
+
+def _clone_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 @flushing_denormals  # late-training denormals slow CPU steps many times
@@ -111,6 +151,7 @@ def train_run(task: Task, variant: Variant) -> RunResult:
     optimizer = make_optimizer(model.parameters(), recipe)
     eval_at = set(task.eval_steps(recipe.steps))
     keep_at = set(task.checkpoint_steps(recipe.steps))
+    at_memorisation = MemorisationCheckpoint(task.threshold)
     batches = minibatches(len(data.train_idx), recipe.batch_size, variant.seed)
     x_train, y_train = data.x_train, data.y_train
 
@@ -124,10 +165,13 @@ def train_run(task: Task, variant: Variant) -> RunResult:
             metrics["step"].append(step)
             for c in METRIC_COLUMNS:
                 metrics[c].append(row[c])
+            found = at_memorisation.observe(metrics, lambda: _clone_state(model))
+            if found is not None:
+                checkpoints[found[0]] = found[1]
             model.train()
         stop = step == recipe.steps or (step in eval_at and should_stop(metrics, task.threshold, recipe, step))
         if step in keep_at or stop:
-            checkpoints[step] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            checkpoints[step] = _clone_state(model)
         if stop:
             break
         idx = next(batches)

@@ -16,25 +16,25 @@ from torch import nn
 from complexity_bench.measure import MeasureContext, measure
 
 
-@measure(name="random", version="1", direction=+1, needs=(), stochastic=True, baseline=True,
+@measure(name="random", version="1", direction=+1, direction_source='none: noise; +1 by convention, at chance whichever way', needs=(), stochastic=True, baseline=True,
          description="Uniform noise in [0, 1) from the context's seeded generator.")
 def random_baseline(model: nn.Module, ctx: MeasureContext) -> float:
     return float(torch.rand((), generator=ctx.generator))
 
 
-@measure(name="train-loss", version="1", direction=+1, needs=("data",), baseline=True,
+@measure(name="train-loss", version="1", direction=+1, direction_source='definition: a higher training loss is a less fitted model', needs=("data",), baseline=True,
          description="Training loss at the checkpoint (full training set).")
 def train_loss_baseline(model: nn.Module, ctx: MeasureContext) -> float:
     return float(ctx.metrics["train_loss"])
 
 
-@measure(name="step", version="1", direction=-1, needs=(), baseline=True,
+@measure(name="step", version="1", direction=-1, direction_source='definition: the clock; a later step is closer to generalising', needs=(), baseline=True,
          description="Optimizer steps taken: the clock. Larger = later = closer to generalising.")
 def step_baseline(model: nn.Module, ctx: MeasureContext) -> float:
     return float(ctx.step)
 
 
-@measure(name="oracle-test-loss", version="1", direction=+1, needs=("data",), causal=False, baseline=True,
+@measure(name="oracle-test-loss", version="1", direction=+1, direction_source='definition: a higher test loss is further from generalising', needs=("data",), causal=False, baseline=True,
          description="Test loss at the checkpoint: the predicted quantity itself (non-causal upper bound).")
 def oracle_test_loss(model: nn.Module, ctx: MeasureContext) -> float:
     return float(ctx.metrics["test_loss"])

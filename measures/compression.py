@@ -164,7 +164,7 @@ def model_compression(
     return compression_complexity(loss_of, dict(model.named_parameters()), eps_frac)
 
 
-@measure(name="compression", version="1", direction=+1, needs=("weights", "data"), cost="cheap",
+@measure(name="compression", version="1", direction=+1, direction_source='DeMoss et al. 2024: the compressed description length falls as the network generalises', needs=("weights", "data"), cost="cheap",
          reference="DeMoss, Sapora, Foerster, Hawes & Posner 2024, The Complexity Dynamics of Grokking "
                    "(arXiv 2412.09810)",
          description="zlib bytes of the integer codes of the coarsest uniform quantisation of all parameters whose "

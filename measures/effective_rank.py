@@ -111,7 +111,7 @@ def representation(model: nn.Module, ctx: MeasureContext) -> torch.Tensor:
 @measure(
     name="effective-rank",
     version="2",
-    direction=+1,
+    direction=+1, direction_source='Roy & Vetterli 2007 (more effective dimensions = more complex); the compression view of grokking (Liu, Zhong & Tegmark 2023)',
     needs=("weights",),
     cost="cheap",
     reference="Roy & Vetterli 2007, The effective rank: a measure of effective dimensionality, EUSIPCO",
@@ -138,7 +138,7 @@ def _stage_index(key: str) -> int:
 @measure(
     name="stable-rank",
     version="1",
-    direction=+1,
+    direction=+1, direction_source='Jiang et al. 2020: the fro/spec ratio enters norm-based capacity bounds, larger = larger capacity',
     needs=("weights",),
     cost="cheap",
     reference="Rudelson & Vershynin 2007; Jiang et al. 2020, Fantastic Generalization Measures (fro/spec)",
@@ -151,7 +151,7 @@ def stable_rank_measure(model: nn.Module, ctx: MeasureContext) -> float:
 @measure(
     name="effective-rank-repr",
     version="1",
-    direction=+1,
+    direction=+1, direction_source='the compression view of grokking (Liu, Zhong & Tegmark 2023): representations lose dimensions as the net generalises (RankMe, Garrido et al. 2023, argues the opposite for transfer)',
     needs=("weights", "data"),
     cost="cheap",
     reference="Garrido et al. 2023, RankMe, ICML (arXiv 2210.02885); Roy & Vetterli 2007",

@@ -96,7 +96,7 @@ def embedding_table(model: nn.Module) -> torch.Tensor:
     raise ValueError("fourier-sparsity needs a token embedding (nn.Embedding), and the model has none")
 
 
-@measure(name="fourier-sparsity", version="1", direction=+1, needs=("weights",), cost="cheap",
+@measure(name="fourier-sparsity", version="1", direction=+1, direction_source='Nanda et al. 2023: the generalising circuit uses a few Fourier frequencies (more frequencies = further from it)', needs=("weights",), cost="cheap",
          applies_to="cyclic_group",
          reference="Nanda, Chan, Lieberum, Smith & Steinhardt 2023, Progress measures for grokking via "
                    "mechanistic interpretability, ICLR (arXiv 2301.05217)",

@@ -109,7 +109,7 @@ def model_hessian_trace(
 @register_measure
 class HessianTrace(Measure):
     info = MeasureInfo(
-        name="hessian-trace", version="1", direction=+1, needs=frozenset({"weights", "data", "gradients"}),
+        name="hessian-trace", version="1", direction=+1, direction_source='Keskar et al. 2017; Jiang et al. 2020 (sharpness): sharper minima generalise worse', needs=frozenset({"weights", "data", "gradients"}),
         cost="moderate", stochastic=True, applies_to="any",
         reference="Hutchinson 1989; Yao et al. 2020, PyHessian (arXiv 1912.07145); Jiang et al. 2020 §sharpness",
         description=f"Hutchinson estimate ({DEFAULT_PROBES} Rademacher probes, exact HVPs) of the trace of the "

@@ -18,7 +18,8 @@ pre-activation's scale ||W_i|| ||h|| + |b_i|) merge with a neighbour: below
 float64 resolution they are indistinguishable from a tie.
 
 **Smooth activations** (SiLU, tanh, GELU, ...): the network has no linear
-regions, and the count generalises to pre-activation sign changes:
+regions. The measure ``activation-pattern-changes`` counts pre-activation sign
+changes instead, on any net (``linear-regions`` is only for piecewise-linear nets):
 R = 1 + Σ over a uniform grid of ``n_grid`` intervals of the number of neurons
 whose sign differs between the interval's ends. This is a lower bound that
 converges to 1 + (number of zero crossings) as the grid is refined (a neuron
@@ -262,41 +263,42 @@ def probe_segments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 @register_measure
 class LinearRegionsMeasure(Measure):
-    """Plugin: mean regions per probe segment, and boundary crossings per unit length."""
-
-    # 256 intervals: on the paper's SiLU net (init and 1k-4k steps of training) the
-    # mean count equalled that of 4,096 and 8,192 intervals, at a quarter of the cost of 1,024
-    n_grid: int = 256
+    """Plugin: mean linear regions per probe segment, and boundary crossings per unit
+    length, counted exactly; piecewise-linear (ReLU-family) nets only, where linear
+    regions exist. Smooth nets get :class:`ActivationPatternChangesMeasure`."""
 
     info = MeasureInfo(
         name="linear-regions",
-        version="1",
+        version="2",  # 2: piecewise-linear nets only (smooth nets: activation-pattern-changes)
         direction=+1,
+        direction_source="Hanin & Rolnick 2019: more regions = a more complex function; Liu, Zhong & Tegmark "
+                         "2023 and others report region counts falling as networks generalise",
         needs=frozenset({"weights", "data"}),
         cost="moderate",
-        stochastic=False,
-        applies_to="any",
+        applies_to="piecewise_linear",
         reference="Hanin & Rolnick 2019, Complexity of Linear Regions in Deep Networks, ICML (arXiv 1901.09021)",
         description=(
-            "Activation regions crossed by segments between fixed pairs of probe points, in the input space of "
-            "the first real-vector stage: exact float64 walk for ReLU/leaky-ReLU nets; for smooth activations "
-            "1 + pre-activation sign changes on a 256-interval grid (a lower bound). Sub-measures: per-segment "
-            "(mean count) and per-unit-length (boundary crossings / total segment length)"
+            "Linear regions crossed by segments between fixed pairs of probe points, in the input space of "
+            "the first real-vector stage, by an exact float64 walk (ReLU/leaky-ReLU nets only). Sub-measures: "
+            "per-segment (mean count) and per-unit-length (boundary crossings / total segment length)"
         ),
     )
+
+    def counts(self, net: nn.Module, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+        if not _is_piecewise_linear(net):
+            raise UserError("linear-regions counts exact regions of piecewise-linear nets only; "
+                            "use activation-pattern-changes for smooth activations")
+        return count_regions_batch(net, x0, x1)
 
     def compute(self, model: nn.Module, ctx: MeasureContext) -> dict[str, float]:
         start = getattr(model, "input_stage", 0)
         x = ctx.probe_x if start == 0 else ctx.activations(model)[start - 1]
         x = x.detach().flatten(1)
         if x.shape[0] < 2:
-            raise UserError("linear-regions needs at least 2 probe points")
+            raise UserError(f"{self.info.name} needs at least 2 probe points")
         net = model.tail(start) if hasattr(model, "tail") else model
         x0, x1 = probe_segments(x)
-        if _is_piecewise_linear(net):
-            counts = count_regions_batch(net, x0, x1)
-        else:
-            counts = count_sign_changes_batch(net, x0, x1, n_grid=self.n_grid)
+        counts = self.counts(net, x0, x1)
         length = float((x1.double() - x0.double()).norm(dim=1).sum())
         if length == 0:
             raise ValueError("all probe segments have zero length (duplicate probe points): density undefined")
@@ -304,3 +306,34 @@ class LinearRegionsMeasure(Measure):
             "per-segment": float(counts.double().mean()),
             "per-unit-length": float((counts - 1).sum()) / length,
         }
+
+
+@register_measure
+class ActivationPatternChangesMeasure(LinearRegionsMeasure):
+    """Plugin: 1 + hidden pre-activation sign changes along probe segments, on a grid, for
+    any activation. On a smooth net these are hyperplane crossings, not linear regions
+    (it has none); on a piecewise-linear net the count equals the linear-region count
+    whenever no region is thinner than the grid spacing."""
+
+    # 256 intervals: on the paper's SiLU net (init and 1k-4k steps of training) the
+    # mean count equalled that of 4,096 and 8,192 intervals, at a quarter of the cost of 1,024
+    n_grid: int = 256
+
+    info = MeasureInfo(
+        name="activation-pattern-changes",
+        version="1",
+        direction=+1,
+        direction_source="as linear-regions (Hanin & Rolnick 2019), of which it is the smooth-net generalisation",
+        needs=frozenset({"weights", "data"}),
+        cost="moderate",
+        applies_to="any",
+        reference="Hanin & Rolnick 2019, Complexity of Linear Regions in Deep Networks, ICML (arXiv 1901.09021)",
+        description=(
+            "1 + hidden pre-activation sign changes along segments between fixed pairs of probe points, on a "
+            "256-interval grid, in the input space of the first real-vector stage (a lower bound on the zero "
+            "crossings). Sub-measures: per-segment (mean) and per-unit-length (changes / total segment length)"
+        ),
+    )
+
+    def counts(self, net: nn.Module, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+        return count_sign_changes_batch(net, x0, x1, n_grid=self.n_grid)

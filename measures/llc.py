@@ -114,7 +114,7 @@ def model_llc(
 @register_measure
 class LLCMeasure(Measure):
     info = MeasureInfo(
-        name="llc", version="1", direction=+1, needs=frozenset({"weights", "data", "gradients"}), cost="expensive",
+        name="llc", version="1", direction=+1, direction_source='Lau et al. 2023: the local learning coefficient measures complexity; lower = simpler', needs=frozenset({"weights", "data", "gradients"}), cost="expensive",
         stochastic=True, applies_to="any",
         reference="Lau, Furman, Wang, Murfet & Wei 2023, The Local Learning Coefficient: A Singularity-Aware "
                   "Complexity Measure (arXiv 2308.12108)",

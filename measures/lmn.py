@@ -329,7 +329,7 @@ class LMNMeasure(Measure):
     info = MeasureInfo(
         name="lmn",
         version="1",
-        direction=+1,
+        direction=+1, direction_source='Liu, Zhong & Tegmark 2023: LMN falls as the network generalises',
         needs=frozenset({"weights", "data"}),
         cost="moderate",
         stochastic=False,

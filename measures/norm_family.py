@@ -141,7 +141,7 @@ def path_norm(layers: list[tuple[torch.Tensor, torch.Tensor | None]]) -> float:
 
 # -- plugins ---------------------------------------------------------------------------
 
-@measure(name="spectral-product", version="1", direction=+1, needs=("weights",), cost="cheap",
+@measure(name="spectral-product", version="1", direction=+1, direction_source='Bartlett et al. 2017; Jiang et al. 2020: norm-based capacity bounds, larger = worse generalisation', needs=("weights",), cost="cheap",
          reference=REFERENCE,
          description="log of the product of spectral norms of all Linear weights and embedding tables "
                      "(Σ log σ_max; biases excluded)")
@@ -149,14 +149,14 @@ def spectral_product_measure(model: nn.Module, ctx: MeasureContext) -> float:
     return log_spectral_product(list(weight_matrices(model).values()))
 
 
-@measure(name="spectral-dist-init", version="1", direction=+1, needs=("weights",), cost="cheap",
+@measure(name="spectral-dist-init", version="1", direction=+1, direction_source='Bartlett et al. 2017; Jiang et al. 2020: norm-based capacity bounds, larger = worse generalisation', needs=("weights",), cost="cheap",
          reference=REFERENCE,
          description="Σ ‖W − W_init‖_2² over Linear weights and embedding tables")
 def spectral_dist_init_measure(model: nn.Module, ctx: MeasureContext) -> float:
     return spectral_dist_init(weight_matrices(model), ctx.init_state)
 
 
-@measure(name="path-norm", version="1", direction=+1, needs=("weights",), cost="cheap",
+@measure(name="path-norm", version="1", direction=+1, direction_source='Neyshabur et al. 2015; Jiang et al. 2020: norm-based capacity bounds, larger = worse generalisation', needs=("weights",), cost="cheap",
          reference=REFERENCE,
          description="ℓ2 path norm sqrt(Σ_paths Π w²), biases included as constant-1 units, embeddings as "
                      "one-hot linear maps; activations skipped (exact for ReLU nets, structural otherwise)")

@@ -50,7 +50,7 @@ def collapse_fraction(logits: torch.Tensor, targets: torch.Tensor) -> float:
     return float(collapse_mask(logits, targets).double().mean())
 
 
-@measure(name="softmax-collapse", version="1", direction=+1, needs=("weights", "data"), cost="cheap",
+@measure(name="softmax-collapse", version="1", direction=+1, direction_source='Prieto et al. 2025: softmax collapse stalls generalisation (more collapse = further from it)', needs=("weights", "data"), cost="cheap",
          applies_to="classification",
          reference="Prieto, Barsbey, Mediano & Birdal 2025, Grokking at the Edge of Numerical Stability, "
                    "ICLR (arXiv 2501.04697)",

@@ -68,8 +68,8 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 class DigitsMLP(ScheduledTask):
     grids = GRIDS
     max_linear = 200  # most evenly spaced evaluations per run
-    # 2: evaluation/checkpoint schedules and grids settled (runs stored under "1" are stale)
-    version = "2"
+    # 3: protocol v2 (one budget per task, a checkpoint at T_mem); runs stored under "2" are stale
+    version = "3"
     name = "digits-mlp"
     family = "large-init-images"
     description = "8×8 digits (scikit-learn), 64-200-200-10 ReLU MLP with initial weights ×α, MSE on one-hot"

@@ -51,14 +51,12 @@ def random_signs(n: int, bits: int, gen: torch.Generator) -> torch.Tensor:
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "smoke": [{"steps": 300}],
     # A training-set-size axis (800 points: long delay; 2,000: none) plus the weight-decay-0
-    # control that never generalises (censored at 6k steps). Measured events: docs/tasks.md.
-    # Budgets ~3x the slowest seed's T_gen, so checkpoints are dense where the runs change.
-    "default": [{"n_train": n, "steps": 15_000} for n in (800, 1_000)]
-    + [{"n_train": n, "steps": 8_000} for n in (1_500, 2_000)]
-    + [{"weight_decay": 0.0, "steps": 6_000}],
-    "full": [{"n_train": n, "steps": 30_000} for n in (600, 700, 800, 1_000, 1_500, 2_000)]
-    + [{"weight_decay": wd, "steps": 30_000} for wd in (0.0, 0.003, 0.03)]
-    + [{"init_scale": a, "steps": 30_000} for a in (0.5, 2.0)],
+    # control that never generalises. Every variant trains on the task's one budget
+    # (``defaults["steps"]``; docs/protocol.md, "Budgets"). Measured events: docs/tasks.md.
+    "default": [{"n_train": n} for n in (800, 1_000, 1_500, 2_000)] + [{"weight_decay": 0.0}],
+    "full": [{"n_train": n} for n in (600, 700, 800, 1_000, 1_500, 2_000)]
+    + [{"weight_decay": wd} for wd in (0.0, 0.003, 0.03)]
+    + [{"init_scale": a} for a in (0.5, 2.0)],
 }
 
 
@@ -66,8 +64,8 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 class SparseParity(ScheduledTask):
     grids = GRIDS
     max_linear = 200  # most evenly spaced evaluations per run
-    # 2: evaluation/checkpoint schedules and grids settled (runs stored under "1" are stale)
-    version = "2"
+    # 3: protocol v2 (one budget per task, a checkpoint at T_mem); runs stored under "2" are stale
+    version = "3"
     name = "sparse-parity"
     family = "sparse-parity"
     description = "parity of 3 of 40 ±1 bits, 1-hidden-layer ReLU net (width 1000), SGD + hinge loss, batch 32"
@@ -80,7 +78,7 @@ class SparseParity(ScheduledTask):
     axes = ("n_train", "weight_decay", "init_scale")
     defaults: ClassVar[dict[str, Any]] = {
         "n_bits": 40, "k": 3, "n_train": 1_000, "width": 1_000,
-        "weight_decay": 0.01, "init_scale": 1.0, "lr": 0.1, "steps": 10_000,
+        "weight_decay": 0.01, "init_scale": 1.0, "lr": 0.1, "steps": 30_000,
         "optimizer": "sgd", "batch_size": 32, "stop_factor": 1.5,
     }
     bounds = {

@@ -59,3 +59,21 @@ def test_catches_exceptions_and_raises_by_default():
 
     with pytest.raises(AssertionError, match="RuntimeError: kaput"):
         check_measure(_fm(boom))
+
+
+def test_every_registered_measure_says_where_its_direction_comes_from():
+    """Directions are declared before data, with their source (docs/protocol.md, "Directions")."""
+    from complexity_bench.measure import MEASURES
+
+    missing = [m.name for m in MEASURES if not m.info.direction_source.strip()]
+    assert missing == []
+
+
+def test_a_plugin_without_a_direction_source_gets_a_note():
+    from complexity_bench.measure import FunctionMeasure, MeasureInfo
+    from complexity_bench.testing import check_measure
+
+    m = FunctionMeasure(lambda model, ctx: 1.0 + float(next(model.parameters()).sum()),
+                        MeasureInfo(name="no-source", version="1", direction=1))
+    report = check_measure(m, raise_on_failure=False)
+    assert any("direction_source" in n for n in report.notes)

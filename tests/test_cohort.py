@@ -172,10 +172,12 @@ def assert_same_runs(task: Task, variants) -> list:
         step0 = min(ref.checkpoints)
         for name, w in ref.checkpoints[step0].items():  # initial weights: exactly make_model's
             assert torch.equal(got.checkpoints[step0][name], w), name
-        last = max(ref.checkpoints)
         recipe = task.recipe(v.param_dict)
-        for name, w in ref.checkpoints[last].items():
-            assert_weights_close(got.checkpoints[last][name], w, recipe.lr * last, f"{v}: {name}")
+        # the last checkpoint, and the one at T_mem (stored once the event is known)
+        for at in {max(ref.checkpoints), ref.events.t_mem} - {None}:
+            assert at in got.checkpoints, (v, at)
+            for name, w in ref.checkpoints[at].items():
+                assert_weights_close(got.checkpoints[at][name], w, recipe.lr * at, f"{v} @ {at}: {name}")
     return cohort
 
 

@@ -1,4 +1,4 @@
-"""Scoring: pure functions from stored traces and run events to leaderboards (SPEC §6).
+"""Scoring: pure functions from stored traces and run events to leaderboards (docs/protocol.md).
 
     from complexity_bench.scoring import score, ScoreConfig
     tables = score(runs, traces, measures, ScoreConfig(n_boot=1000))
@@ -7,11 +7,14 @@
 
 Modules: prepare (inputs -> arrays, conventions), tracking, early_warning,
 forecast, granulated (Psi, sign-error), stats (weighted statistics vectorised
-over bootstrap replicates), bootstrap, leaderboard, synthetic (test data).
+over bootstrap replicates), bootstrap (hierarchical replicates), ranking (ranks
+with ties, P(A beats B)), leaderboard (sections, cross-task means), synthetic
+(test data).
 Column meanings: docs/scoring.md.
 """
 
-from .config import HEADLINE, HIGHER_IS_BETTER, SCORES, ScoreConfig, ScoreTables
+from .config import BESIDE, HEADLINE, HIGHER_IS_BETTER, PROTOCOL_VERSION, SCORES, ScoreConfig, ScoreTables
 from .score import score
 
-__all__ = ["HEADLINE", "HIGHER_IS_BETTER", "SCORES", "ScoreConfig", "ScoreTables", "score"]
+__all__ = ["BESIDE", "HEADLINE", "HIGHER_IS_BETTER", "PROTOCOL_VERSION", "SCORES", "ScoreConfig", "ScoreTables",
+           "score"]

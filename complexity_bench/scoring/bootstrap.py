@@ -1,12 +1,15 @@
-"""Bootstrap over runs: replicate weights, percentile intervals, and the result holder.
+"""Hierarchical bootstrap over a task's runs: replicate weights, intervals, the result holder.
 
-A replicate draws R runs with replacement from a task's R runs; run r's
-multiplicity is its weight. All measures of a task share the same replicates
-(seeded by ScoreConfig.seed and the task name), so differences between
-measures are not blurred by different resamples, and the across-task mean of
-replicate b averages the b-th replicate of every task.
+What varies between repetitions of a task's experiment is which variant
+configurations one happens to study and which seeds each gets, so a replicate
+resamples both levels (docs/protocol.md, "Uncertainty"): it draws the task's C
+configurations with replacement, then, for every configuration drawn, that
+configuration's seeds with replacement. Run r's multiplicity is its weight.
+All measures of a task share the same replicates (seeded by ScoreConfig.seed
+and the task name), so measures are compared on the same resamples, and the
+across-task mean of replicate b averages the b-th replicate of every task.
 
-    >>> W = bootstrap_weights(4, 3, seed=0, task="t")
+    >>> W = bootstrap_weights(4, 3, seed=0, task="t", configs=np.array([0, 0, 1, 1]))
     >>> W.shape, W.sum(axis=1).tolist()
     ((3, 4), [4.0, 4.0, 4.0])
 """
@@ -20,24 +23,31 @@ import numpy as np
 
 
 def bootstrap_weights(n_runs: int, n_boot: int, seed: int, task: str,
-                      strata: np.ndarray | None = None) -> np.ndarray:
+                      configs: np.ndarray | None = None, seeds: bool = True) -> np.ndarray:
     """(n_boot, n_runs) multiplicities, deterministic in (seed, task).
 
-    strata (optional, one label per run): resample within each stratum, keeping
-    its size -- with strata = variant configuration, only the seeds are
-    resampled and the hyperparameter grid (fixed by design) stays whole, so
-    every one-axis comparison keeps its pairs. None: plain resampling of all runs.
+    configs (one label per run): two-level resampling, configurations then seeds
+    within each drawn configuration. A configuration drawn k times contributes k
+    independent seed resamples, whose sum is one multinomial of k * n_c draws
+    over its n_c runs; that is how it is drawn here. ``seeds=False`` keeps each
+    drawn configuration's seeds whole (the cluster bootstrap). None: plain
+    resampling of all runs.
     """
     h = int.from_bytes(hashlib.sha256(task.encode()).digest()[:4], "little")
     rng = np.random.default_rng([seed, h])
     if n_runs == 0 or n_boot <= 0:
         return np.zeros((max(n_boot, 0), n_runs))
-    if strata is None:
+    if configs is None:
         return rng.multinomial(n_runs, np.full(n_runs, 1.0 / n_runs), size=n_boot).astype(float)
+    labels = list(dict.fromkeys(configs.tolist()))
+    drawn = rng.multinomial(len(labels), np.full(len(labels), 1.0 / len(labels)), size=n_boot)  # (B, C)
     W = np.zeros((n_boot, n_runs))
-    for lab in dict.fromkeys(strata.tolist()):
-        idx = np.flatnonzero(strata == lab)
-        W[:, idx] = rng.multinomial(len(idx), np.full(len(idx), 1.0 / len(idx)), size=n_boot)
+    for c, lab in enumerate(labels):
+        idx = np.flatnonzero(configs == lab)
+        if seeds:
+            W[:, idx] = rng.multinomial(drawn[:, c] * len(idx), np.full(len(idx), 1.0 / len(idx)))
+        else:
+            W[:, idx] = drawn[:, c][:, None]
     return W
 
 

@@ -7,14 +7,23 @@ says which way each one points; docs/scoring.md documents them all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 
+# Version of the scoring protocol (docs/protocol.md), written into every manifest: 2 judges
+# every measure at the same checkpoints, ranks on the two prediction questions with ties.
+PROTOCOL_VERSION = "2"
+
+# ScoreConfig.resample -> how the bootstrap draws a task's runs (bootstrap.py)
+RESAMPLING = {"hierarchical": "configurations, then seeds", "clusters": "configurations, seeds whole",
+              "runs": "runs"}
+
+
 @dataclass(frozen=True)
 class ScoreConfig:
-    """Knobs of the scoring protocol (SPEC §6).
+    """Knobs of the scoring protocol (docs/protocol.md).
 
     horizon: h in the early-warning label "test accuracy reaches q by t*h".
     false_alarm: share of never-generalising runs allowed to raise an alarm
@@ -34,11 +43,14 @@ class ScoreConfig:
         left out of the AUROC; True labels it negative, as if the run would
         never generalise at all (SPEC §6.2's literal reading).
     level: coverage of the bootstrap intervals.
-    stratify: resample seeds within each variant configuration (the grid is
-        fixed by design; only seeds are random) when every configuration has at
-        least 2 runs; otherwise, or when False, resample all runs of the task.
-        Plain resampling drops whole configurations from some replicates, which
-        biases worst-case scores (the max over environments) upwards.
+    resample: "hierarchical" (default): configurations, then seeds within each
+        drawn configuration (bootstrap.py; docs/protocol.md, "Uncertainty", has
+        the coverage of each scheme under a permutation null); "clusters":
+        configurations, each drawn one's seeds kept whole; "runs": all runs of a
+        task, ignoring the configuration level.
+    tie_probability: two measures are tied unless one is better in at least this
+        share of bootstrap replicates; rank = 1 + the number of measures better
+        with that probability (ranking.py).
     """
 
     horizon: float = 2.0
@@ -50,15 +62,22 @@ class ScoreConfig:
     min_points: int = 3
     censored_late_negative: bool = False
     level: float = 0.95
-    stratify: bool = True
+    resample: str = "hierarchical"
+    tie_probability: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.resample not in RESAMPLING:
+            raise ValueError(f"resample must be one of {', '.join(RESAMPLING)}, got {self.resample!r}")
 
 
 @dataclass
 class ScoreTables:
-    """by_task: one row per (measure, task); leaderboard: one row per measure."""
+    """by_task: one row per (measure, task); leaderboard: one row per measure;
+    pairwise: P(A beats B) per scope (a task or "all") and headline score."""
 
     by_task: pd.DataFrame
     leaderboard: pd.DataFrame
+    pairwise: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # Score columns and whether larger is better (None: neither; a diagnostic).
@@ -80,4 +99,11 @@ HIGHER_IS_BETTER: dict[str, bool | None] = {
     "fc_sign_error_max": False,
 }
 SCORES: tuple[str, ...] = tuple(HIGHER_IS_BETTER)
-HEADLINE: tuple[str, ...] = ("trk_rho", "ew_auroc", "fc_cindex", "fc_sign_error_max")
+# The two prediction questions (docs/protocol.md, "Ranking"): does the measure's movement
+# since memorisation announce generalisation (ew_auroc), and does its value at
+# memorisation order the delays (fc_cindex)? ``headline`` is their mean; measures are
+# ranked on it. Tracking and the worst sign-error are reported beside, not ranked:
+# tracking is not a prediction, and the sign-error scores the same feature as the C-index.
+HEADLINE: tuple[str, ...] = ("ew_auroc", "fc_cindex")
+BESIDE: tuple[str, ...] = ("trk_rho", "fc_sign_error_max")
+RANKED_ON: tuple[str, ...] = ("headline", *HEADLINE)  # every rank and pairwise column

@@ -1,11 +1,11 @@
-"""Early warning (SPEC §6.2, causal): does the measure's progress since T_mem announce grokking?
+"""Early warning (docs/protocol.md, "Early warning"; causal): does the measure's progress since T_mem announce grokking?
 
 Predictor at checkpoint t of a run (s = direction * measure, larger = more complex):
 
     p(t) = (s(T_mem) - s(t)) / (|s(T_mem) - s(0)| + eps)
 
 i.e. how far the measure has fallen since memorisation, relative to how far it
-rose before; s(T_mem) is the value at the last checkpoint <= T_mem (causal).
+rose before; s(T_mem) is the value at the run's memorisation checkpoint (prepare.py).
 Larger p = "generalisation is near".
 
 - ew_auroc: AUROC of p(t) for the label "test accuracy reaches q by t*h"
@@ -38,7 +38,7 @@ from sklearn.metrics import roc_auc_score
 
 from .bootstrap import Result
 from .config import ScoreConfig
-from .prepare import Series, TaskRuns
+from .prepare import Series, TaskRuns, no_variance
 from .stats import chunked, weighted_auroc
 
 COLUMNS = ("ew_auroc", "ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate")
@@ -72,78 +72,93 @@ def calibrate_threshold(maxima: np.ndarray, W: np.ndarray, alpha: float) -> np.n
 
 
 def score_early_warning(series: Series, runs: TaskRuns, W: np.ndarray, cfg: ScoreConfig) -> Result:
+    """All early-warning scores of one (measure, task); W is the (B, R) bootstrap weight matrix."""
     res = Result()
     B = W.shape[0]
     p = predictor(series, cfg.eps)
     r, t = series.run, series.step
-    has = np.isfinite(p)
+    has_p = np.isfinite(p)
     grok, never = runs.grokked[r], runs.never[r]
-    after = t > runs.t_mem[r]
+    after_mem = t > runs.t_mem[r]
     with np.errstate(invalid="ignore"):
         before_gen = t < runs.t_gen[r]
         watched = (cfg.horizon * t <= runs.budget[r]) | cfg.censored_late_negative
         label_known = grok | (never & watched)
         label = grok & (runs.t_gen[r] <= cfg.horizon * t)
-    pts = has & after & ((grok & before_gen) | never) & label_known
-    res.counts["n_runs_ew"] = int(len(np.unique(r[pts])))
-    res.counts["n_ckpt_ew"] = int(pts.sum())
+    scored = has_p & after_mem & ((grok & before_gen) | never) & label_known
+    res.counts["n_runs_ew"] = int(len(np.unique(r[scored])))
+    res.counts["n_ckpt_ew"] = int(scored.sum())
+    if scored.any():
+        involved = np.unique(r[scored])
+        if no_variance(series.s[scored], series.s_mem[involved], series.s_init[involved]):
+            res.nan(COLUMNS, "the measure is constant on the checkpoints scored", B)
+            return res
+    res.update(_auroc(p, scored, label, r, W))
+    res.update(_lead_time(p, has_p & after_mem & grok & before_gen, has_p & after_mem & never, series, runs, W, cfg))
+    return res
 
-    # AUROC.
-    lab = label[pts]
-    if pts.sum() == 0:
-        res.nan(("ew_auroc",), "no checkpoints after T_mem with a measure value", B)
+
+def _auroc(p: np.ndarray, scored: np.ndarray, label: np.ndarray, run: np.ndarray, W: np.ndarray) -> Result:
+    """ew_auroc: AUROC of p for the label over the scored checkpoints."""
+    res = Result()
+    lab = label[scored]
+    if not scored.any():
+        res.nan(("ew_auroc",), "no checkpoints after T_mem with a measure value", W.shape[0])
     elif lab.all() or not lab.any():
-        res.nan(("ew_auroc",), "only one label class (no positive or no negative checkpoints)", B)
+        res.nan(("ew_auroc",), "only one label class (no positive or no negative checkpoints)", W.shape[0])
     else:
-        res.set("ew_auroc", roc_auc_score(lab, p[pts]), chunked(weighted_auroc, W[:, r[pts]], int(pts.sum()), p[pts], lab))
+        res.set("ew_auroc", roc_auc_score(lab, p[scored]),
+                chunked(weighted_auroc, W[:, run[scored]], int(scored.sum()), p[scored], lab))
+    return res
 
-    # Lead time at a calibrated false-alarm rate.
-    R = len(runs)
-    nv = has & after & never
-    grk = has & after & grok & before_gen
+
+def _lead_time(p: np.ndarray, in_window: np.ndarray, after_never: np.ndarray, series: Series,
+               runs: TaskRuns, W: np.ndarray, cfg: ScoreConfig) -> Result:
+    """ew_lead_time, ew_detect_rate, ew_false_alarm_rate at a threshold calibrated on the
+    never-generalising runs. ``in_window``: checkpoints T_mem < t < T_gen of grokking runs;
+    ``after_never``: checkpoints after T_mem of never-generalising runs."""
+    res = Result()
+    B, R = W.shape[0], len(runs)
+    r, t = series.run, series.step
+    lead_cols = ("ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate")
     never_runs = np.flatnonzero(runs.never & np.isfinite(series.s_mem))
     # Only runs with a checkpoint strictly between T_mem and T_gen can be warned about;
     # a run that generalises before its next checkpoint is left out, not counted a miss.
     has_window = np.zeros(R, bool)
-    has_window[np.unique(r[grk])] = True
+    has_window[np.unique(r[in_window])] = True
     grok_runs = np.flatnonzero(runs.grokked & np.isfinite(series.s_mem) & has_window)
-    maxima = np.full(R, -np.inf)
-    np.maximum.at(maxima, r[nv], p[nv])
     res.counts["n_runs_never"] = int(len(never_runs))
     if len(never_runs) == 0:
-        res.nan(("ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate"),
-                "no never-generalising runs to calibrate the alarm on", B)
+        res.nan(lead_cols, "no never-generalising runs to calibrate the alarm on", B)
         return res
     if len(grok_runs) == 0:
-        res.nan(("ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate"),
-                "no grokking run has a checkpoint between T_mem and T_gen", B)
+        res.nan(lead_cols, "no grokking run has a checkpoint between T_mem and T_gen", B)
         return res
-    Wall = np.vstack([np.ones((1, R)), W])  # row 0: the point estimate
-    theta = calibrate_threshold(maxima[never_runs], Wall[:, never_runs], cfg.false_alarm)
-    fa = (maxima[never_runs][None, :] > theta[:, None]).astype(float)
+    never_max = np.full(R, -np.inf)  # each never-generalising run's largest p after T_mem
+    np.maximum.at(never_max, r[after_never], p[after_never])
+    weights = np.vstack([np.ones((1, R)), W])  # row 0: the point estimate, then the replicates
+    theta = calibrate_threshold(never_max[never_runs], weights[:, never_runs], cfg.false_alarm)
+    false_alarm = (never_max[never_runs][None, :] > theta[:, None]).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        far = (Wall[:, never_runs] * fa).sum(axis=1) / Wall[:, never_runs].sum(axis=1)
+        far = (weights[:, never_runs] * false_alarm).sum(axis=1) / weights[:, never_runs].sum(axis=1)
     lead = np.zeros((len(theta), len(grok_runs)))
-    det = np.zeros_like(lead)
+    detected = np.zeros_like(lead)
     for j, k in enumerate(grok_runs):
-        sel = grk & (r == k)
-        if not sel.any():
-            continue
-        cm = np.maximum.accumulate(p[sel])
-        idx = np.searchsorted(cm, theta, side="right")  # first checkpoint with p > theta
-        hit = (idx < len(cm)) & np.isfinite(theta)
-        t_alarm = t[sel][np.minimum(idx, len(cm) - 1)]
+        sel = in_window & (r == k)
+        running_max = np.maximum.accumulate(p[sel])
+        first = np.searchsorted(running_max, theta, side="right")  # first checkpoint with p > theta
+        hit = (first < len(running_max)) & np.isfinite(theta)
+        t_alarm = t[sel][np.minimum(first, len(running_max) - 1)]
         lead[:, j] = np.where(hit, np.log10(runs.t_gen[k] / np.maximum(t_alarm, 1.0)), 0.0)
-        det[:, j] = hit
-    Wg = Wall[:, grok_runs]
+        detected[:, j] = hit
+    wg = weights[:, grok_runs]
     with np.errstate(invalid="ignore", divide="ignore"):
-        lead_m = (Wg * lead).sum(axis=1) / Wg.sum(axis=1)
-        det_m = (Wg * det).sum(axis=1) / Wg.sum(axis=1)
-    lead_m[~np.isfinite(theta)] = np.nan
-    det_m[~np.isfinite(theta)] = np.nan
-    res.set("ew_lead_time", lead_m[0], lead_m[1:])
-    res.set("ew_detect_rate", det_m[0], det_m[1:])
+        lead_mean = (wg * lead).sum(axis=1) / wg.sum(axis=1)
+        detect_mean = (wg * detected).sum(axis=1) / wg.sum(axis=1)
+    lead_mean[~np.isfinite(theta)] = np.nan
+    detect_mean[~np.isfinite(theta)] = np.nan
+    res.set("ew_lead_time", lead_mean[0], lead_mean[1:])
+    res.set("ew_detect_rate", detect_mean[0], detect_mean[1:])
     res.set("ew_false_alarm_rate", far[0], far[1:])
     res.counts["n_runs_lead"] = int(len(grok_runs))
     return res
-

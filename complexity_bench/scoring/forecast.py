@@ -1,6 +1,6 @@
-"""Forecast across runs (SPEC §6.3): does the measure at T_mem rank the runs' delays?
+"""Forecast across runs (docs/protocol.md, "Forecast"): does the measure at T_mem rank the runs' delays?
 
-Feature: x = direction * m(T_mem) (the value at the last checkpoint <= T_mem),
+Feature: x = direction * m(T_mem) (the value at the run's memorisation checkpoint),
 and the excess over initialisation x_exc = direction * (m(T_mem) - m(0)).
 Target: the delay D = log10(T_gen / T_mem) (T_gen = budget and censored when
 the run never generalised). Convention: a *larger* x should mean a *longer*
@@ -26,7 +26,7 @@ from scipy import stats
 from .bootstrap import Result
 from .config import ScoreConfig
 from .granulated import score_granulated
-from .prepare import Series, TaskRuns
+from .prepare import Series, TaskRuns, no_variance
 from .stats import harrell_c, weighted_tau_b
 
 COLUMNS = ("fc_tau", "fc_tau_excess", "fc_cindex", "fc_cindex_excess",
@@ -37,7 +37,7 @@ def _tau(res: Result, name: str, x: np.ndarray, D: np.ndarray, W: np.ndarray, cf
     B = W.shape[0]
     if len(x) < cfg.min_points:
         res.nan((name,), f"fewer than {cfg.min_points} uncensored runs with a value at T_mem", B)
-    elif np.ptp(x) == 0:
+    elif no_variance(x):
         res.nan((name,), "constant measure at T_mem", B)
     elif np.ptp(D) == 0:
         res.nan((name,), "all delays equal", B)
@@ -50,6 +50,9 @@ def _tau(res: Result, name: str, x: np.ndarray, D: np.ndarray, W: np.ndarray, cf
 
 def _cindex(res: Result, name: str, x: np.ndarray, D: np.ndarray, ev: np.ndarray, W: np.ndarray) -> None:
     B = W.shape[0]
+    if len(x) >= 2 and no_variance(x):
+        res.nan((name,), "constant measure at T_mem", B)
+        return
     c = harrell_c(x, D, ev)[0]
     if not np.isfinite(c):
         res.nan((name,), "no comparable pair (needs an observed delay shorter than another run's)", B)
@@ -66,9 +69,11 @@ def score_forecast(series: Series, runs: TaskRuns, W: np.ndarray, cfg: ScoreConf
     res.counts["n_runs_forecast"] = int(use.sum())
     res.counts["n_runs_censored"] = int((use & runs.censored).sum())
     _tau(res, "fc_tau", x[unc], runs.delay[unc], W[:, unc], cfg)
-    _tau(res, "fc_tau_excess", x_exc[unc], runs.delay[unc], W[:, unc], cfg)
-    ev = ~runs.censored[use]
-    _cindex(res, "fc_cindex", x[use], runs.delay[use], ev, W[:, use])
-    _cindex(res, "fc_cindex_excess", x_exc[use], runs.delay[use], ev, W[:, use])
+    _cindex(res, "fc_cindex", x[use], runs.delay[use], ~runs.censored[use], W[:, use])
+    # s(0) can be missing where s(T_mem) is not: the excess has its own runs
+    use_exc = use & np.isfinite(x_exc)
+    unc_exc = use_exc & ~runs.censored
+    _tau(res, "fc_tau_excess", x_exc[unc_exc], runs.delay[unc_exc], W[:, unc_exc], cfg)
+    _cindex(res, "fc_cindex_excess", x_exc[use_exc], runs.delay[use_exc], ~runs.censored[use_exc], W[:, use_exc])
     res.update(score_granulated(x, runs, use, W, cfg))
     return res

@@ -43,7 +43,7 @@ import numpy as np
 
 from .bootstrap import Result
 from .config import ScoreConfig
-from .prepare import TaskRuns
+from .prepare import TaskRuns, no_variance
 from .stats import group_means
 
 COLUMNS = ("fc_psi", "fc_sign_error_mean", "fc_sign_error_max")
@@ -87,6 +87,9 @@ def score_granulated(x: np.ndarray, runs: TaskRuns, use: np.ndarray, W: np.ndarr
     B = W.shape[0]
     if not runs.axes:
         res.nan(COLUMNS, "task has no variant axes", B)
+        return res
+    if use.sum() >= 2 and no_variance(x[use]):
+        res.nan(COLUMNS, "constant measure at T_mem", B)
         return res
     i, j, axis = one_axis_pairs(runs, use)
     known, sD, gap = delay_order(runs, i, j)

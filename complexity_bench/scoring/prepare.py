@@ -1,17 +1,21 @@
 """From the runs / traces tables to per-task arrays the scores work on.
 
-Conventions fixed here, once for every score:
+Conventions fixed here, once for every score (docs/protocol.md):
 
 - The signed measure is s = direction * value, so larger s always means "more
   complex, further from generalising".
-- m(T_mem) is the value at the last checkpoint at or before T_mem that has a
-  value (causal: events come from a denser evaluation grid than the
-  checkpoints, so T_mem rarely is a checkpoint). m(0) is the value at the
-  earliest checkpoint that has a value (step 0 when it is there).
+- Every measure is judged at the same moments. A run's *judgement steps* are
+  the checkpoints any measure has a row at (the evaluator gives every measure
+  the same checkpoints, including one at exactly T_mem); s(T_mem) is the value
+  at the run's memorisation checkpoint, the last judgement step <= T_mem, and
+  s(0) the value at its first judgement step. A measure with no valid value
+  exactly there has no s(T_mem) (s(0)) for that run: it is never replaced by an
+  earlier value, which would judge that measure at another moment.
 - A value is missing when it is NaN/inf or its ``error`` is non-empty; missing
   values are dropped and counted, the rest is scored.
 - The delay is D = log10(max(T_gen, 1) / max(T_mem, 1)), with T_gen = budget
   for censored runs (a lower bound then); NaN when the run never memorised.
+- A score whose inputs have no variance is undefined (:func:`no_variance`).
 
 Example::
 
@@ -52,6 +56,15 @@ class TaskRuns:
     axes: list[str]
     configs: list[tuple]
     index: dict[str, int] = field(default_factory=dict)
+    # per run: the first checkpoint and the memorisation checkpoint (see judgement_steps)
+    init_step: np.ndarray | None = None
+    mem_step: np.ndarray | None = None
+
+    @property
+    def config_id(self) -> np.ndarray:
+        """Per run: index of its variant configuration (runs differing only in seed share one)."""
+        codes = {c: n for n, c in enumerate(dict.fromkeys(self.configs))}
+        return np.array([codes[c] for c in self.configs], dtype=int)
 
     @property
     def memorised(self) -> np.ndarray:
@@ -140,14 +153,51 @@ def extract_series(rows: pd.DataFrame, runs: TaskRuns, direction: int) -> Series
     R = len(runs)
     s_mem = np.full(R, np.nan)
     s_init = np.full(R, np.nan)
+    init_step, mem_step = (runs.init_step, runs.mem_step) if runs.mem_step is not None \
+        else judgement_steps(runs, rows)
     bounds = np.searchsorted(run, np.arange(R + 1))
     for r in range(R):
         a, b = bounds[r], bounds[r + 1]
-        if a == b:
-            continue
-        s_init[r] = s[a]
-        if not np.isnan(runs.t_mem[r]):
-            k = np.searchsorted(step[a:b], runs.t_mem[r], side="right")
-            if k > 0:
-                s_mem[r] = s[a + k - 1]
+        s_init[r] = _value_at(step[a:b], s[a:b], init_step[r])
+        s_mem[r] = _value_at(step[a:b], s[a:b], mem_step[r])
     return Series(run, step, s, tl, ta, s_mem, s_init, n_rows, n_missing, unknown)
+
+
+def _value_at(steps: np.ndarray, values: np.ndarray, at: float) -> float:
+    """The value at exactly step ``at`` (NaN when ``at`` is NaN or has no value)."""
+    if np.isnan(at):
+        return np.nan
+    k = np.searchsorted(steps, at)
+    return float(values[k]) if k < len(steps) and steps[k] == at else np.nan
+
+
+def judgement_steps(runs: TaskRuns, traces: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per run, from the steps at which any measure in ``traces`` has a row: the first
+    one (s(0) is taken there) and the last one at or before T_mem (s(T_mem)); NaN when
+    there is none. ``score`` stores them in ``runs.init_step`` / ``runs.mem_step``."""
+    R = len(runs)
+    init_step, mem_step = np.full(R, np.nan), np.full(R, np.nan)
+    if traces.empty:
+        return init_step, mem_step
+    pairs = traces[["run_id", "step"]].drop_duplicates()
+    ridx = pairs["run_id"].astype(str).map(runs.index)
+    ok = ridx.notna().to_numpy()
+    run = ridx.to_numpy(float)[ok].astype(int)
+    step = pd.to_numeric(pairs["step"], errors="coerce").to_numpy(float)[ok]
+    for r in range(R):
+        mine = step[(run == r) & np.isfinite(step)]
+        if mine.size == 0:
+            continue
+        init_step[r] = mine.min()
+        before = mine[mine <= runs.t_mem[r]] if np.isfinite(runs.t_mem[r]) else mine[:0]
+        if before.size:
+            mem_step[r] = before.max()
+    return init_step, mem_step
+
+
+def no_variance(*arrays: np.ndarray) -> bool:
+    """True when the values, taken together, are constant up to float rounding: a score
+    computed from them would only measure ties (docs/protocol.md, "Undefined scores")."""
+    v = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.zeros(0)
+    v = v[np.isfinite(v)]
+    return v.size == 0 or bool(np.ptp(v) <= 1e-12 * (np.abs(v).max() + 1.0))

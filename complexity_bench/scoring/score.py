@@ -9,14 +9,15 @@ Inputs (pandas DataFrames):
   t_gen and budget (prepare.py) so the convention is the scorer's own.
 - traces: long format, one row per (run_id, step, measure): run_id, task,
   step, measure, value, seconds, error, train_loss, test_loss, train_acc,
-  test_acc. m(T_mem) is taken at the last checkpoint <= T_mem (causal).
+  test_acc. m(T_mem) is taken at the run's memorisation checkpoint, the same
+  step for every measure (prepare.py).
 - measures: one row per measure: measure, measure_version, direction,
   causal, baseline, and other metadata, carried into every output row.
   Sub-measures "name/key" inherit the metadata of "name".
 
 Every (measure, task) pair gets a row, even when nothing could be scored;
 a score that cannot be computed is NaN and ``nan_reasons`` says why
-("score: reason; ...").
+("score: reason; ..."). Ranks and the pairwise table: leaderboard.py.
 
 Example::
 
@@ -24,8 +25,8 @@ Example::
     >>> runs, traces, measures = make_synthetic(n_seeds=2)
     >>> tables = score(runs, traces, measures, ScoreConfig(n_boot=20))
     >>> lb = tables.leaderboard.set_index("measure")
-    >>> float(lb.loc["good", "rank"]), bool(np.isnan(lb.loc["oracle-test-loss", "rank"]))  # oracle: not ranked
-    (1.0, True)
+    >>> float(lb.loc["good", "rank"]), lb.loc["oracle-test-loss", "section"]  # the oracle: shown, not ranked
+    (1.0, 'not causal')
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ import numpy as np
 import pandas as pd
 
 from .bootstrap import Result, bootstrap_weights, interval
-from .config import SCORES, ScoreConfig, ScoreTables
+from .config import HEADLINE, RESAMPLING, SCORES, ScoreConfig, ScoreTables
 from .early_warning import score_early_warning
 from .forecast import score_forecast
-from .leaderboard import build_leaderboard
-from .prepare import TaskRuns, extract_series
+from .leaderboard import build_leaderboard, headline_reps, rank_by_task, with_headline
+from .prepare import TaskRuns, extract_series, judgement_steps
 from .tracking import score_tracking
 
 _STEP = "step"
@@ -89,11 +90,12 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
     tr_by_task = {t: g for t, g in traces.groupby(traces["task"].astype(str), sort=False)}
     for task in tasks:
         truns = TaskRuns.from_frame(runs[runs["task"].astype(str) == task])
-        strata = _strata(truns) if cfg.stratify else None
-        W = bootstrap_weights(len(truns), cfg.n_boot, cfg.seed, task, strata)
-        scheme = "seeds within configuration" if strata is not None else "runs"
+        configs = truns.config_id if cfg.resample != "runs" else None
+        W = bootstrap_weights(len(truns), cfg.n_boot, cfg.seed, task, configs, seeds=cfg.resample != "clusters")
+        scheme = RESAMPLING[cfg.resample]
 
         ttr = tr_by_task.get(task, traces.iloc[:0])
+        truns.init_step, truns.mem_step = judgement_steps(truns, ttr)
         by_measure = {m: g for m, g in ttr.groupby(ttr["measure"].astype(str), sort=False)}
         for name in names:
             info = meta[name]
@@ -109,32 +111,39 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
                 res.update(score_early_warning(series, truns, W, cfg))
                 res.update(score_forecast(series, truns, W, cfg))
             row = {"measure": name, "task": task, **{c: info.get(c) for c in meta_cols}}
-            row.update(res.counts)
+            row.update(causal=info["causal"], baseline=info["baseline"], **res.counts)
             row["bootstrap"] = scheme
             for col in SCORES:
                 row[col] = res.values.get(col, np.nan)
-                lo, hi = interval(res.reps[col], cfg.level) if col in res.reps and cfg.n_boot > 0 else (np.nan, np.nan)
-                row[f"{col}_lo"], row[f"{col}_hi"] = lo, hi
+                row[f"{col}_lo"], row[f"{col}_hi"] = _interval(res.reps.get(col), cfg)
             row["nan_reasons"] = "; ".join(f"{k}: {v}" for k, v in res.reasons.items() if not np.isfinite(row[k]))
             rows.append(row)
             reps[(name, task)] = res.reps
-    by_task = _beside_step(_order_columns(pd.DataFrame(rows), meta_cols))
-    if len(by_task):
-        by_task = by_task[[c for c in by_task.columns if c != "nan_reasons"] + ["nan_reasons"]]
-    leaderboard = build_leaderboard(by_task, reps, meta_cols, cfg) if len(by_task) else pd.DataFrame()
-    return ScoreTables(by_task=by_task, leaderboard=leaderboard)
+    if not rows:
+        return ScoreTables(by_task=pd.DataFrame(), leaderboard=pd.DataFrame(), pairwise=_pairwise([]))
+    by_task = with_headline(_beside_step(_order_columns(pd.DataFrame(rows), meta_cols)))
+    headline_reps(reps)
+    by_task["headline_lo"], by_task["headline_hi"] = zip(*[
+        _interval(reps[(m, t)].get("headline"), cfg) for m, t in zip(by_task["measure"], by_task["task"])])
+    by_task, task_pairs = rank_by_task(by_task, reps, cfg)
+    by_task = _by_task_columns(by_task)
+    leaderboard, all_pairs = build_leaderboard(by_task, reps, meta_cols, cfg)
+    return ScoreTables(by_task=by_task, leaderboard=leaderboard, pairwise=_pairwise(all_pairs + task_pairs))
 
 
-def _strata(runs: TaskRuns) -> np.ndarray | None:
-    """Configuration label per run for the stratified bootstrap; configurations with a
-    single run share one pooled stratum (stratifying them alone would freeze them),
-    so a grid with one seed per setting falls back to plain resampling."""
-    if not runs.axes or len(runs) == 0:
-        return None
-    codes = {c: n for n, c in enumerate(dict.fromkeys(runs.configs))}
-    lab = np.array([codes[c] for c in runs.configs])
-    lab[np.bincount(lab)[lab] < 2] = -1
-    return None if (lab == -1).all() else lab
+def _interval(reps: np.ndarray | None, cfg: ScoreConfig) -> tuple[float, float]:
+    return interval(reps, cfg.level) if reps is not None and cfg.n_boot > 0 else (np.nan, np.nan)
+
+
+def _pairwise(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["scope", "score", "measure_a", "measure_b", "p_a_beats_b"])
+
+
+def _by_task_columns(by_task: pd.DataFrame) -> pd.DataFrame:
+    """measure, task, section, rank and headline first; nan_reasons last."""
+    first = ["measure", "task", "section", "rank", "rank_lo", "rank_hi", "headline", "headline_lo", "headline_hi"]
+    last = [*[f"rank_{c}" for c in HEADLINE], "nan_reasons"]
+    return by_task[first + [c for c in by_task.columns if c not in first and c not in last] + last]
 
 
 _COUNTS = ("n_runs", "n_ckpt", "n_missing", "n_runs_tracking", "n_ckpt_tracking", "n_runs_tracking_per_run",

@@ -1,4 +1,4 @@
-"""Tracking (SPEC §6.1): does the measure move with the test loss while a run groks?
+"""Tracking (docs/protocol.md, "Tracking"): does the measure move with the test loss while a run groks?
 
 Points: the checkpoints with T_mem <= step <= T_gen of the runs that grok
 (memorised and generalised within the budget) at which the measure and the
@@ -30,7 +30,7 @@ from scipy import stats
 
 from .bootstrap import Result
 from .config import ScoreConfig
-from .prepare import Series, TaskRuns
+from .prepare import Series, TaskRuns, no_variance
 from .stats import chunked, weighted_median, weighted_pearson, weighted_spearman
 
 COLUMNS = ("trk_rho", "trk_r2", "trk_rho_run_median", "trk_r2_run_median")
@@ -43,10 +43,6 @@ def tracking_points(series: Series, runs: TaskRuns) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         inside = (series.step >= runs.t_mem[r]) & (series.step <= runs.t_gen[r])
     return grok & inside & np.isfinite(series.test_loss)
-
-
-def _constant(v: np.ndarray) -> bool:
-    return bool(np.ptp(v) <= 1e-12 * (np.abs(v).max() + 1.0))
 
 
 def score_tracking(series: Series, runs: TaskRuns, W: np.ndarray, cfg: ScoreConfig) -> Result:
@@ -66,9 +62,9 @@ def score_tracking(series: Series, runs: TaskRuns, W: np.ndarray, cfg: ScoreConf
 
     # Pooled.
     Wp = W[:, run]
-    if _constant(x):
+    if no_variance(x):
         res.nan(("trk_rho", "trk_r2"), "constant measure", B)
-    elif _constant(y):
+    elif no_variance(y):
         res.nan(("trk_rho", "trk_r2"), "constant test loss", B)
     else:
         with warnings.catch_warnings():
@@ -85,7 +81,7 @@ def score_tracking(series: Series, runs: TaskRuns, W: np.ndarray, cfg: ScoreConf
     for k in np.unique(run):
         sel = run == k
         xr, yr = x[sel], y[sel]
-        if len(xr) < cfg.min_points or _constant(xr) or _constant(yr):
+        if len(xr) < cfg.min_points or no_variance(xr) or no_variance(yr):
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -191,3 +191,16 @@ def test_plugin_matches_functional_core_and_passes_conformance():
     assert out["per-segment"] == pytest.approx(sum(counts) / len(counts), rel=1e-12)
     length = float((x1.double() - x0.double()).norm(dim=1).sum())
     assert out["per-unit-length"] == pytest.approx((sum(counts) - len(counts)) / length, rel=1e-12)
+
+
+def test_linear_regions_only_where_they_exist():
+    """A smooth net has no linear regions: its sign-change count has its own name
+    (activation-pattern-changes), and linear-regions applies to ReLU-family tasks only."""
+    from complexity_bench.measure import MEASURES
+    from complexity_bench.task import get_task
+
+    regions, changes = MEASURES.get("linear-regions"), MEASURES.get("activation-pattern-changes")
+    silu, relu = get_task("modadd-mlp"), get_task("modadd-relu")
+    assert not regions.applicable(silu, silu.make_model(silu.resolve({}), 0))
+    assert regions.applicable(relu, relu.make_model(relu.resolve({}), 0))
+    assert changes.applicable(silu, silu.make_model(silu.resolve({}), 0))

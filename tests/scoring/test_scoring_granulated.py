@@ -59,11 +59,13 @@ def test_sign_tolerance_drops_close_pairs():
     assert res.counts["n_sign_envs"] == 1
 
 
-def test_tied_measure_counts_half_and_no_axes_is_nan():
+def test_constant_measure_is_undefined_and_no_axes_is_nan():
+    """A constant measure has no ordering to score: undefined, not chance (it used to
+    score psi 0 and a sign-error of 0.5, and rank on them)."""
     runs = _runs()
     res = score_granulated(np.zeros(5), runs, np.ones(5, bool), np.ones((0, 5)), ScoreConfig(sign_tol=0.0))
-    assert res.values["fc_psi"] == 0.0
-    assert res.values["fc_sign_error_max"] == 0.5
+    for c in ("fc_psi", "fc_sign_error_mean", "fc_sign_error_max"):
+        assert np.isnan(res.values[c]) and res.reasons[c] == "constant measure at T_mem"
     noax = TaskRuns.from_frame(pd.DataFrame([run_row("a", 1.0, 10.0, 100), run_row("b", 1.0, 20.0, 100)]))
     res = score_granulated(np.arange(2.0), noax, np.ones(2, bool), np.ones((3, 2)), ScoreConfig())
     assert np.isnan(res.values["fc_psi"]) and "no variant axes" in res.reasons["fc_psi"]

@@ -25,10 +25,12 @@ def test_shape_and_columns(synth):
         for col in (c, f"{c}_lo", f"{c}_hi"):
             assert col in t.by_task and col in t.leaderboard
     for c in ("measure_version", "direction", "causal", "baseline", "needs", "cost", "stochastic",
-              "applies_to", "n_runs", "n_ckpt", "n_missing", "nan_reasons", "rank", "mean_rank"):
-        assert c in t.leaderboard, c
+              "applies_to", "n_runs", "n_ckpt", "n_missing", "nan_reasons", "section", "rank", "rank_lo",
+              "rank_hi", "headline", "headline_lo", "headline_hi"):
+        assert c in t.leaderboard and c in t.by_task, c
     assert set(t.leaderboard.measure) == set(measures.measure)
-    assert (t.by_task["bootstrap"] == "seeds within configuration").all()  # 2 seeds per setting
+    assert (t.by_task["bootstrap"] == "configurations, then seeds").all()
+    assert list(t.pairwise.columns) == ["scope", "score", "measure_a", "measure_b", "p_a_beats_b"]
     lo, hi = t.by_task["trk_rho_lo"], t.by_task["trk_rho_hi"]
     assert (lo[lo.notna()] <= hi[lo.notna()]).all()
 
@@ -37,11 +39,18 @@ def test_ranking_and_baselines(synth):
     *_, t = synth
     lb = t.leaderboard.set_index("measure")
     assert np.isnan(lb.loc["oracle-test-loss", "rank"])  # non-causal: shown, not ranked
+    assert lb.loc["oracle-test-loss", "section"] == "not causal"
     assert lb.loc["oracle-test-loss", "trk_rho"] == 1.0
-    assert lb.loc["good", "rank"] == 1.0
+    assert lb.loc["good", "rank"] == 1.0 and lb.loc["good", "rank_hi"] == 1.0
     assert lb.loc["step", "trk_rho_run_median"] == 1.0
     assert abs(lb.loc["random", "trk_rho"]) < 0.3
-    assert set(lb["rank"].dropna()) == {1.0, 2.0, 3.0, 4.0}
+    assert (lb.drop(index="oracle-test-loss")["section"] == "ranked").all()
+    # rank = 1 + the number of measures better with >= 95% bootstrap probability
+    p = t.pairwise[(t.pairwise.scope == "all") & (t.pairwise.score == "headline")]
+    for m in lb.index.drop("oracle-test-loss"):
+        beaten_by = int((p[p.measure_b == m].p_a_beats_b >= 0.95).sum())
+        assert lb.loc[m, "rank"] == 1 + beaten_by, m
+        assert lb.loc[m, "rank_lo"] <= lb.loc[m, "rank_hi"]
 
 
 def test_bootstrap_is_seeded(synth):
@@ -104,5 +113,5 @@ def test_forecast_hand_values():
     assert res.values["fc_cindex"] == pytest.approx(5 / 6)
 
 
-def test_headline_columns_are_in_the_spec_order():
-    assert HEADLINE == ("trk_rho", "ew_auroc", "fc_cindex", "fc_sign_error_max")
+def test_headline_is_the_two_prediction_questions():
+    assert HEADLINE == ("ew_auroc", "fc_cindex")

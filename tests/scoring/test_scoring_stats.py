@@ -120,13 +120,19 @@ def test_chunked_equals_unchunked():
     np.testing.assert_array_equal(whole, parts)
 
 
-def test_stratified_bootstrap_keeps_every_configuration_whole():
+def test_hierarchical_bootstrap_resamples_configurations_then_seeds():
+    """Each configuration's total weight is its seed count times how often it was drawn
+    (so it varies, and is sometimes 0: whole configurations drop out); plain resampling
+    has no such structure. Mean weight per run is 1 in both."""
     from complexity_bench.scoring.bootstrap import bootstrap_weights
 
-    strata = np.array([0, 0, 0, 1, 1, -1, -1, -1])  # -1: pooled single-run configurations
-    W = bootstrap_weights(8, 50, seed=0, task="t", strata=strata)
-    for lab, size in ((0, 3), (1, 2), (-1, 3)):
-        assert (W[:, strata == lab].sum(axis=1) == size).all()
-    assert (W[:, strata == 0].std(axis=0) > 0).all()  # it does resample
-    plain = bootstrap_weights(8, 50, seed=0, task="t")
-    assert (plain.sum(axis=1) == 8).all() and not (plain[:, :3].sum(axis=1) == 3).all()
+    configs = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    W = bootstrap_weights(9, 4000, seed=0, task="t", configs=configs)
+    assert (W.sum(axis=1) == 9).all()
+    per_config = np.stack([W[:, configs == c].sum(axis=1) for c in range(3)], axis=1)
+    assert (per_config % 3 == 0).all()
+    assert (per_config == 0).any(axis=1).mean() > 0.5  # P(some config not drawn) = 1 - 3!/27 = 0.78
+    np.testing.assert_allclose(W.mean(axis=0), 1.0, atol=0.05)
+    plain = bootstrap_weights(9, 4000, seed=0, task="t")
+    assert (plain.sum(axis=1) == 9).all()
+    assert not (np.stack([plain[:, configs == c].sum(axis=1) for c in range(3)], axis=1) % 3 == 0).all()
