@@ -5,7 +5,8 @@ emptied, edited by hand or written by another version. Each file is read and
 checked against the columns the scorer needs (docs/scoring.md lists them); a
 file that cannot be read or lacks a column, or a column of the wrong kind, is
 one line naming the file and what is wrong (a UserError: exit status 2), never
-a traceback. Columns beyond the required ones are passed through untouched.
+a traceback. Checked columns are converted to their kind; columns beyond them
+are passed through untouched.
 """
 
 from __future__ import annotations
@@ -79,6 +80,23 @@ def column_problem(name: str, df: pd.DataFrame) -> str | None:
     return None
 
 
+def typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its checked columns converted to their kinds (numbers as numbers,
+    flags as bools, text as str), so the scorer and the figures see one type per column
+    whatever the file stored (a CSV edited by hand, a Parquet file of strings)."""
+    df = df.copy()
+    for col, kind in {**REQUIRED[name], **OPTIONAL[name]}.items():
+        if col not in df.columns:
+            continue
+        if kind == "text":
+            df[col] = df[col].astype(str)
+        elif kind == "flag":
+            df[col] = df[col].astype(str).str.strip().str.lower().isin({"true", "1", "1.0"})
+        else:
+            df[col] = pd.to_numeric(df[col])
+    return df
+
+
 def _read(path: Path, reader: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
     try:
         return reader(path)
@@ -106,7 +124,7 @@ def read_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, p
             problem = f"measure {unknown[0]!r} has no row in measures.csv" if unknown else None
         if problem:
             raise UserError(f"{path}: {problem}; re-run `run --out {out}` to rewrite it")
-        frames[name] = df
+        frames[name] = typed(name, df)
     return frames["runs.csv"], frames["traces.parquet"], frames["curves.parquet"], frames["measures.csv"]
 
 

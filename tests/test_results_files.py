@@ -67,3 +67,14 @@ def test_intact_folder_scores(results_folder, tmp_path, capsys):
     out = _copy(results_folder, tmp_path)
     assert main(["score", str(out), "--bootstrap", "5", "--no-figures"]) == 0
     assert "re-scored" in capsys.readouterr().out
+
+
+def test_numbers_stored_as_text_are_scored_and_drawn(results_folder, tmp_path, capsys):
+    """A traces.parquet whose every column holds strings ("0", "0.53"), as a hand-made or
+    foreign file may: the checked columns are read as numbers, so scoring and the figures
+    (which compare steps with T_mem) work. Found by tests/test_fuzz_cli.py."""
+    out = _copy(results_folder, tmp_path)
+    path = out / "traces.parquet"
+    pd.read_parquet(path).astype(str).to_parquet(path, index=False)
+    assert main(["score", str(out), "--bootstrap", "5"]) == 0, capsys.readouterr().err
+    assert list((out / "figures").glob("*.png"))
