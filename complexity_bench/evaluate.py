@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Mapping
 import torch
 
 from .measure import Measure, MeasureContext
-from .task import Task
+from .task import Task, TaskData
 from .training import METRIC_COLUMNS, RunResult
 
 # Wall-clock limit for one compute() call, by cost tier (seconds). Generous:
@@ -70,16 +70,17 @@ def _as_rows(step: int, name: str, value: Any, seconds: float) -> list[dict[str,
 
 def evaluate_run(task: Task, result: RunResult, measures: list[Measure],
                  call_limits: Mapping[str, float] | None = None,
-                 watch: Watch | None = None) -> dict[str, list[dict[str, Any]]]:
+                 watch: Watch | None = None, data: TaskData | None = None) -> dict[str, list[dict[str, Any]]]:
     """Values of each measure on the run's checkpoints: {measure name: rows}.
 
     call_limits: seconds per compute() call by cost tier (default CALL_LIMIT_S);
-    watch: called around every compute() call (see ``Watch``).
+    watch: called around every compute() call (see ``Watch``);
+    data: the run's TaskData when the caller has it (default: ``task.make_data``).
     """
     call_limits = CALL_LIMIT_S if call_limits is None else call_limits
     variant = result.variant
     params = variant.param_dict
-    data = task.make_data(params, variant.seed)
+    data = task.make_data(params, variant.seed) if data is None else data
     model = task.make_model(params, variant.seed)
     model.eval()
     steps = sorted(result.checkpoints)

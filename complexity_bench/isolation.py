@@ -21,16 +21,22 @@ The failure is stored like any other missing value, so a re-run does not try
 the measure on that run again (measures are deterministic: it would die again).
 Delete the values file, or bump the measure's version, to retry.
 
-Children are forked by a fork server (started once per process, with torch and
-the evaluation code imported), not spawned: a fork costs about 40 ms where a
-fresh interpreter costs about 2 s; and not forked from the job process, which
-may hold OpenMP or other threads' state (executors.py says why the pool spawns).
+Children are forked by a fork server (started once per process, with torch, the
+evaluation code and the registered measures and tasks imported), not spawned:
+measured on the project's 2-core machine under load (scripts/isolation_overhead.py),
+a child costs 0.07-0.14 s per job against 2-3.5 s for a fresh interpreter; the fork
+server's own start is paid once per worker process. They are not forked from the job
+process, which may hold OpenMP or other threads' state (executors.py says why the pool
+spawns). The child gets each run's checkpoints and task data from the job as bytes
+(``torch.save``), so it neither reads the store nor rebuilds the data.
 """
 
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import importlib
+import io
 import math
 import multiprocessing as mp
 import signal
@@ -39,12 +45,13 @@ import time
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+import torch
+
 from . import evaluate
 from .evaluate import evaluate_run
 from .measure import Measure, get_measure
 from .registry import PLUGIN_MODULE_PREFIX
-from .store import RunStore
-from .task import Task, Variant, get_task
+from .task import Task, TaskData, Variant, get_task
 from .training import RunResult
 
 # Seconds past a call's limit before the watchdog kills the evaluation process.
@@ -108,13 +115,11 @@ def _child_main(conn: Connection, sources: tuple[tuple[str, str], ...]) -> None:
             return
         if request is None:
             return
-        store_root, variant, names, call_limits = request
+        variant, blob, names, call_limits = request
         try:
-            result = RunStore(store_root).load_run(variant)
-            if result is None:
-                raise RuntimeError(f"run {variant.run_id} is missing from the store")
+            result, data = unpack_run(variant, blob)
             values = evaluate_run(get_task(variant.task), result, [get_measure(n) for n in names],
-                                  call_limits, watch)
+                                  call_limits, watch, data)
         except Exception as exc:  # not a measure's failure (those are rows): report it to the parent
             import traceback
 
@@ -125,9 +130,26 @@ def _child_main(conn: Connection, sources: tuple[tuple[str, str], ...]) -> None:
 
 def _context() -> Any:
     ctx = mp.get_context("forkserver")
-    # imported once by the fork server, so each child starts in ~40 ms (no effect once it runs)
-    ctx.set_forkserver_preload(["complexity_bench.isolation"])
+    # what the fork server imports once, so no child does: torch, the evaluation code,
+    # the registered measures and tasks (no effect once the server runs)
+    ctx.set_forkserver_preload(["complexity_bench.isolation", "complexity_bench.evaluation_preload"])
     return ctx
+
+
+def pack_run(result: RunResult, data: TaskData) -> bytes:
+    """A run's metrics and checkpoints and its task data, as bytes for the child: the
+    child neither reads the store nor rebuilds the data (the digits task's first
+    ``make_data`` imports scikit-learn: 2.6 s)."""
+    buf = io.BytesIO()
+    torch.save({"metrics": result.metrics, "checkpoints": result.checkpoints, "seconds": result.seconds,
+                "engine": result.engine,
+                "data": {f.name: getattr(data, f.name) for f in dataclasses.fields(data)}}, buf)
+    return buf.getvalue()
+
+
+def unpack_run(variant: Variant, blob: bytes) -> tuple[RunResult, TaskData]:
+    d = torch.load(io.BytesIO(blob), weights_only=True)
+    return RunResult(variant, d["metrics"], d["checkpoints"], d["seconds"], d["engine"]), TaskData(**d["data"])
 
 
 class IsolatedEvaluator:
@@ -136,9 +158,8 @@ class IsolatedEvaluator:
     Use as a context manager; the child starts on the first run that needs it.
     """
 
-    def __init__(self, task: Task, store_root: str):
+    def __init__(self, task: Task):
         self.task = task
-        self.store_root = str(store_root)
         self._proc: Any = None
         self._conn: Connection | None = None
         self._sources: tuple[tuple[str, str], ...] = ()
@@ -171,11 +192,12 @@ class IsolatedEvaluator:
         out = evaluate_run(self.task, result, local) if local else {}
         todo = [m for m in measures if sources[m.name] is not None]
         needed = tuple(dict.fromkeys(s for s in sources.values() if s is not None))
+        blob = pack_run(result, self.task.make_data(result.variant.param_dict, result.variant.seed)) if todo else b""
         retried = False
         while todo:
             if self._proc is not None and not set(needed) <= set(self._sources):
                 self.close()  # a measure from a module this child has not imported
-            values, culprit, reason = self._attempt(result.variant, todo, needed)
+            values, culprit, reason = self._attempt(result.variant, blob, todo, needed)
             if values is not None:
                 out.update(values)
                 break
@@ -199,13 +221,13 @@ class IsolatedEvaluator:
         child.close()
         self._conn, self._sources = parent, sources
 
-    def _attempt(self, variant: Variant, measures: list[Measure], sources: tuple[tuple[str, str], ...]
-                 ) -> tuple[dict[str, Rows] | None, str | None, str]:
+    def _attempt(self, variant: Variant, blob: bytes, measures: list[Measure],
+                 sources: tuple[tuple[str, str], ...]) -> tuple[dict[str, Rows] | None, str | None, str]:
         """One try: (values, None, "") or (None, measure that was running or None, why it failed)."""
         if self._proc is None:
             self._start(sources)
         try:
-            self._conn.send((self.store_root, variant, tuple(m.name for m in measures), dict(evaluate.CALL_LIMIT_S)))
+            self._conn.send((variant, blob, tuple(m.name for m in measures), dict(evaluate.CALL_LIMIT_S)))
         except OSError:
             pass  # the child is already gone: its sentinel says how
         running: str | None = None  # the measure whose compute() call is in progress

@@ -77,7 +77,7 @@ def run_job(job: Job) -> JobOutcome:
 
     start = time.perf_counter()
     # a child process evaluates, so a measure that kills it costs only its own values (isolation.py)
-    with IsolatedEvaluator(task, job.store_root) as evaluator:
+    with IsolatedEvaluator(task) as evaluator:
         for v in job.variants:
             missing = [m for m in measures if not store.has_values(v.run_id, m.name, m.info.version)]
             if missing:
