@@ -98,6 +98,9 @@ def _die_with_parent() -> None:
 def _child_main(conn: Connection, sources: tuple[tuple[str, str], ...]) -> None:
     """The evaluation process: register the measures, then evaluate runs on request."""
     _die_with_parent()
+    # Ctrl-C reaches the whole process group: the job decides (it ends this child on the way
+    # out), so an interrupt is never mistaken for a measure's death and stored as one
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from .executors import init_worker
 
     init_worker(tuple(src for kind, src in sources if kind == "file"))
@@ -167,22 +170,18 @@ class IsolatedEvaluator:
     def __enter__(self) -> "IsolatedEvaluator":
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(now=exc_type is not None)
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
+        """Stop the child: asked to finish (waiting up to 5 s), or killed at once when ``now``."""
         if self._proc is None:
             return
         try:
             self._conn.send(None)
         except OSError:
             pass
-        self._proc.join(timeout=5)
-        if self._proc.is_alive():
-            self._proc.kill()
-            self._proc.join()
-        self._conn.close()
-        self._proc, self._conn = None, None
+        self._reap(wait_s=0 if now else 5)
 
     def evaluate(self, result: RunResult, measures: list[Measure]) -> dict[str, Rows]:
         """{measure name: rows}, as ``evaluate_run``; a measure whose call ended the
@@ -256,9 +255,9 @@ class IsolatedEvaluator:
             exitcode = self._reap()
             return None, running, exit_reason(exitcode)
 
-    def _reap(self) -> int | None:
-        """Wait for the child to end (killing it if it lingers); returns its exit code."""
-        self._proc.join(timeout=5)
+    def _reap(self, wait_s: float = 5) -> int | None:
+        """Wait up to ``wait_s`` for the child to end, then kill it; returns its exit code."""
+        self._proc.join(timeout=wait_s)
         if self._proc.is_alive():
             self._proc.kill()
             self._proc.join()

@@ -81,3 +81,32 @@ def test_watchdog_ends_a_call_that_sigalrm_cannot_interrupt(tmp_path):
     assert set(stuck["error"]) == {"exceeded its 1 s time limit (ended by the watchdog: stuck where SIGALRM "
                                    "cannot interrupt)"}
     assert not traces["l2"]["value"].isna().any() and not traces["step"]["value"].isna().any()
+
+
+def test_ctrl_c_reaching_the_measure_process_is_not_stored_as_a_death(tmp_path, monkeypatch):
+    """Ctrl-C sends SIGINT to the whole process group, the evaluation child included;
+    the job decides what an interrupt means, so the child ignores it rather than dying
+    and having its measure stored as failed."""
+    from complexity_bench.isolation import IsolatedEvaluator
+    from complexity_bench.measure import MEASURES, get_measure
+    from complexity_bench.plugins import load_plugins
+    from complexity_bench.task import get_task
+    from complexity_bench.training import train_run
+
+    plugin = tmp_path / "sigint_measure.py"
+    plugin.write_text(
+        "import os, signal\n"
+        "from complexity_bench import measure\n"
+        "@measure(name='test-sigint-self', version='1', direction=1)\n"
+        "def sigint_self(model, ctx):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return 1.0\n")
+    MEASURES.discover()
+    monkeypatch.setattr(MEASURES, "_items", dict(MEASURES._items))  # registered for this test only
+    load_plugins([str(plugin)])
+    task = get_task("xor-mlp")
+    result = train_run(task, task.variants("smoke")[0])
+    with IsolatedEvaluator(task) as evaluator:
+        rows = evaluator.evaluate(result, [get_measure("test-sigint-self")])["test-sigint-self"]
+    assert len(rows) == len(result.checkpoints)
+    assert all(r["error"] == "" and r["value"] == 1.0 for r in rows), rows[0]
