@@ -39,6 +39,7 @@ import importlib
 import io
 import math
 import multiprocessing as mp
+import os
 import signal
 import sys
 import time
@@ -86,18 +87,29 @@ def measure_source(m: Measure) -> tuple[str, str] | None:
     return ("module", module_name) if getattr(module, "__spec__", None) is not None else None
 
 
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when its parent (the fork server, which exits
-    with the job process) goes, so a killed job leaves no evaluation running."""
+def _die_with_job() -> None:
+    """Linux: have the kernel SIGKILL this process when the job that started it dies
+    (even by SIGKILL, even while a measure holds the GIL in C code).
+
+    The kernel signals the death of the parent, here the fork server; the fork server
+    exits when no process holds its "alive" pipe, which the job holds and every child
+    inherits. So the child gives up its copy: then the job's death ends the server,
+    and that ends the child."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver
+    if server._forkserver_alive_fd is not None:
+        os.close(server._forkserver_alive_fd)
+        server._forkserver_alive_fd = None
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
+    except (OSError, AttributeError):  # not Linux: a stuck orphan lives until its call returns
         pass
 
 
 def _child_main(conn: Connection, sources: tuple[tuple[str, str], ...]) -> None:
     """The evaluation process: register the measures, then evaluate runs on request."""
-    _die_with_parent()
+    _die_with_job()
     # Ctrl-C reaches the whole process group: the job decides (it ends this child on the way
     # out), so an interrupt is never mistaken for a measure's death and stored as one
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -8,8 +8,10 @@ fails it by the timeout, instead of taking pytest down.
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -110,3 +112,41 @@ def test_ctrl_c_reaching_the_measure_process_is_not_stored_as_a_death(tmp_path, 
         rows = evaluator.evaluate(result, [get_measure("test-sigint-self")])["test-sigint-self"]
     assert len(rows) == len(result.checkpoints)
     assert all(r["error"] == "" and r["value"] == 1.0 for r in rows), rows[0]
+
+
+def _dead(pid: int) -> bool:
+    """Gone, or a zombie: terminated, waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc (Linux)")
+def test_killing_the_job_alone_ends_its_stuck_measure_process(tmp_path):
+    """SIGKILL to the job's process only (not its group, as an OOM kill or `kill -9 PID`
+    does): the evaluation child, stuck in a call, must not live on."""
+    pid_file = tmp_path / "stuck.pid"
+    env = {**os.environ, "CB_TEST_STUCK_PID_FILE": str(pid_file)}
+    cmd = [sys.executable, str(HELPERS / "cli_driver.py"), "run", *ARGS, "--tasks", "xor-mlp",
+           "--measures", "test-stuck-in-c", "--out", str(tmp_path / "out"), "--workers", "1"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        deadline = time.time() + 180
+        while not pid_file.exists() and proc.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert pid_file.exists(), "the measure never got stuck"
+        child = int(pid_file.read_text())
+        assert child != proc.pid and not _dead(child)
+        proc.kill()
+        assert proc.wait() == -signal.SIGKILL
+        deadline = time.time() + 30
+        while not _dead(child) and time.time() < deadline:
+            time.sleep(0.05)
+        assert _dead(child), "the stuck evaluation process outlived its job"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever is left of the group
+        except ProcessLookupError:
+            pass

@@ -37,5 +37,9 @@ def oom_killed(model, ctx):
 def stuck_in_c(model, ctx):
     if ctx.step > 0:
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        if os.environ.get("CB_TEST_STUCK_PID_FILE"):  # where a test learns which process is stuck
+            with open(os.environ["CB_TEST_STUCK_PID_FILE"] + ".tmp", "w") as fh:
+                fh.write(str(os.getpid()))
+            os.replace(os.environ["CB_TEST_STUCK_PID_FILE"] + ".tmp", os.environ["CB_TEST_STUCK_PID_FILE"])
         time.sleep(3600)
     return 1.0
