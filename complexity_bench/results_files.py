@@ -2,7 +2,7 @@
 
 Results files are inputs like any other: they may be truncated by a full disk,
 emptied, edited by hand or written by another version. Each file is read and
-checked against the columns the scorer needs (docs/scoring.md lists them); a
+checked against the columns the scorer needs (the files: README, "Outputs"); a
 file that cannot be read or lacks a column, or a column of the wrong kind, is
 one line naming the file and what is wrong (a UserError: exit status 2), never
 a traceback. Checked columns are converted to their kind; columns beyond them
@@ -36,7 +36,8 @@ OPTIONAL: dict[str, dict[str, str]] = {  # checked when present
     "curves.parquet": {"train_loss": "number", "test_loss": "number", "train_acc": "number", "test_acc": "number"},
     "measures.csv": {"causal": "flag", "baseline": "flag"},
 }
-FLAGS = {"true", "false", "1", "0", "1.0", "0.0"}
+TRUE = {"true", "1", "1.0"}
+FLAGS = TRUE | {"false", "0", "0.0"}
 
 
 def _first(col: pd.Series, bad: pd.Series) -> str:
@@ -91,7 +92,7 @@ def typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
         if kind == "text":
             df[col] = df[col].astype(str)
         elif kind == "flag":
-            df[col] = df[col].astype(str).str.strip().str.lower().isin({"true", "1", "1.0"})
+            df[col] = df[col].astype(str).str.strip().str.lower().isin(TRUE)
         else:
             df[col] = pd.to_numeric(df[col])
     return df
