@@ -49,6 +49,7 @@ from typing import Any
 import torch
 
 from . import evaluate
+from .errors import UserError
 from .evaluate import evaluate_run
 from .measure import Measure, get_measure
 from .registry import PLUGIN_MODULE_PREFIX
@@ -74,12 +75,14 @@ def exit_reason(exitcode: int | None) -> str:
 
 def measure_source(m: Measure) -> tuple[str, str] | None:
     """What a fresh process imports to register ``m``: ("file", path) for a plugin
-    file, ("module", name) for a module, or None (defined in ``__main__`` or at run
-    time: not importable, so evaluated in this process, unisolated)."""
+    file, ("module", name) for a module, or None (defined in ``__main__``, or not at
+    a module's top level: not importable, so evaluated in this process, unisolated)."""
     fn = getattr(m, "fn", None)
-    module_name = getattr(fn, "__module__", None) or type(m).__module__
-    module = sys.modules.get(module_name)
-    if module is None or module_name == "__main__":
+    defined = fn if fn is not None else type(m)  # the decorated function or class
+    module_name = getattr(defined, "__module__", None)
+    module = sys.modules.get(module_name or "")
+    if module is None or module_name == "__main__" or getattr(module, getattr(defined, "__name__", ""), None) \
+            is not defined:
         return None
     if module_name.startswith(PLUGIN_MODULE_PREFIX):
         path = getattr(module, "__file__", None)
@@ -132,9 +135,14 @@ def _child_main(conn: Connection, sources: tuple[tuple[str, str], ...]) -> None:
             return
         variant, blob, names, call_limits = request
         try:
+            measures = [get_measure(n) for n in names]
+        except UserError as exc:  # its module registers it only when something runs, not on import
+            conn.send(("error", f"{exc}; in a fresh process, importing the module that defines a measure must "
+                                "register it (use the decorators at the top level, or a --plugin file)"))
+            continue
+        try:
             result, data = unpack_run(variant, blob)
-            values = evaluate_run(get_task(variant.task), result, [get_measure(n) for n in names],
-                                  call_limits, watch, data)
+            values = evaluate_run(get_task(variant.task), result, measures, call_limits, watch, data)
         except Exception as exc:  # not a measure's failure (those are rows): report it to the parent
             import traceback
 
@@ -197,7 +205,7 @@ class IsolatedEvaluator:
 
     def evaluate(self, result: RunResult, measures: list[Measure]) -> dict[str, Rows]:
         """{measure name: rows}, as ``evaluate_run``; a measure whose call ended the
-        child has one row per checkpoint it was due on, with the reason in ``error``."""
+        child has one row per checkpoint of the run, with the reason in ``error``."""
         sources = {m.name: measure_source(m) for m in measures}
         local = [m for m in measures if sources[m.name] is None]
         out = evaluate_run(self.task, result, local) if local else {}
@@ -213,7 +221,7 @@ class IsolatedEvaluator:
                 out.update(values)
                 break
             if culprit is None and not retried:
-                retried = True  # died between calls (loading the run?): one more try
+                retried = True  # died between calls (unpacking the run, building the model?): once more
                 continue
             failed = [m for m in todo if culprit is None or m.name == culprit]
             if culprit is None:
