@@ -24,8 +24,8 @@ Delete the values file, or bump the measure's version, to retry.
 Children are forked by a fork server (started once per process, with torch, the
 evaluation code and the registered measures and tasks imported), not spawned:
 measured on the project's 2-core machine under load (scripts/isolation_overhead.py),
-a child costs 0.07-0.14 s per job against 2-3.5 s for a fresh interpreter; the fork
-server's own start is paid once per worker process. They are not forked from the job
+a child costs 0.05-0.14 s per job, while the fork server's start (2.8-3.5 s, what a
+fresh interpreter would cost every time) is paid once per worker process. They are not forked from the job
 process, which may hold OpenMP or other threads' state (executors.py says why the pool
 spawns). The child gets each run's checkpoints and task data from the job as bytes
 (``torch.save``), so it neither reads the store nor rebuilds the data.
