@@ -1,9 +1,10 @@
 """Fuzzing the command line and the results readers: every input ends in a result or
 in one line on stderr with exit status 2, never a traceback.
 
-``main()`` runs in this process. ``run`` and ``bench`` stop after everything that
-checks user input (``make_plan``, the worker count, the executor), since training is
-not what is fuzzed here; ``list``, ``score`` and ``check-measure`` run for real.
+``main()`` runs in this process. ``run`` and ``bench`` stop before any work, after
+``run``'s input checks (``make_plan``, the worker count, the executor; an unwritable
+``--out`` is tests/test_cli.py's), since training is not what is fuzzed here; ``list``,
+``score`` and ``check-measure`` run for real.
 Examples are derandomised so CI sees the same cases every time.
 """
 
