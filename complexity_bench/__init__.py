@@ -9,5 +9,16 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MEASURES", "TASKS", "Measure", "MeasureContext", "MeasureInfo", "Recipe", "StagedModel",
-    "Task", "TaskData", "UserError", "Variant", "measure", "register_measure", "register_task",
+    "Task", "TaskData", "Tracker", "UserError", "Variant", "compute", "measure", "register_measure",
+    "register_task",
 ]
+
+
+def __getattr__(name: str):
+    # Tracker and compute pull in pandas and the scoring stack: imported on first use, so
+    # `import complexity_bench` stays light for worker processes that never use them.
+    if name in ("Tracker", "compute"):
+        from . import tracker
+
+        return getattr(tracker, name)
+    raise AttributeError(f"module 'complexity_bench' has no attribute {name!r}")

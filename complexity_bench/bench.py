@@ -1,6 +1,6 @@
 """``python -m complexity_bench bench [--json] [--quick]``: speed of this machine for the suite.
 
-Everything is measured here, now, on the machine it runs on (SPEC §7); nothing is
+Everything is measured here, now, on the machine it runs on (docs/performance.md); nothing is
 a stored figure. Speed ratios are measured side by side in one process so a
 noisy or shared machine affects both sides alike. Torch runs with one thread per
 process (with more threads per process on a busy machine, steps get many times
@@ -446,7 +446,7 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
         ws = worker_scaling(paper_task, cfg["jobs"], cfg["runs_per_job"], cfg["job_steps"])
         res["worker_scaling_detail"] = ws
         res["worker_scaling"] = ws["scaling"]
-        # SPEC §7: ">= 60% of the large-matmul rate with all cores busy". Training steps in
+        # docs/performance.md: ">= 60% of the large-matmul rate with all cores busy". Training steps in
         # every core's process at once, measured like the matmul rate; and whole jobs
         # (the worker-scaling run: set-up and evaluations included, not counted as flops)
         res["training_gflops_all_cores"] = training_gflops_all_cores(

@@ -1,4 +1,4 @@
-"""``python -m complexity_bench`` — run, list, score, check-measure, bench.
+"""``python -m complexity_bench`` — run, list, score, report, check-measure, bench.
 
 User errors print one line (``error: ...``) and exit with status 2.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from .errors import UserError
 
 
-def _positive_int(text: str) -> int:
+def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -44,12 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--tasks", default="all", help="'all' or comma-separated names (default: all)")
     r.add_argument("--suite", default="default", help="smoke | default | full (default: default)")
     r.add_argument("--out", default="results", type=Path, help="output folder (default: results/)")
-    r.add_argument("--workers", default=0, type=_positive_int, help="worker processes (default: 0 = one per core)")
+    r.add_argument("--workers", default=0, type=_non_negative_int, help="worker processes (default: 0 = one per core)")
     r.add_argument("--plugin", action="append", default=[], metavar="PATH", help="a .py file defining measures or tasks (repeatable)")
     r.add_argument("--executor", default="local", help="local | ray (default: local)")
     r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local Ray)")
     r.add_argument("--engine", default="auto", help="auto | loop | cohort: how runs of one task train (default: auto)")
-    r.add_argument("--bootstrap", default=1000, type=_positive_int, help="bootstrap resamples for intervals (default: 1000)")
+    r.add_argument("--bootstrap", default=1000, type=_non_negative_int, help="bootstrap resamples for intervals (default: 1000)")
     r.add_argument("--no-figures", action="store_true", help="skip the PNGs")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -57,10 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("what", choices=["measures", "tasks"])
     ls.add_argument("--plugin", action="append", default=[], metavar="PATH")
 
-    s = sub.add_parser("score", help="re-score stored results without retraining")
+    s = sub.add_parser("score", help="re-score stored results (or a folder of Tracker.save runs) without retraining")
     s.add_argument("results_dir", type=Path)
-    s.add_argument("--bootstrap", default=1000, type=_positive_int)
+    s.add_argument("--bootstrap", default=1000, type=_non_negative_int)
     s.add_argument("--no-figures", action="store_true")
+
+    rp = sub.add_parser("report", help="write DIR/report.html: the results as one offline web page")
+    rp.add_argument("results_dir", type=Path)
 
     c = sub.add_parser("check-measure", help="conformance checks for a measure (registered name or plugin file)")
     c.add_argument("target", help="a measure name, or a path to a .py plugin file")
@@ -104,9 +107,19 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from .outputs import rescore
+    from .tracker.save import collect_run_folders
 
+    collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
     manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
     print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
+    return cmd_report(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    path = write_report(args.results_dir)
+    print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline)")
     return 0
 
 
@@ -136,7 +149,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main([flag for flag, on in (("--json", args.json), ("--quick", args.quick)) if on])
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "score": cmd_score, "check-measure": cmd_check_measure, "bench": cmd_bench}
+COMMANDS = {"run": cmd_run, "list": cmd_list, "score": cmd_score, "report": cmd_report,
+            "check-measure": cmd_check_measure, "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

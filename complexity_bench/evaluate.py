@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import torch
 
-from .measure import Measure, MeasureContext
+from .measure import Measure, MeasureContext, compute_measure
 from .task import Task, TaskData
 from .training import METRIC_COLUMNS, RunResult
 
@@ -110,7 +110,7 @@ def _compute_isolated(m: Measure, model: torch.nn.Module, ctx: MeasureContext, s
     start = time.perf_counter()
     try:
         with time_limit(limit):
-            value = m.compute(model, ctx.for_measure(m.name))
+            value = compute_measure(m, model, ctx)
         rows = _as_rows(ctx.step, m.name, value, time.perf_counter() - start)
     except Exception as exc:  # isolation: one measure's failure is a recorded reason, not a crash
         msg = str(exc).splitlines()[0] if str(exc) else ""

@@ -1,4 +1,4 @@
-"""Grokking events from accuracy curves (SPEC §5).
+"""Grokking events from accuracy curves (docs/protocol.md, "Events").
 
 T_mem is the first evaluation step from which train accuracy stays >= q for
 ``consecutive`` evaluations in a row; T_gen the same for test accuracy. A run
@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-CONSECUTIVE = 3  # guards against a single lucky evaluation (Xu 2026; SPEC §5)
+CONSECUTIVE = 3  # guards against a single lucky evaluation (docs/protocol.md, "Events")
 
 
 def first_sustained(steps: Sequence[int], values: Sequence[float], q: float, consecutive: int = CONSECUTIVE) -> int | None:

@@ -20,6 +20,7 @@ from .jobs import ENGINES, Job, JobOutcome, run_job
 from .measure import COST_TIERS, MEASURES, Measure
 from .outputs import assemble, write_all
 from .plugins import load_plugins
+from .report import write_report
 from .store import RunStore, lock_output
 from .task import SUITES, TASKS, Task, Variant
 
@@ -115,6 +116,7 @@ def run(cfg: RunConfig) -> dict:
         outcomes = _execute(executor, jobs, plan.n_runs, cfg.progress)
         frames = assemble(plan, store)
         manifest = write_all(out, frames, plan, cfg, outcomes, wall_seconds=time.time() - started)
+        write_report(out)
     return manifest
 
 

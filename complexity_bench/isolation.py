@@ -54,7 +54,7 @@ from .evaluate import evaluate_run
 from .measure import Measure, get_measure
 from .registry import PLUGIN_MODULE_PREFIX
 from .task import Task, TaskData, Variant, get_task
-from .training import RunResult
+from .training import RunResult, compute_events
 
 # Seconds past a call's limit before the watchdog kills the evaluation process.
 WATCHDOG_GRACE_S = 5.0
@@ -74,11 +74,16 @@ def exit_reason(exitcode: int | None) -> str:
 
 
 def measure_source(m: Measure) -> tuple[str, str] | None:
-    """What a fresh process imports to register ``m``: ("file", path) for a plugin
-    file, ("module", name) for a module, or None (defined in ``__main__``, or not at
-    a module's top level: not importable, so evaluated in this process, unisolated)."""
+    """What a fresh process imports to register ``m`` (see ``source_of``)."""
     fn = getattr(m, "fn", None)
-    defined = fn if fn is not None else type(m)  # the decorated function or class
+    return source_of(fn if fn is not None else type(m))  # the decorated function or class
+
+
+def source_of(defined: Any) -> tuple[str, str] | None:
+    """What a fresh process imports to register the measure or task defined by the
+    function or class ``defined``: ("file", path) for a plugin file, ("module", name)
+    for a module, or None (defined in ``__main__``, or not at a module's top level:
+    not importable, so evaluated in this process, unisolated)."""
     module_name = getattr(defined, "__module__", None)
     module = sys.modules.get(module_name or "")
     if module is None or module_name == "__main__" or getattr(module, getattr(defined, "__name__", ""), None) \
@@ -141,8 +146,9 @@ def _child_main(conn: Connection, sources: tuple[tuple[str, str], ...]) -> None:
                                 "register it (use the decorators at the top level, or a --plugin file)"))
             continue
         try:
-            result, data = unpack_run(variant, blob)
-            values = evaluate_run(get_task(variant.task), result, measures, call_limits, watch, data)
+            task = get_task(variant.task)
+            result, data = unpack_run(task, variant, blob)
+            values = evaluate_run(task, result, measures, call_limits, watch, data)
         except Exception as exc:  # not a measure's failure (those are rows): report it to the parent
             import traceback
 
@@ -170,9 +176,11 @@ def pack_run(result: RunResult, data: TaskData) -> bytes:
     return buf.getvalue()
 
 
-def unpack_run(variant: Variant, blob: bytes) -> tuple[RunResult, TaskData]:
+def unpack_run(task: Task, variant: Variant, blob: bytes) -> tuple[RunResult, TaskData]:
     d = torch.load(io.BytesIO(blob), weights_only=True)
-    return RunResult(variant, d["metrics"], d["checkpoints"], d["seconds"], d["engine"]), TaskData(**d["data"])
+    events = compute_events(task, variant, d["metrics"])
+    return RunResult(variant, d["metrics"], d["checkpoints"], d["seconds"], d["engine"], events=events), \
+        TaskData(**d["data"])
 
 
 class IsolatedEvaluator:
@@ -206,11 +214,12 @@ class IsolatedEvaluator:
     def evaluate(self, result: RunResult, measures: list[Measure]) -> dict[str, Rows]:
         """{measure name: rows}, as ``evaluate_run``; a measure whose call ended the
         child has one row per checkpoint of the run, with the reason in ``error``."""
-        sources = {m.name: measure_source(m) for m in measures}
+        task_source = source_of(type(self.task))
+        sources = {m.name: measure_source(m) if task_source else None for m in measures}
         local = [m for m in measures if sources[m.name] is None]
         out = evaluate_run(self.task, result, local) if local else {}
         todo = [m for m in measures if sources[m.name] is not None]
-        needed = tuple(dict.fromkeys(s for s in sources.values() if s is not None))
+        needed = tuple(dict.fromkeys([task_source, *(s for s in sources.values() if s is not None)]))
         blob = pack_run(result, self.task.make_data(result.variant.param_dict, result.variant.seed)) if todo else b""
         retried = False
         while todo:

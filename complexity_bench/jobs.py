@@ -64,7 +64,7 @@ def run_job(job: Job) -> JobOutcome:
     start = time.perf_counter()
     loaded: dict[str, RunResult] = {}
     for v in job.variants:
-        result = store.load_run(v)  # None when absent or corrupt: then it is retrained
+        result = store.load_run(v, task)  # None when absent or corrupt: then it is retrained
         if result is not None:
             loaded[v.run_id] = result
     to_train = [v for v in job.variants if v.run_id not in loaded]

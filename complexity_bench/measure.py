@@ -25,12 +25,20 @@ import torch
 from torch import nn
 
 from .errors import UserError
-from .registry import NAME, PATH_NAME, Registry
+from .missing_data import MissingMapping, missing
+from .registry import Registry, name_problems
 
+# What a measure may read besides the model it is given; its context holds only what it
+# declares (MeasureContext.restricted_to), and gradients are enabled only when declared
+# (compute_measure):
+# - weights: ctx.init_state, the run's initial weights;
+# - data: the probe, train and test tensors (and ctx.activations), and ctx.metrics;
+# - gradients: autograd is on during compute() (backward passes).
 NEEDS = frozenset({"weights", "data", "gradients"})
 # Cost tiers:
-# - toy_seconds: time allowed for one compute() on the toy model of
-#   complexity_bench.testing (check_measure enforces it);
+# - toy_seconds: the expected time of one compute() on the toy model of
+#   complexity_bench.testing (check_measure reports the time it measured beside it;
+#   tests/benchmarks/test_cost_tiers.py times every measure against it);
 # - suites: the suites in which `--measures all` includes the tier. Expensive
 #   measures (seconds per checkpoint) would break the default suite's 10-minute
 #   budget; they run in `full`, or in any suite when named explicitly.
@@ -51,10 +59,12 @@ class MeasureInfo:
 
     direction: +1 when larger means more complex (further from generalising),
         -1 when larger means simpler.
-    needs: which inputs compute() reads: weights, data (probe/train/test
-        tensors), gradients (it runs backward passes).
+    needs: which inputs compute() reads besides the model (see NEEDS): weights
+        (ctx.init_state), data (probe/train/test tensors, activations, metrics),
+        gradients (it runs backward passes). Only these are given to it.
     cost: a key of COST_TIERS.
-    stochastic: True when compute() draws from ctx.generator.
+    stochastic: True when compute() draws from ctx.generator; check_measure
+        fails a measure that is not declared stochastic and reads it.
     applies_to: "any", or a restriction the harness checks against the task
         ("piecewise_linear": ReLU-family nets only; "cyclic_group": tasks whose
         inputs are elements of Z_p; "classification": tasks with class logits).
@@ -81,13 +91,7 @@ class MeasureInfo:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "needs", frozenset(self.needs))
-        problems = []
-        if not isinstance(self.name, str) or not NAME.fullmatch(self.name):
-            problems.append(f"name {self.name!r} must be non-empty letters, digits, '-' or '_'")
-        if not isinstance(self.version, str) or not PATH_NAME.fullmatch(self.version) or ".." in self.version:
-            # the version is part of a file name in the run store (store.py)
-            problems.append(f"version {self.version!r} must be a non-empty string of letters, digits, "
-                            "'_', '.', '+' or '-' (not starting with '.', no '..')")
+        problems = name_problems(self.name, self.version)
         if self.direction not in (1, -1):
             problems.append(f"direction must be +1 or -1, got {self.direction!r}")
         if not self.needs <= NEEDS:
@@ -161,6 +165,20 @@ class MeasureContext:
         gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
         return replace(self, generator=gen, _cache=self._cache)
 
+    def restricted_to(self, needs: Iterable[str], name: str = "this measure") -> "MeasureContext":
+        """A copy holding only what ``needs`` declares (see NEEDS); the rest raises MissingData when read."""
+        needs = frozenset(needs)
+        withheld: dict[str, Any] = {}
+        if "data" not in needs:
+            why = f"{name} reads data (probe, train or test tensors, activations or metrics) but its needs lack 'data'"
+            blank = missing(why, label="data")
+            withheld.update(probe_x=blank, probe_y=blank, x_train=blank, y_train=blank, x_test=blank, y_test=blank,
+                            metrics=MissingMapping(why), _cache={})  # cached activations are data too
+        if "weights" not in needs:
+            why = f"{name} reads the initial weights (ctx.init_state) but its needs lack 'weights'"
+            withheld.update(init_state=MissingMapping(why))
+        return replace(self, **withheld) if withheld else self
+
     def activations(self, model: nn.Module) -> list[torch.Tensor]:
         """Outputs of every stage of ``model`` on the probe set (no grad, cached)."""
         key = ("activations", id(model))
@@ -169,8 +187,13 @@ class MeasureContext:
                 self._cache[key] = [h.detach() for h in model.stage_outputs(self.probe_x)]
         return self._cache[key]
 
-    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        return self.task.loss(outputs, targets)
+
+def compute_measure(m: "Measure", model: nn.Module, ctx: MeasureContext) -> float | dict[str, float]:
+    """``m.compute`` as every caller runs it: on its own seeded generator, with only the inputs its
+    ``needs`` declare, and with autograd on only when it declares gradients."""
+    restricted = ctx.for_measure(m.name).restricted_to(m.info.needs, repr(m.name))
+    with torch.set_grad_enabled("gradients" in m.info.needs):
+        return m.compute(model, restricted)
 
 
 class Measure:
@@ -191,13 +214,6 @@ class Measure:
     @property
     def name(self) -> str:
         return self.info.name
-
-    def __reduce_ex__(self, protocol):
-        # A registered measure travels by name: workers re-import plugin files and
-        # look it up, so a measure defined in a file outside any package pickles.
-        if MEASURES._items.get(self.info.name) is self:
-            return (get_measure, (self.info.name,))
-        return object.__reduce_ex__(self, protocol)
 
     def __repr__(self) -> str:
         return f"<measure {self.info.name} v{self.info.version}>"

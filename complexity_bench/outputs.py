@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import platform
+from datetime import datetime, timezone
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ def assemble(plan: "Plan", store: RunStore) -> Frames:
     for task_name, variants in plan.variants.items():
         task = get_task(task_name)
         for v in variants:
-            result = store.load_run(v)
+            result = store.load_run(v, task)
             if result is None:
                 raise UserError(f"run {v.run_id} is missing from the store after training; re-run the command")
             ev = result.events
@@ -137,6 +138,7 @@ def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcome
     from . import __version__
 
     manifest = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "package_version": __version__,
         "git_commit": git_commit(),
         "torch_version": torch.__version__,

@@ -1,7 +1,9 @@
 """One generic registry for measures and tasks.
 
 Names are unique: registering a second object under a taken name is refused,
-and the error names both definitions. Looking up an unknown name fails with a
+and the error names both definitions. One exception keeps notebooks usable: an
+object defined by the same code (same ``__module__`` and ``__qualname__``, e.g. a
+re-run cell in ``__main__``) replaces the old one, with a warning. Looking up an unknown name fails with a
 "did you mean" suggestion. Built-ins are discovered by importing every module
 of ``complexity_bench.measures`` / ``complexity_bench.tasks``; third-party
 packages through the entry-point groups of the same names; single files
@@ -16,8 +18,9 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
-import re
 import sys
+import warnings
+from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Callable, Generic, Iterator, TypeVar
@@ -30,21 +33,6 @@ T = TypeVar("T")
 # process can tell which measures come from a file and load it again.
 PLUGIN_MODULE_PREFIX = "complexity_bench_plugin_"
 
-# What a name that becomes part of a file name in the run store may contain:
-# measure and task names (which also appear in sub-measure names "name/key"), and versions.
-NAME = re.compile(r"[A-Za-z0-9_-]+")
-PATH_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
-
-
-def check_path_name(kind: str, name: object) -> str:
-    """``name`` if it is safe as one file-name component (letters, digits, ``_ . + -``,
-    not starting with ``.``, no ``..``), so the store never writes outside its folder;
-    else a UserError naming ``kind``."""
-    if not isinstance(name, str) or not PATH_NAME.fullmatch(name) or ".." in name:
-        raise UserError(f"{kind} {name!r} cannot be used in a file name: use letters, digits, '_', '.', '+' "
-                        "or '-' (not starting with '.', no '..')")
-    return name
-
 
 def _origin(obj: object) -> str:
     """Where an object was defined, for error messages: ``file:line``."""
@@ -56,6 +44,15 @@ def _origin(obj: object) -> str:
         return f"{inspect.getsourcefile(target)}:{inspect.getsourcelines(target)[1]}"
     except (TypeError, OSError):
         return getattr(target, "__module__", "?")
+
+
+def _definition(obj: object) -> tuple[str, str] | None:
+    """(module, qualname) of the code that defined ``obj``: its function, else its class."""
+    target = getattr(obj, "fn", None)
+    if not callable(target):
+        target = obj if inspect.isclass(obj) else type(obj)
+    module, qualname = getattr(target, "__module__", None), getattr(target, "__qualname__", None)
+    return (module, qualname) if module and qualname else None
 
 
 class Registry(Generic[T]):
@@ -78,7 +75,12 @@ class Registry(Generic[T]):
         self._discovered = False
 
     def add(self, name: str, obj: T) -> T:
-        if name in self._items and self._items[name] is not obj:
+        old = self._items.get(name)
+        if old is not None and old is not obj and _definition(old) is not None \
+                and _definition(old) == _definition(obj):
+            warnings.warn(f"{self.kind} {name!r} redefined by the same code ({'.'.join(_definition(obj))}, "
+                          f"{_origin(obj)}): replacing the earlier definition", stacklevel=3)
+        elif old is not None and old is not obj:
             raise UserError(
                 f"duplicate {self.kind} name {name!r}: defined at {_origin(self._items[name])} "
                 f"and again at {_origin(obj)}; rename one of them"
@@ -139,6 +141,46 @@ class Registry(Generic[T]):
     def snapshot(self) -> set[str]:
         return set(self._items)
 
+    @contextmanager
+    def scope(self) -> Iterator["Registry[T]"]:
+        """Registrations made inside the block are undone when it ends (tests, notebooks).
+
+        Built-ins are discovered first, so they stay registered afterwards.
+        """
+        self.discover()
+        saved = dict(self._items)
+        try:
+            yield self
+        finally:
+            self._items.clear()
+            self._items.update(saved)
+
+
+def is_safe_name(text: object, extra: str = "") -> bool:
+    """Non-empty letters, digits, '-', '_' (and the characters in ``extra``): safe in a file name."""
+    return isinstance(text, str) and bool(text) and all(c.isalnum() or c in "-_" + extra for c in text)
+
+
+def name_problems(name: object, version: object) -> list[str]:
+    """What is wrong with a registered object's name and version (they end up in run ids and file names)."""
+    problems = []
+    if not is_safe_name(name):
+        problems.append(f"name {name!r} must be non-empty letters, digits, '-' or '_'")
+    if not is_safe_name(version, extra=".") or ".." in version:
+        problems.append(f"version {version!r} must be a non-empty string of letters, digits, '.', '-' or '_', "
+                        "without '..'")
+    return problems
+
+
+def check_path_name(kind: str, name: object) -> str:
+    """``name`` if registration would accept it (letters, digits, '-', '_', '.', no '..'),
+    so a name that reaches a file name keeps the store's writes inside its folder;
+    else a UserError naming ``kind``."""
+    if not is_safe_name(name, extra=".") or ".." in name:
+        raise UserError(f"{kind} {name!r} cannot be used in a file name: use letters, digits, '.', '-' or '_', "
+                        "without '..'")
+    return name
+
 
 def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
     """Import a single ``.py`` file; return the names it registered.
@@ -152,8 +194,10 @@ def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
         reg.discover()  # so the file's names are checked against built-ins
     before = {id(r): r.snapshot() for r in registries}
     mod_name = PLUGIN_MODULE_PREFIX + hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:12]
-    if mod_name in sys.modules:
-        return getattr(sys.modules[mod_name], "__cb_registered__", [])
+    loaded = getattr(sys.modules.get(mod_name), "__cb_registered__", None)
+    if loaded is not None and all(any(n in r.snapshot() for r in registries) for n in loaded):
+        return loaded  # imported before, and its names are still registered
+    # never imported, or its registrations were undone (Registry.scope): import it (again)
     spec = importlib.util.spec_from_file_location(mod_name, p)
     if spec is None or spec.loader is None:
         raise UserError(f"plugin file {str(path)!r} is not an importable Python file")

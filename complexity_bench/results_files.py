@@ -106,26 +106,32 @@ def _read(path: Path, reader: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
         raise UserError(f"{path}: cannot be read ({detail})") from exc
 
 
+def read_table(out: Path, name: str, measures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Results file ``name`` of folder ``out``, read, checked and typed (a UserError naming
+    the file when it is broken); ``measures`` (measures.csv) to check traces against."""
+    path = out / name
+    df = _read(path, pd.read_csv if name.endswith(".csv") else pd.read_parquet)
+    problem = column_problem(name, df)
+    if problem is None and name == "runs.csv" and df.empty:
+        problem = "no runs"
+    if problem is None and name == "traces.parquet" and measures is not None:
+        known = set(measures["measure"].astype(str))
+        unknown = [m for m in df["measure"].astype(str).unique() if m not in known and m.split("/")[0] not in known]
+        problem = f"measure {unknown[0]!r} has no row in measures.csv" if unknown else None
+    if problem:
+        raise UserError(f"{path}: {problem}; re-run `run --out {out}` to rewrite it")
+    return typed(name, df)
+
+
 def read_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(runs, traces, curves, measures) of a results folder, each checked."""
     missing = [n for n in REQUIRED if not (out / n).is_file()]
     if missing:
         raise UserError(f"{str(out)!r} is not a results folder (missing {', '.join(missing)}); "
                         f"run `run --out {out}` first")
-    frames = {}
+    frames: dict[str, pd.DataFrame] = {}
     for name in REQUIRED:
-        path = out / name
-        df = _read(path, pd.read_csv if name.endswith(".csv") else pd.read_parquet)
-        problem = column_problem(name, df)
-        if problem is None and name == "runs.csv" and df.empty:
-            problem = "no runs"
-        if problem is None and name == "traces.parquet":
-            known = set(frames["measures.csv"]["measure"].astype(str))
-            unknown = [m for m in df["measure"].astype(str).unique() if m not in known and m.split("/")[0] not in known]
-            problem = f"measure {unknown[0]!r} has no row in measures.csv" if unknown else None
-        if problem:
-            raise UserError(f"{path}: {problem}; re-run `run --out {out}` to rewrite it")
-        frames[name] = typed(name, df)
+        frames[name] = read_table(out, name, frames.get("measures.csv"))
     return frames["runs.csv"], frames["traces.parquet"], frames["curves.parquet"], frames["measures.csv"]
 
 

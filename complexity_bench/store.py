@@ -42,8 +42,8 @@ import torch
 
 from .errors import UserError
 from .registry import check_path_name
-from .task import Variant, get_task
-from .training import METRIC_COLUMNS, RunResult
+from .task import Task, Variant
+from .training import METRIC_COLUMNS, RunResult, compute_events
 
 
 class CorruptFile(ValueError):
@@ -118,14 +118,15 @@ class RunStore:
         torch.save(payload, buf)
         write_checked(self.run_path(result.variant.run_id), buf.getvalue())
 
-    def load_run(self, variant: Variant) -> RunResult | None:
+    def load_run(self, variant: Variant, task: Task) -> RunResult | None:
+        """The stored run of ``variant`` (of ``task``, whose threshold sets its events); None when absent or corrupt."""
         data = read_checked(self.run_path(variant.run_id))
         if data is None:
             return None
         try:
             # weights_only: tensors and plain containers; a pickle that calls anything is refused
             payload = torch.load(io.BytesIO(data), weights_only=True)
-            return _run_from_payload(payload, variant)
+            return _run_from_payload(payload, variant, task)
         except Exception as exc:  # whatever the bytes are, a bad file means "recompute", never a crash
             first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
             warnings.warn(f"{self.run_path(variant.run_id)}: not a valid run file ({type(exc).__name__}: {first}); "
@@ -158,7 +159,7 @@ class RunStore:
             return None
 
 
-def _run_from_payload(payload: Any, variant: Variant) -> RunResult:
+def _run_from_payload(payload: Any, variant: Variant, task: Task) -> RunResult:
     """The RunResult a run file holds, checked field by field against ``variant`` and its model."""
     _expect(isinstance(payload, dict), "not a dict")
     _expect(set(payload) >= {"variant", "metrics", "checkpoint_steps", "states", "seconds", "engine"},
@@ -178,7 +179,7 @@ def _run_from_payload(payload: Any, variant: Variant) -> RunResult:
     _expect(isinstance(steps, list) and len(steps) > 0 and all(isinstance(s, int) for s in steps)
             and steps == sorted(set(steps)), "checkpoint steps not increasing integers")
     shapes = {k: tuple(v.shape) for k, v in
-              get_task(variant.task).make_model(variant.param_dict, variant.seed).state_dict().items()}
+              task.make_model(variant.param_dict, variant.seed).state_dict().items()}
     states = payload["states"]
     _expect(isinstance(states, dict) and set(states) == set(shapes), "weights of another model")
     for name, t in states.items():
@@ -186,7 +187,8 @@ def _run_from_payload(payload: Any, variant: Variant) -> RunResult:
                 and t.dtype.is_floating_point, f"weights {name!r} of the wrong shape or type")
     _expect(isinstance(payload["seconds"], (int, float)) and isinstance(payload["engine"], str), "bad timing fields")
     checkpoints = {s: {k: t[i] for k, t in states.items()} for i, s in enumerate(steps)}
-    return RunResult(variant, metrics, checkpoints, float(payload["seconds"]), payload["engine"])
+    return RunResult(variant, metrics, checkpoints, float(payload["seconds"]), payload["engine"],
+                     events=compute_events(task, variant, metrics))
 
 
 def _rows_from_payload(payload: Any, measure: str, version: str) -> list[dict[str, Any]]:

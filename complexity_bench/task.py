@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from .errors import UserError
 from .models import StagedModel
-from .registry import NAME, Registry
+from .registry import Registry, name_problems
 
 SUITES = ("smoke", "default", "full")
 # Parameters that set a run's budget, and so its evaluation and checkpoint schedule: one
@@ -28,6 +28,17 @@ SUITES = ("smoke", "default", "full")
 # where a control is censored cannot depend on a variant's outcome (docs/protocol.md,
 # "Budgets"). Only the smoke suite, a pipeline check whose scores mean nothing, shortens it.
 BUDGET_PARAMS = ("steps", "stop_factor")
+# The losses Task.loss and Task.correct implement.
+LOSS_KINDS = ("cross_entropy", "mse", "hinge")
+# What a task may declare in ``properties`` (a measure's ``applies_to`` names one of them):
+# - classification: class labels and softmax / cross-entropy logits;
+# - binary_classification: labels in {-1, +1} and one output (hinge loss);
+# - class_scores_mse: one-hot class scores trained by MSE (not softmax logits);
+# - regression: real-valued targets;
+# - cyclic_group: the inputs are elements of Z_p (token ids);
+# - piecewise_linear: the model is a ReLU-family net, piecewise linear in its input.
+TASK_PROPERTIES = frozenset({"classification", "binary_classification", "class_scores_mse", "regression",
+                             "cyclic_group", "piecewise_linear"})
 
 
 @dataclass(frozen=True)
@@ -116,10 +127,10 @@ class Task:
     family: ClassVar[str] = ""
     description: ClassVar[str] = ""
     reference: ClassVar[str] = ""
-    loss_kind: ClassVar[str] = "cross_entropy"  # "cross_entropy" | "mse" | "hinge"
+    loss_kind: ClassVar[str] = "cross_entropy"  # one of LOSS_KINDS, unless loss() and correct() are overridden
     threshold: ClassVar[float] = 0.99  # q for T_mem / T_gen
     probe_size: ClassVar[int] = 128  # fixed per task: LMN grows with N
-    properties: ClassVar[frozenset] = frozenset({"classification"})
+    properties: ClassVar[frozenset] = frozenset({"classification"})  # a subset of TASK_PROPERTIES
     axes: ClassVar[tuple[str, ...]] = ("train_frac", "weight_decay", "init_scale")
     defaults: ClassVar[dict[str, Any]] = {}
     # (low, high, low_inclusive, high_inclusive) per numeric param
@@ -147,8 +158,6 @@ class Task:
 
     # -- shared behaviour ---------------------------------------------------
     def has_property(self, prop: str) -> bool:
-        if prop == "piecewise_linear":
-            return "piecewise_linear" in self.properties
         return prop in self.properties
 
     def resolve(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -246,7 +255,7 @@ def log_linear_schedule(steps: int, n_log: int, n_linear: int) -> list[int]:
     linear = list(range(spacing, steps + 1, spacing))
     if linear[-1] != steps:
         linear.append(steps)
-    log = {int(round(v)) for v in torch.logspace(0, math.log10(max(spacing, 1)), n_log).tolist()} if spacing > 1 else set()
+    log = {int(round(v)) for v in torch.logspace(0, math.log10(spacing), n_log).tolist()} if spacing > 1 else set()
     return sorted({0, *log, *linear})
 
 
@@ -262,13 +271,40 @@ TASKS: Registry[Task] = Registry("task", "complexity_bench.tasks", "complexity_b
 
 
 def register_task(cls: type[Task]) -> type[Task]:
-    """Class decorator: instantiate and register a task family."""
-    name = getattr(cls, "name", None)
-    if not isinstance(name, str) or not NAME.fullmatch(name):
-        # the name starts every run id, which names files in the run store (store.py)
-        raise UserError(f"task {name!r} ({cls.__qualname__}): a task name must be non-empty letters, digits, '-' or '_'")
-    TASKS.add(name, cls())
+    """Class decorator: validate, instantiate and register a task family."""
+    task = cls()
+    problems = metadata_problems(task)
+    if problems:
+        raise UserError(f"invalid metadata for task {getattr(task, 'name', cls.__qualname__)!r} "
+                        f"({cls.__module__}.{cls.__qualname__}): " + "; ".join(problems))
+    TASKS.add(task.name, task)
     return cls
+
+
+def metadata_problems(task: Task) -> list[str]:
+    """What is wrong with a task's declared metadata, one phrase per problem (empty when valid).
+
+    The name and version end up in run ids and file names; the rest is read by
+    training (loss, threshold), evaluation (probe size), scoring (axes) and
+    ``applies_to`` checks (properties).
+    """
+    problems = name_problems(getattr(task, "name", None), getattr(task, "version", None))
+    own_loss = type(task).loss is not Task.loss and type(task).correct is not Task.correct
+    if task.loss_kind not in LOSS_KINDS and not own_loss:
+        problems.append(f"loss_kind {task.loss_kind!r} not in {list(LOSS_KINDS)} (or override loss() and correct())")
+    threshold = task.threshold
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
+        problems.append(f"threshold must be a number in (0, 1], got {threshold!r}")
+    probe = task.probe_size
+    if isinstance(probe, bool) or not isinstance(probe, int) or probe < 1:
+        problems.append(f"probe_size must be an integer >= 1, got {probe!r}")
+    not_params = [a for a in task.axes if a not in task.defaults]
+    if not_params:
+        problems.append(f"axes {not_params} are not parameters in defaults")
+    unknown = sorted(set(task.properties) - TASK_PROPERTIES)
+    if unknown:
+        problems.append(f"properties {unknown} not in {sorted(TASK_PROPERTIES)}")
+    return problems
 
 
 def get_task(name: str) -> Task:

@@ -8,13 +8,19 @@ every ``applies_to`` restriction holds), briefly trains it so the weights are
 not at initialisation, and checks that the measure:
 
 1. has valid metadata;
-2. returns a finite float, or a dict of finite floats;
-3. leaves the model unchanged (weights bit for bit, requires_grad, train/eval mode);
-4. is deterministic for a given context seed;
-5. survives pickling (workers receive measures by pickle);
-6. runs within its cost tier's time on the toy model.
+2. reads only the inputs its ``needs`` declare (it runs as the harness runs it,
+   through ``compute_measure``, on a context holding only those);
+3. returns a finite float, or a dict of finite floats;
+4. leaves the model unchanged (weights bit for bit, requires_grad, train/eval mode);
+5. is deterministic for a given context seed;
+6. draws from ``ctx.generator`` only when declared ``stochastic`` (a measure that is
+   not must give the same value under another seed's generator);
+7. survives pickling.
 
-Every failure is collected and reported together in one AssertionError.
+The time of one compute() on the toy model is reported as a note beside its cost
+tier's expected time; it is not a check, since a busy machine would fail it
+(tests/benchmarks/test_cost_tiers.py times the tiers). Every failure is
+collected and reported together in one AssertionError.
 """
 
 from __future__ import annotations
@@ -22,13 +28,13 @@ from __future__ import annotations
 import math
 import pickle
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
 from torch import nn
 
-from .measure import COST_TIERS, MEASURES, Measure, MeasureContext, MeasureInfo
+from .measure import COST_TIERS, MEASURES, NEEDS, Measure, MeasureContext, MeasureInfo, compute_measure
 from .models import PairEmbedding, StagedModel, mlp_stages
 from .task import Task, TaskData
 
@@ -163,19 +169,27 @@ def check_measure(measure: Measure | str, raise_on_failure: bool = True) -> Chec
     torch.manual_seed(1)  # a measure using the global RNG gives different values below
     try:
         start = time.perf_counter()
-        value = measure.compute(model, ctx.for_measure(name))
+        value = compute_measure(measure, model, ctx)
         report.seconds = time.perf_counter() - start
     except Exception as exc:
-        check(False, "compute() runs", f"{type(exc).__name__}: {exc}")
+        check(False, *_why_compute_failed(measure, exc))
         return _finish(report, raise_on_failure)
+    check(True, f"reads only what it needs ({'+'.join(sorted(info.needs)) or 'nothing'})")
     report.value = value
     check(*_finite(value)[:1], "output is a finite float or dict of finite floats", _finite(value)[1])
     check(_same(before, _snapshot(model)), "model unchanged", "weights, requires_grad or train/eval mode changed")
 
     model2, ctx2 = toy_context()
     torch.manual_seed(2)
-    again = measure.compute(model2, ctx2.for_measure(name))
+    again = compute_measure(measure, model2, ctx2)
     check(_equal_values(value, again), "deterministic for a seed", f"{value!r} then {again!r}")
+    # another run seed gives compute() another ctx.generator, and nothing else
+    other = compute_measure(measure, model2, replace(ctx2, seed=ctx2.seed + 1))
+    if not info.stochastic:
+        check(_equal_values(value, other), "independent of ctx.generator (not declared stochastic)",
+              f"{value!r}, then {other!r} with another generator: declare stochastic=True")
+    elif _equal_values(value, other):
+        report.notes.append("declared stochastic, but gave the same value with another generator seed")
 
     try:
         clone = pickle.loads(pickle.dumps(measure))
@@ -183,10 +197,26 @@ def check_measure(measure: Measure | str, raise_on_failure: bool = True) -> Chec
     except Exception as exc:
         check(False, "picklable", f"{type(exc).__name__}: {exc}")
 
-    limit = COST_TIERS[info.cost]["toy_seconds"]
-    check(report.seconds <= limit, f"within its cost tier ({info.cost}: {limit} s on the toy model)",
-          f"took {report.seconds:.2f} s")
+    expected = COST_TIERS[info.cost]["toy_seconds"]
+    report.notes.append(f"one compute() took {report.seconds:.3f} s on the toy model "
+                        f"(cost tier {info.cost!r} expects up to {expected} s)")
     return _finish(report, raise_on_failure)
+
+
+def _why_compute_failed(measure: Measure, exc: Exception) -> tuple[str, str]:
+    """(check, reason) for a compute() that raised: an undeclared input, or a plain error."""
+    reason = f"{type(exc).__name__}: {exc}"
+    if measure.info.needs >= NEEDS:
+        return "compute() runs", reason
+    model, ctx = toy_context()
+    try:  # with every input and autograd on: does it run then?
+        with torch.enable_grad():
+            measure.compute(model, ctx.for_measure(measure.name))
+    except Exception:
+        return "compute() runs", reason
+    return (f"reads only what it needs ({'+'.join(sorted(measure.info.needs)) or 'nothing'})",
+            f"it runs with every input but fails with only those: {reason} "
+            f"(declare what it reads in needs, from {sorted(NEEDS)})")
 
 
 def _equal_values(a: Any, b: Any) -> bool:

@@ -42,19 +42,13 @@ class RunResult:
     checkpoints: dict[int, dict[str, torch.Tensor]]  # step -> state_dict; 0 is the initial weights
     seconds: float
     engine: str = "loop"
-    events: Events | None = field(default=None)
-
-    def __post_init__(self) -> None:
-        if self.events is None:
-            self.events = compute_events(self)
+    events: Events = field(kw_only=True)  # compute_events(task, variant, metrics)
 
 
-def compute_events(result: RunResult, task: Task | None = None) -> Events:
-    from .task import get_task
-
-    task = task or get_task(result.variant.task)
-    m = result.metrics
-    return detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(result.variant.param_dict["steps"]))
+def compute_events(task: Task, variant: Variant, metrics: dict[str, list]) -> Events:
+    """T_mem, T_gen and the budget of a run from its evaluations, at the task's threshold."""
+    m = metrics
+    return detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(variant.param_dict["steps"]))
 
 
 def batch_generator(seed: int) -> torch.Generator:
@@ -179,4 +173,5 @@ def train_run(task: Task, variant: Variant) -> RunResult:
         optimizer.zero_grad(set_to_none=True)
         task.loss(model(xb), yb).backward()
         optimizer.step()
-    return RunResult(variant, metrics, checkpoints, time.perf_counter() - start, engine="loop")
+    return RunResult(variant, metrics, checkpoints, time.perf_counter() - start, engine="loop",
+                     events=compute_events(task, variant, metrics))

@@ -1,4 +1,4 @@
-"""Baselines, scored like any measure so every claim is relative (SPEC §4).
+"""Baselines, scored like any measure so every claim is relative (docs/protocol.md, "Baselines").
 
 - ``random``: seeded noise; should score ~0 (tracking, forecast) or ~0.5 (AUROC).
 - ``train-loss``: the observable training loss; a measure must beat it to be news.

@@ -310,10 +310,11 @@ class LinearRegionsMeasure(Measure):
 
 @register_measure
 class ActivationPatternChangesMeasure(LinearRegionsMeasure):
-    """Plugin: 1 + hidden pre-activation sign changes along probe segments, on a grid, for
-    any activation. On a smooth net these are hyperplane crossings, not linear regions
-    (it has none); on a piecewise-linear net the count equals the linear-region count
-    whenever no region is thinner than the grid spacing."""
+    """Plugin: 1 + hidden pre-activation sign changes along probe segments, for any
+    activation. On a smooth net these are hyperplane crossings, not linear regions (it
+    has none), counted on a grid; on a piecewise-linear net every change of pattern is
+    a region boundary, so the exact walk counts them (the same value as linear-regions,
+    and ~90x cheaper than the grid on sparse parity's 1000-wide layer)."""
 
     # 256 intervals: on the paper's SiLU net (init and 1k-4k steps of training) the
     # mean count equalled that of 4,096 and 8,192 intervals, at a quarter of the cost of 1,024
@@ -321,7 +322,7 @@ class ActivationPatternChangesMeasure(LinearRegionsMeasure):
 
     info = MeasureInfo(
         name="activation-pattern-changes",
-        version="1",
+        version="2",  # 2: exact on piecewise-linear nets
         direction=+1,
         direction_source="as linear-regions (Hanin & Rolnick 2019), of which it is the smooth-net generalisation",
         needs=frozenset({"weights", "data"}),
@@ -329,11 +330,14 @@ class ActivationPatternChangesMeasure(LinearRegionsMeasure):
         applies_to="any",
         reference="Hanin & Rolnick 2019, Complexity of Linear Regions in Deep Networks, ICML (arXiv 1901.09021)",
         description=(
-            "1 + hidden pre-activation sign changes along segments between fixed pairs of probe points, on a "
-            "256-interval grid, in the input space of the first real-vector stage (a lower bound on the zero "
-            "crossings). Sub-measures: per-segment (mean) and per-unit-length (changes / total segment length)"
+            "1 + hidden pre-activation sign changes along segments between fixed pairs of probe points, in the "
+            "input space of the first real-vector stage: exact on ReLU-family nets (= linear-regions), on a "
+            "256-interval grid for smooth activations (a lower bound on the zero crossings). Sub-measures: "
+            "per-segment (mean) and per-unit-length (changes / total segment length)"
         ),
     )
 
     def counts(self, net: nn.Module, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+        if _is_piecewise_linear(net):
+            return count_regions_batch(net, x0, x1)
         return count_sign_changes_batch(net, x0, x1, n_grid=self.n_grid)

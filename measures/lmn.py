@@ -267,8 +267,8 @@ def linear_mapping_number(
 ) -> float:
     """LMN of f on samples x: ``lmn_from_connectivity(linear_connectivity(f, x, n_interp))``.
 
-    >>> round(linear_mapping_number(nn.Linear(3, 2), torch.randn(6, 3)), 9)  # affine: exactly 1
-    1.0
+    >>> abs(linear_mapping_number(nn.Linear(3, 2), torch.randn(6, 3)) - 1) < 1e-5  # affine: 1 up to float32 rounding
+    True
     """
     return lmn_from_connectivity(linear_connectivity(f, x, n_interp, **kwargs))
 

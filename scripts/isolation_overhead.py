@@ -53,10 +53,10 @@ def main() -> None:
             if isolated:
                 with IsolatedEvaluator(task) as ev:
                     for v in variants:
-                        ev.evaluate(store.load_run(v), measures)
+                        ev.evaluate(store.load_run(v, task), measures)
             else:
                 for v in variants:
-                    evaluate_run(task, store.load_run(v), measures)
+                    evaluate_run(task, store.load_run(v, task), measures)
         return time.perf_counter() - start
 
     first_isolated = one_pass(True)  # starts the fork server

@@ -99,11 +99,13 @@ def eval_schedule(steps: int, max_linear: int = 400) -> list[int]:
 
 def checkpoint_schedule(evals: list[int], steps: int) -> list[int]:
     """Stored checkpoints: ~12 log-spaced from steps/2000 to steps/10 (memorisation), plus
-    the linear evaluation grid thinned to ~28; 12 in all for short (< 2,000-step) smoke runs.
+    the linear evaluation grid thinned to ~28: 38-41 in all for budgets of 2,000 to
+    200,000 steps with 200-800 linear evaluations; 11-13 for short (< 2,000-step) smoke
+    runs (tests/tasks/test_budgets.py checks both ranges).
 
     Each log-grid point snaps to the nearest evaluation step, so every checkpoint has
-    metrics. Measures run on every checkpoint, so this sets the suite's measure cost
-    (the default suite's 45 runs keep about 1,200 checkpoints).
+    metrics. Training adds one at T_mem, and a run that stops early keeps only those up
+    to its stop. Measures run on every checkpoint, so this sets the suite's measure cost.
 
     >>> from complexity_bench.task import log_linear_schedule
     >>> cps = checkpoint_schedule(log_linear_schedule(15_000, 20, 400), 15_000)

@@ -1,4 +1,4 @@
-"""Smoke test of ``python -m complexity_bench bench --quick --json`` (SPEC §7).
+"""Smoke test of ``python -m complexity_bench bench --quick --json`` (docs/performance.md).
 
 No timing assertions (machines are noisy): the bench must run, report every
 documented key, and each figure must be a measured, finite, positive number.

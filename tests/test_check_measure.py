@@ -65,8 +65,10 @@ def test_every_registered_measure_says_where_its_direction_comes_from():
     """Directions are declared before data, with their source (docs/protocol.md, "Directions")."""
     from complexity_bench.measure import MEASURES
 
-    missing = [m.name for m in MEASURES if not m.info.direction_source.strip()]
-    assert missing == []
+    built_in = [m for m in MEASURES if type(m).__module__.startswith("complexity_bench.measures")
+                or getattr(getattr(m, "fn", None), "__module__", "").startswith("complexity_bench.measures")]
+    assert len(built_in) >= 20
+    assert [m.name for m in built_in if not m.info.direction_source.strip()] == []
 
 
 def test_a_plugin_without_a_direction_source_gets_a_note():
@@ -77,3 +79,59 @@ def test_a_plugin_without_a_direction_source_gets_a_note():
                         MeasureInfo(name="no-source", version="1", direction=1))
     report = check_measure(m, raise_on_failure=False)
     assert any("direction_source" in n for n in report.notes)
+
+
+def _reads_train_data(model, ctx):
+    return float(model(ctx.x_train).detach().mean())
+
+
+def _runs_backward(model, ctx):
+    grads = torch.autograd.grad(ctx.task.loss(model(ctx.x_train), ctx.y_train), list(model.parameters()))
+    return float(sum(g.abs().sum() for g in grads))
+
+
+def _reads_init_state(model, ctx):
+    return float(sum(v.abs().sum() for v in ctx.init_state.values()))
+
+
+@pytest.mark.parametrize("fn, needs, missing", [(_reads_train_data, ("weights",), "data"),
+                                                (_runs_backward, ("weights", "data"), "gradients"),
+                                                (_reads_init_state, (), "weights")])
+def test_a_measure_reading_more_than_its_needs_fails_and_passes_once_declared(fn, needs, missing):
+    report = check_measure(_fm(fn, needs=needs), raise_on_failure=False)
+    assert [f for f in report.failed if f.startswith("reads only what it needs")], report.failed
+    assert check_measure(_fm(fn, needs=(*needs, missing))).ok
+
+
+def test_a_measure_drawing_from_the_generator_must_be_declared_stochastic():
+    report = check_measure(_fm(_seeded), raise_on_failure=False)
+    assert any(f.startswith("independent of ctx.generator") and "stochastic=True" in f for f in report.failed)
+
+
+def test_a_stochastic_measure_that_ignores_its_generator_gets_a_note():
+    report = check_measure(_fm(lambda model, ctx: 1.0, stochastic=True), raise_on_failure=False)
+    assert any("same value with another generator seed" in n for n in report.notes)
+
+
+def test_time_is_reported_as_a_note_never_a_failure(monkeypatch):
+    """A busy CI machine must not fail a measure: the cost tier is metadata, its time a note."""
+    from complexity_bench.measure import COST_TIERS
+
+    monkeypatch.setitem(COST_TIERS["cheap"], "toy_seconds", 0.0)  # every measure is "too slow" now
+    report = check_measure(_fm(_reads_train_data, needs=("weights", "data")))
+    assert report.ok and report.seconds > 0
+    assert any(n.startswith("one compute() took") and "'cheap'" in n for n in report.notes)
+
+
+def test_a_registered_measure_pickles_without_the_registry():
+    """A measure travels by value: unpickling it needs no registry entry under its name."""
+    import pickle
+
+    from complexity_bench.measure import measure
+
+    with MEASURES.scope():
+        measure(name="pickled-seeded", version="1", direction=1, stochastic=True)(_seeded)
+        blob = pickle.dumps(MEASURES.get("pickled-seeded"))
+    assert "pickled-seeded" not in MEASURES
+    clone = pickle.loads(blob)
+    assert clone.info.name == "pickled-seeded" and clone.fn is _seeded

@@ -1,4 +1,4 @@
-"""The cohort engine equals the reference loop, run for run (SPEC §7).
+"""The cohort engine equals the reference loop, run for run (docs/performance.md).
 
 Each test trains a mixed cohort with ``train_cohort`` and every variant alone with
 ``train_run``, then compares losses, accuracies, events, checkpoint steps and

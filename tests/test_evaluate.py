@@ -50,3 +50,14 @@ def test_not_applicable_measure_gets_no_rows():
     result = train_run(task, task.variants("smoke")[0])
     out = evaluate_run(task, result, [_m("pl", lambda m, c: 1.0, applies_to="piecewise_linear")])
     assert out["pl"] == []
+
+
+def test_a_measure_gets_only_the_inputs_it_declares():
+    """needs drives the evaluator: an undeclared input is withheld, and reading it is a recorded reason."""
+    task = get_task("modadd-mlp")
+    result = train_run(task, task.variants("smoke")[0])
+    reads_data = lambda model, ctx: float(model(ctx.probe_x).mean())  # noqa: E731
+    out = evaluate_run(task, result, [_m("undeclared", reads_data), _m("declared", reads_data, needs=("data",))])
+    assert out["undeclared"] and all("needs lack 'data'" in r["error"] and math.isnan(r["value"])
+                                     for r in out["undeclared"])
+    assert all(r["error"] == "" and math.isfinite(r["value"]) for r in out["declared"])

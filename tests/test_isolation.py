@@ -85,12 +85,12 @@ def test_watchdog_ends_a_call_that_sigalrm_cannot_interrupt(tmp_path):
     assert not traces["l2"]["value"].isna().any() and not traces["step"]["value"].isna().any()
 
 
-def test_ctrl_c_reaching_the_measure_process_is_not_stored_as_a_death(tmp_path, monkeypatch):
+def test_ctrl_c_reaching_the_measure_process_is_not_stored_as_a_death(tmp_path):
     """Ctrl-C sends SIGINT to the whole process group, the evaluation child included;
     the job decides what an interrupt means, so the child ignores it rather than dying
     and having its measure stored as failed."""
     from complexity_bench.isolation import IsolatedEvaluator
-    from complexity_bench.measure import MEASURES, get_measure
+    from complexity_bench.measure import get_measure
     from complexity_bench.plugins import load_plugins
     from complexity_bench.task import get_task
     from complexity_bench.training import train_run
@@ -103,9 +103,7 @@ def test_ctrl_c_reaching_the_measure_process_is_not_stored_as_a_death(tmp_path, 
         "def sigint_self(model, ctx):\n"
         "    os.kill(os.getpid(), signal.SIGINT)\n"
         "    return 1.0\n")
-    MEASURES.discover()
-    monkeypatch.setattr(MEASURES, "_items", dict(MEASURES._items))  # registered for this test only
-    load_plugins([str(plugin)])
+    load_plugins([str(plugin)])  # registered for this test only (conftest: isolated_registries)
     task = get_task("xor-mlp")
     result = train_run(task, task.variants("smoke")[0])
     with IsolatedEvaluator(task) as evaluator:

@@ -116,7 +116,25 @@ def test_entry_point_plugin_is_discovered(tmp_path):
     assert "thirdparty-zero" in out.stdout
 
 
-@pytest.mark.parametrize("version", ["../../outside", "1/2", "..", ".hidden", "1\x00"])
+def test_a_plugin_file_registers_again_after_its_registrations_were_undone(plugin_file):
+    with MEASURES.scope():
+        assert load_plugins([str(plugin_file)]) == ["plugin-weight-count"]
+    assert "plugin-weight-count" not in MEASURES
+    assert load_plugins([str(plugin_file)]) == ["plugin-weight-count"]
+    assert "plugin-weight-count" in MEASURES
+
+
+def test_registrations_do_not_leak_between_tests_first(plugin_file):
+    load_plugins([str(plugin_file)])
+    assert "plugin-weight-count" in MEASURES
+
+
+def test_registrations_do_not_leak_between_tests_second():
+    """Runs after the one above in file order (and in any order under pytest -p randomly)."""
+    assert "plugin-weight-count" not in MEASURES
+
+
+@pytest.mark.parametrize("version", ["../../outside", "1/2", "..", "1..2", "1\x00"])
 def test_plugin_measure_version_that_could_leave_the_store_is_refused(tmp_path, version):
     """A measure's version is part of a file name in the run store: '/' or '..' would
     write outside it, so registration refuses it with one clear line."""
@@ -137,6 +155,6 @@ def test_task_name_that_could_leave_the_store_is_refused():
     class Escape(Task):
         name = "../outside"
 
-    with pytest.raises(UserError, match=r"task '../outside' \(.*Escape\): a task name must be"):
+    with pytest.raises(UserError, match=r"invalid metadata for task '\.\./outside' .*name '\.\./outside' must be"):
         register_task(Escape)
     assert "../outside" not in TASKS

@@ -19,7 +19,7 @@ def smoke_result():
 def test_run_round_trip(tmp_path, smoke_result):
     store = RunStore(tmp_path)
     store.save_run(smoke_result)
-    back = store.load_run(smoke_result.variant)
+    back = store.load_run(smoke_result.variant, get_task("modadd-mlp"))
     assert back.metrics == smoke_result.metrics
     assert sorted(back.checkpoints) == sorted(smoke_result.checkpoints)
     for s, state in smoke_result.checkpoints.items():
@@ -33,7 +33,7 @@ def test_truncated_file_is_detected_not_trusted(tmp_path, smoke_result):
     path = store.run_path(smoke_result.variant.run_id)
     path.write_bytes(path.read_bytes()[:1000])
     with pytest.warns(UserWarning, match="checksum mismatch"):
-        assert store.load_run(smoke_result.variant) is None
+        assert store.load_run(smoke_result.variant, get_task("modadd-mlp")) is None
 
 
 def test_missing_sidecar_means_incomplete(tmp_path):
@@ -105,7 +105,7 @@ def test_crafted_run_file_runs_no_code_and_the_run_is_retrained(tmp_path):
         outcome = run_job(Job(task.name, (variant,), ("step",), str(store.root)))
     assert not marker.exists()
     assert outcome.trained == 1
-    assert store.load_run(variant) is not None  # the retrained run replaced the crafted file
+    assert store.load_run(variant, task) is not None  # the retrained run replaced the crafted file
 
 
 @pytest.mark.parametrize("payload", [
@@ -138,7 +138,7 @@ def test_run_file_of_the_wrong_structure_is_recomputed(tmp_path, smoke_result, p
     torch.save(payload, buf)
     write_checked(store.run_path(smoke_result.variant.run_id), buf.getvalue())
     with pytest.warns(UserWarning, match="not a valid run file"):
-        assert store.load_run(smoke_result.variant) is None
+        assert store.load_run(smoke_result.variant, get_task("modadd-mlp")) is None
 
 
 def test_run_file_of_another_run_is_recomputed(tmp_path, smoke_result):
@@ -149,7 +149,7 @@ def test_run_file_of_another_run_is_recomputed(tmp_path, smoke_result):
     path = store.run_path(smoke_result.variant.run_id)
     write_checked(store.run_path(other.run_id), path.read_bytes())
     with pytest.warns(UserWarning, match="holds another run"):
-        assert store.load_run(other) is None
+        assert store.load_run(other, get_task("modadd-mlp")) is None
 
 
 @pytest.mark.parametrize("run_id, measure, version", [

@@ -41,7 +41,7 @@ class ScoreConfig:
         checkpoint t with h*t > budget: the label "reaches q by h*t" is unknown
         (the run was not watched that long), so by default the checkpoint is
         left out of the AUROC; True labels it negative, as if the run would
-        never generalise at all (SPEC §6.2's literal reading).
+        never generalise at all (the literal reading of the label).
     level: coverage of the bootstrap intervals.
     resample: "hierarchical" (default): configurations, then seeds within each
         drawn configuration (bootstrap.py; docs/protocol.md, "Uncertainty", has

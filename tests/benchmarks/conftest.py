@@ -5,7 +5,10 @@
     python -m pytest tests/benchmarks --benchmark-enable --benchmark-compare    # against the last stored run
 
 The project's default options include ``--benchmark-disable``; then these tests
-are skipped (they time things, they do not check them, and some take seconds).
+are skipped. Most time things without checking them; the few that check
+machine behaviour (cost tiers in test_cost_tiers.py, page faults in
+test_allocator_faults.py) live here because a busy or different machine could
+fail them for no fault of the code.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""pytest-benchmark timings of the hot paths (SPEC §7): a loop step, a cohort step,
+"""pytest-benchmark timings of the hot paths (docs/performance.md): a loop step, a cohort step,
 a whole short cohort vs loop, LMN. See conftest.py for how to run them.
 
 The numbers are for comparing one change to the next on the same machine; the

@@ -204,3 +204,15 @@ def test_linear_regions_only_where_they_exist():
     assert not regions.applicable(silu, silu.make_model(silu.resolve({}), 0))
     assert regions.applicable(relu, relu.make_model(relu.resolve({}), 0))
     assert changes.applicable(silu, silu.make_model(silu.resolve({}), 0))
+
+
+def test_pattern_changes_equal_exact_regions_on_relu_nets():
+    """On a piecewise-linear net every pattern change is a region boundary: the two
+    measures agree exactly (the grid would only bound it from below)."""
+    from complexity_bench.measure import MEASURES
+    from complexity_bench.testing import toy_context
+
+    model, ctx = toy_context()
+    regions = MEASURES.get("linear-regions").compute(model, ctx.for_measure("linear-regions"))
+    changes = MEASURES.get("activation-pattern-changes").compute(model, ctx.for_measure("activation-pattern-changes"))
+    assert regions == changes

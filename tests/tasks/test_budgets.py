@@ -32,3 +32,29 @@ def test_a_grid_that_moves_the_budget_is_refused():
     with pytest.raises(ValueError, match="one per task"):
         Bad().variants("default")
     assert len(Bad().variants("smoke")) == 2 * len(Task.seeds(Bad(), "smoke"))  # smoke may shorten runs
+
+
+def test_checkpoint_counts_are_those_the_docs_quote():
+    """tasks/_common.checkpoint_schedule's docstring, docs/tasks.md and the README quote these counts."""
+    from complexity_bench.tasks._common import checkpoint_schedule, eval_schedule
+
+    for max_linear in (200, 400, 800):
+        for steps in (2_000, 5_000, 20_000, 30_000, 60_000, 200_000):
+            assert 38 <= len(checkpoint_schedule(eval_schedule(steps, max_linear), steps)) <= 41, (max_linear, steps)
+        for steps in (100, 300, 1_000, 1_999):
+            assert 11 <= len(checkpoint_schedule(eval_schedule(steps, max_linear), steps)) <= 13, (max_linear, steps)
+
+
+@pytest.mark.parametrize("name", ["modadd-mlp", "s4-mlp", "xor-mlp", "sparse-parity", "teacher-student", "digits-mlp"])
+def test_builtin_budgets_give_39_to_41_checkpoints_and_smoke_11(name):
+    task = TASKS.get(name)
+    assert 39 <= len(task.checkpoint_steps(task.defaults["steps"])) <= 41
+    assert len(task.checkpoint_steps(task.variants("smoke")[0].param_dict["steps"])) == 11
+
+
+def test_a_trackers_planned_schedule_has_51_to_56_logs():
+    """tracker/schedule.py and docs/tracker.md quote this count (and the costs derived from it)."""
+    from complexity_bench.tracker.schedule import planned_schedule
+
+    for steps in (300, 1_000, 5_000, 20_000, 60_000):
+        assert 51 <= len(planned_schedule(steps)) <= 56, steps

@@ -1,0 +1,82 @@
+"""A Tracker's run as the files a suite run writes, and a folder of such runs as one results folder.
+
+``save_run`` writes ``runs.csv``, ``traces.parquet``, ``curves.parquet``,
+``measures.csv`` and ``manifest.json`` for one run (docs/scoring.md gives the
+columns; curves are the logged metrics). ``collect_run_folders`` is what
+``python -m complexity_bench score my_runs/`` does first when ``my_runs/``
+holds run folders: it concatenates their tables into ``my_runs/`` itself,
+re-collected on every ``score``, and the suite's scoring takes it from there.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import UserError
+from ..outputs import Frames, read_frames, write_frames
+from ..store import atomic_write
+
+RUN_FILES = ("runs.csv", "traces.parquet", "curves.parquet", "measures.csv")
+
+
+def save_run(out: str | Path, frames: Frames, manifest: dict[str, Any]) -> Path:
+    """Write one run's frames and manifest into ``out`` (created if needed); returns the folder."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {str(out)!r}: {exc.strerror}") from exc
+    write_frames(out, frames)
+    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
+    return out
+
+
+def run_folders(root: Path) -> list[Path]:
+    """Sub-folders of ``root`` (any depth) that hold a saved run, sorted."""
+    return sorted(p.parent for p in Path(root).glob("*/**/runs.csv") if all((p.parent / f).exists() for f in RUN_FILES))
+
+
+def collect_run_folders(root: str | Path) -> int:
+    """Concatenate the saved runs under ``root`` into ``root``'s own tables; returns how many runs.
+
+    Returns 0 and writes nothing when ``root`` holds no run folders (a suite
+    results folder). Run ids must be unique across folders, and a measure must
+    have the same version and direction in every run.
+    """
+    root = Path(root)
+    folders = run_folders(root) if root.is_dir() else []
+    if not folders:
+        return 0
+    parts = [read_frames(f) for f in folders]
+    runs = pd.concat([p.runs for p in parts], ignore_index=True)
+    dup = runs["run_id"][runs["run_id"].duplicated()]
+    if len(dup):
+        where = [str(f) for f, p in zip(folders, parts) if dup.iloc[0] in set(p.runs["run_id"])]
+        raise UserError(f"run id {dup.iloc[0]!r} is in {' and '.join(where)}; give each Tracker its own run_id")
+    measures = pd.concat([p.measures.assign(_folder=str(f)) for f, p in zip(folders, parts)], ignore_index=True)
+    _check_same_metadata(measures)
+    merged = Frames(
+        runs=runs,
+        traces=pd.concat([p.traces for p in parts], ignore_index=True),
+        curves=pd.concat([p.curves for p in parts], ignore_index=True),
+        measures=measures.drop_duplicates("measure").drop(columns="_folder").reset_index(drop=True),
+    )
+    write_frames(root, merged)
+    manifest_path = root / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest.update(collected_from=[str(f.relative_to(root)) for f in folders], runs=len(runs))
+    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
+    return len(runs)
+
+
+def _check_same_metadata(measures: pd.DataFrame) -> None:
+    for name, g in measures.groupby("measure"):
+        for col in ("measure_version", "direction"):
+            if col in g and g[col].astype(str).nunique() > 1:
+                first, other = g.drop_duplicates(col).iloc[:2]["_folder"]
+                raise UserError(f"measure {name!r} has a different {col} in {first} and {other}; "
+                                "score runs of one measure version together")
