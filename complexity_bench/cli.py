@@ -24,7 +24,14 @@ def _non_negative_int(text: str) -> int:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
-        raise UserError(f"{message} (see `python -m complexity_bench {self.prog.split()[-1]} --help`)")
+        command = " ".join(self.prog.split()[1:])  # "" for the top-level parser
+        raise UserError(f"{message} (see `python -m complexity_bench {command + ' ' if command else ''}--help`)")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (``\\n``), so an
+    error is one line on any terminal whatever the input it quotes."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished runs and measure values are kept; re-run to resume", file=sys.stderr)

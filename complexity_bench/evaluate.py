@@ -12,17 +12,23 @@ import signal
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import torch
 
 from .measure import Measure, MeasureContext, compute_measure
-from .task import Task
+from .task import Task, TaskData
 from .training import METRIC_COLUMNS, RunResult
 
 # Wall-clock limit for one compute() call, by cost tier (seconds). Generous:
 # they catch hangs, not slowness; speed is the cost tier's and the bench's job.
+# SIGALRM enforces it inside Python code; complexity_bench/isolation.py's watchdog
+# ends the evaluation process when a call is stuck where SIGALRM cannot reach.
 CALL_LIMIT_S = {"cheap": 60.0, "moderate": 300.0, "expensive": 900.0}
+
+# watch(measure name, step, limit in seconds) before each compute() call and
+# watch(None, step, 0.0) after it: how a supervising process knows which call is running.
+Watch = Callable[[str | None, int, float], None]
 
 
 class MeasureTimeout(Exception):
@@ -63,12 +69,19 @@ def _as_rows(step: int, name: str, value: Any, seconds: float) -> list[dict[str,
 
 
 def evaluate_run(task: Task, result: RunResult, measures: list[Measure],
-                 device: str | torch.device = "cpu") -> dict[str, list[dict[str, Any]]]:
-    """Values of each measure on the run's checkpoints: {measure name: rows}. The model,
-    the data and the weights are on ``device`` while measures compute."""
+                 call_limits: Mapping[str, float] | None = None, watch: Watch | None = None,
+                 data: TaskData | None = None, device: str | torch.device = "cpu") -> dict[str, list[dict[str, Any]]]:
+    """Values of each measure on the run's checkpoints: {measure name: rows}.
+
+    call_limits: seconds per compute() call by cost tier (default CALL_LIMIT_S);
+    watch: called around every compute() call (see ``Watch``);
+    data: the run's TaskData when the caller has it (default: ``task.make_data``);
+    device: where the model, the data and the weights are while measures compute.
+    """
+    call_limits = CALL_LIMIT_S if call_limits is None else call_limits
     variant = result.variant
     params = variant.param_dict
-    data = task.make_data(params, variant.seed).to(device)
+    data = (task.make_data(params, variant.seed) if data is None else data).to(device)
     model = task.make_model(params, variant.seed).to(device)
     model.eval()
     steps = sorted(result.checkpoints)
@@ -85,14 +98,20 @@ def evaluate_run(task: Task, result: RunResult, measures: list[Measure],
         model.load_state_dict(state)
         ctx = MeasureContext.for_run(task, params, variant.seed, data, step, init_state, metrics_at.get(step, {}))
         for m in applicable:
-            out[m.name].extend(_compute_isolated(m, model, ctx, state))
+            limit = call_limits[m.info.cost]
+            if watch is not None:
+                watch(m.name, step, limit)
+            out[m.name].extend(_compute_isolated(m, model, ctx, state, limit))
+            if watch is not None:
+                watch(None, step, 0.0)
     return out
 
 
-def _compute_isolated(m: Measure, model: torch.nn.Module, ctx: MeasureContext, state: dict) -> list[dict[str, Any]]:
+def _compute_isolated(m: Measure, model: torch.nn.Module, ctx: MeasureContext, state: dict,
+                      limit: float) -> list[dict[str, Any]]:
     start = time.perf_counter()
     try:
-        with time_limit(CALL_LIMIT_S[m.info.cost]):
+        with time_limit(limit):
             value = compute_measure(m, model, ctx)
         rows = _as_rows(ctx.step, m.name, value, time.perf_counter() - start)
     except Exception as exc:  # isolation: one measure's failure is a recorded reason, not a crash

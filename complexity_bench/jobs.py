@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from .errors import UserError
-from .evaluate import evaluate_run
+from .isolation import IsolatedEvaluator
 from .measure import get_measure
 from .store import RunStore
 from .task import Task, Variant, get_task
@@ -84,11 +84,13 @@ def run_job(job: Job) -> JobOutcome:
     train_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
-    for v in job.variants:
-        missing = [m for m in measures if not store.has_values(v.run_id, m.name, m.info.version)]
-        if missing:
-            values = evaluate_run(task, loaded[v.run_id], missing, job.device)
-            for m in missing:
-                store.save_values(v.run_id, m.name, m.info.version, values[m.name])
+    # a child process evaluates, so a measure that kills it costs only its own values (isolation.py)
+    with IsolatedEvaluator(task, job.device) as evaluator:
+        for v in job.variants:
+            missing = [m for m in measures if not store.has_values(v.run_id, m.name, m.info.version)]
+            if missing:
+                values = evaluator.evaluate(loaded[v.run_id], missing)
+                for m in missing:
+                    store.save_values(v.run_id, m.name, m.info.version, values[m.name])
     return JobOutcome(task.name, len(job.variants), len(to_train), steps_trained, train_seconds,
                       time.perf_counter() - start)

@@ -112,12 +112,10 @@ def write_frames(out: Path, frames: Frames) -> None:
 
 
 def read_frames(out: Path) -> Frames:
-    need = ["runs.csv", "measures.csv", "traces.parquet", "curves.parquet"]
-    missing = [n for n in need if not (out / n).exists()]
-    if missing:
-        raise UserError(f"{str(out)!r} is not a results folder (missing {', '.join(missing)}); run `run --out {out}` first")
-    return Frames(pd.read_csv(out / "runs.csv"), pd.read_parquet(out / "traces.parquet"),
-                  pd.read_parquet(out / "curves.parquet"), pd.read_csv(out / "measures.csv"))
+    """The four tables of a results folder, checked (results_files.py): a broken file is a UserError."""
+    from .results_files import read_results
+
+    return Frames(*read_results(out))
 
 
 def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: bool = True) -> dict[str, Any]:
@@ -172,12 +170,13 @@ def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcome
 
 def rescore(out: Path, bootstrap: int = 1000, figures: bool = True) -> dict[str, Any]:
     """The ``score`` command: re-score stored traces without training."""
+    from .results_files import read_manifest
+
     frames = read_frames(out)
+    manifest = read_manifest(out)  # checked before anything is written
     scored = score_and_write(out, frames, bootstrap, figures)
-    manifest_path = out / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
     manifest.update(scored, bootstrap=bootstrap, rescored=True)
-    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
+    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2).encode())
     return manifest
 
 

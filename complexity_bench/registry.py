@@ -29,6 +29,10 @@ from .errors import UserError
 
 T = TypeVar("T")
 
+# Module names of ``--plugin`` files (the file path's hash follows), so a fresh
+# process can tell which measures come from a file and load it again.
+PLUGIN_MODULE_PREFIX = "complexity_bench_plugin_"
+
 
 def _origin(obj: object) -> str:
     """Where an object was defined, for error messages: ``file:line``."""
@@ -162,9 +166,20 @@ def name_problems(name: object, version: object) -> list[str]:
     problems = []
     if not is_safe_name(name):
         problems.append(f"name {name!r} must be non-empty letters, digits, '-' or '_'")
-    if not is_safe_name(version, extra="."):
-        problems.append(f"version {version!r} must be a non-empty string of letters, digits, '.', '-' or '_'")
+    if not is_safe_name(version, extra=".") or ".." in version:
+        problems.append(f"version {version!r} must be a non-empty string of letters, digits, '.', '-' or '_', "
+                        "without '..'")
     return problems
+
+
+def check_path_name(kind: str, name: object) -> str:
+    """``name`` if registration would accept it (letters, digits, '-', '_', '.', no '..'),
+    so a name that reaches a file name keeps the store's writes inside its folder;
+    else a UserError naming ``kind``."""
+    if not is_safe_name(name, extra=".") or ".." in name:
+        raise UserError(f"{kind} {name!r} cannot be used in a file name: use letters, digits, '.', '-' or '_', "
+                        "without '..'")
+    return name
 
 
 def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
@@ -178,7 +193,7 @@ def load_plugin_file(path: str | Path, registries: list[Registry]) -> list[str]:
     for reg in registries:
         reg.discover()  # so the file's names are checked against built-ins
     before = {id(r): r.snapshot() for r in registries}
-    mod_name = "complexity_bench_plugin_" + hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:12]
+    mod_name = PLUGIN_MODULE_PREFIX + hashlib.sha256(str(p.resolve()).encode()).hexdigest()[:12]
     loaded = getattr(sys.modules.get(mod_name), "__cb_registered__", None)
     if loaded is not None and all(any(n in r.snapshot() for r in registries) for n in loaded):
         return loaded  # imported before, and its names are still registered

@@ -12,7 +12,15 @@ Layout under ``<out>/store/``::
   a SIGKILL leaves either the old state or the new one, never half a file.
 - Checked: each file has a ``.sha256`` sidecar written after it; a file whose
   sidecar is missing or disagrees is treated as absent (recomputed), with a
-  warning, never trusted and never fatal.
+  warning, never trusted and never fatal. The checksum guards against accidents,
+  not against anyone who can write the folder.
+- Data, never code: run files are read with ``torch.load(weights_only=True)``
+  (tensors and plain containers only; a pickle that would call anything is
+  refused) and values files are JSON. A file that does not load into the
+  expected structure is corrupt: warned about and recomputed, like a bad checksum.
+- Confined: file names are built only from names checked by
+  ``registry.check_path_name`` (task and measure names, measure versions, run
+  ids), so nothing is written outside the store's folder.
 - Locked: :func:`lock_output` holds an exclusive lock on the output folder for
   the whole invocation, so two runs cannot interleave writes.
 """
@@ -24,6 +32,7 @@ import hashlib
 import io
 import json
 import os
+import math
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,8 +41,18 @@ from typing import Any, Iterator
 import torch
 
 from .errors import UserError
+from .registry import check_path_name
 from .task import Task, Variant
-from .training import RunResult, compute_events
+from .training import METRIC_COLUMNS, RunResult, compute_events
+
+
+class CorruptFile(ValueError):
+    """A stored file that does not hold the expected structure."""
+
+
+def _expect(ok: bool, what: str) -> None:
+    if not ok:
+        raise CorruptFile(what)
 
 
 def _sha256(data: bytes) -> str:
@@ -80,7 +99,7 @@ class RunStore:
 
     # -- runs --------------------------------------------------------------
     def run_path(self, run_id: str) -> Path:
-        return self.root / "runs" / f"{run_id}.pt"
+        return self.root / "runs" / f"{check_path_name('run id', run_id)}.pt"
 
     def save_run(self, result: RunResult) -> None:
         steps = sorted(result.checkpoints)
@@ -105,16 +124,20 @@ class RunStore:
         data = read_checked(self.run_path(variant.run_id))
         if data is None:
             return None
-        payload = torch.load(io.BytesIO(data), weights_only=False)
-        steps = payload["checkpoint_steps"]
-        checkpoints = {s: {n: t[i] for n, t in payload["states"].items()} for i, s in enumerate(steps)}
-        return RunResult(variant, payload["metrics"], checkpoints, payload["seconds"], payload["engine"],
-                         events=compute_events(task, variant, payload["metrics"]),
-                         device=payload.get("device", "cpu"))  # runs stored before devices existed trained on the CPU
+        try:
+            # weights_only: tensors and plain containers; a pickle that calls anything is refused
+            payload = torch.load(io.BytesIO(data), weights_only=True)
+            return _run_from_payload(payload, variant, task)
+        except Exception as exc:  # whatever the bytes are, a bad file means "recompute", never a crash
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            warnings.warn(f"{self.run_path(variant.run_id)}: not a valid run file ({type(exc).__name__}: {first}); "
+                          "recomputing", stacklevel=2)
+            return None
 
     # -- measure values ----------------------------------------------------
     def values_path(self, run_id: str, measure: str, version: str) -> Path:
-        return self.root / "values" / run_id / f"{measure}@{version}.json"
+        return (self.root / "values" / check_path_name("run id", run_id)
+                / f"{check_path_name('measure name', measure)}@{check_path_name('measure version', version)}.json")
 
     def has_values(self, run_id: str, measure: str, version: str) -> bool:
         """True when an intact values file exists (small files: the checksum is verified)."""
@@ -126,8 +149,64 @@ class RunStore:
         write_checked(self.values_path(run_id, measure, version), data)
 
     def load_values(self, run_id: str, measure: str, version: str) -> list[dict[str, Any]] | None:
-        data = read_checked(self.values_path(run_id, measure, version))
-        return None if data is None else json.loads(data)["rows"]
+        path = self.values_path(run_id, measure, version)
+        data = read_checked(path)
+        if data is None:
+            return None
+        try:
+            return _rows_from_payload(json.loads(data), measure, version)
+        except (ValueError, RecursionError) as exc:  # JSON errors and CorruptFile are ValueErrors
+            warnings.warn(f"{path}: not a valid values file ({type(exc).__name__}: {exc}); recomputing", stacklevel=2)
+            return None
+
+
+def _run_from_payload(payload: Any, variant: Variant, task: Task) -> RunResult:
+    """The RunResult a run file holds, checked field by field against ``variant`` and its model."""
+    _expect(isinstance(payload, dict), "not a dict")
+    _expect(set(payload) >= {"variant", "metrics", "checkpoint_steps", "states", "seconds", "engine"},
+            "fields missing")
+    stored = payload["variant"]
+    expected = {"task": variant.task, "params": list(variant.params), "seed": variant.seed,
+                "task_version": variant.task_version}
+    _expect(isinstance(stored, dict) and {k: stored.get(k) for k in expected} == expected, "holds another run")
+    metrics = payload["metrics"]
+    _expect(isinstance(metrics, dict) and set(metrics) >= {"step", *METRIC_COLUMNS}, "metrics missing")
+    n = len(metrics["step"]) if isinstance(metrics["step"], list) else 0
+    _expect(n > 0 and all(isinstance(metrics[c], list) and len(metrics[c]) == n for c in ("step", *METRIC_COLUMNS)),
+            "metrics of unequal length")
+    _expect(all(isinstance(v, int) and not isinstance(v, bool) for v in metrics["step"]), "steps not integers")
+    _expect(all(isinstance(v, (int, float)) for c in METRIC_COLUMNS for v in metrics[c]), "metrics not numbers")
+    steps = payload["checkpoint_steps"]
+    _expect(isinstance(steps, list) and len(steps) > 0 and all(isinstance(s, int) for s in steps)
+            and steps == sorted(set(steps)), "checkpoint steps not increasing integers")
+    shapes = {k: tuple(v.shape) for k, v in
+              task.make_model(variant.param_dict, variant.seed).state_dict().items()}
+    states = payload["states"]
+    _expect(isinstance(states, dict) and set(states) == set(shapes), "weights of another model")
+    for name, t in states.items():
+        _expect(isinstance(t, torch.Tensor) and tuple(t.shape) == (len(steps), *shapes[name])
+                and t.dtype.is_floating_point, f"weights {name!r} of the wrong shape or type")
+    _expect(isinstance(payload["seconds"], (int, float)) and isinstance(payload["engine"], str), "bad timing fields")
+    checkpoints = {s: {k: t[i] for k, t in states.items()} for i, s in enumerate(steps)}
+    device = payload.get("device", "cpu")  # runs stored before devices existed trained on the CPU
+    _expect(isinstance(device, str), "bad device field")
+    return RunResult(variant, metrics, checkpoints, float(payload["seconds"]), payload["engine"],
+                     events=compute_events(task, variant, metrics), device=device)
+
+
+def _rows_from_payload(payload: Any, measure: str, version: str) -> list[dict[str, Any]]:
+    """The rows a values file holds, checked: one dict per value, of the right measure."""
+    _expect(isinstance(payload, dict) and payload.get("measure") == measure and payload.get("version") == version,
+            "holds another measure")
+    rows = payload.get("rows")
+    _expect(isinstance(rows, list), "no rows")
+    for r in rows:
+        _expect(isinstance(r, dict) and set(r) == {"step", "measure", "value", "seconds", "error"}, "bad row")
+        _expect(isinstance(r["step"], int) and isinstance(r["error"], str)
+                and isinstance(r["measure"], str) and r["measure"].split("/")[0] == measure, "bad row fields")
+        _expect(isinstance(r["value"], (int, float)) and isinstance(r["seconds"], (int, float)), "values not numbers")
+        _expect(math.isnan(r["value"]) or not r["error"], "a value beside an error")
+    return rows
 
 
 @contextmanager

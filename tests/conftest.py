@@ -34,3 +34,15 @@ def isolated_registries():
     sees another's registrations, whatever the order (pytest -p randomly shuffles it)."""
     with MEASURES.scope(), TASKS.scope():
         yield
+
+
+@pytest.fixture(scope="session")
+def results_folder(tmp_path_factory):
+    """A small results folder from a real smoke run (one task, three measures), for
+    tests that read results files back; copy it before changing anything in it."""
+    from complexity_bench.harness import RunConfig, run
+
+    out = tmp_path_factory.mktemp("results")
+    run(RunConfig(tasks="xor-mlp", measures="step,l2,random", suite="smoke", out=out, workers=1,
+                  progress=False, figures=False, bootstrap=20))
+    return out

@@ -132,23 +132,61 @@ def _comparable(out: Path) -> dict:
             "board": board}
 
 
-def test_sigkill_then_resume_matches_uninterrupted(tmp_path):
-    """Kill a run mid-way (SIGKILL), re-run: the CSVs equal an uninterrupted run's."""
-    args = ["run", "--suite", "smoke", "--tasks", "all", "--measures", "step,train-loss,random", "--no-progress",
-            "--bootstrap", "50", "--no-figures", "--workers", "1"]
-    clean, killed = tmp_path / "clean", tmp_path / "killed"
-    cli(*args, "--out", clean)
-    proc = subprocess.Popen([sys.executable, "-m", "complexity_bench", *args, "--out", str(killed)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    runs_dir = killed / "store" / "runs"
+HELPERS = Path(__file__).parent / "helpers"
+KILL_ARGS = ["run", "--suite", "smoke", "--tasks", "xor-mlp,teacher-student",
+             "--measures", "step,train-loss,random,test-gate", "--plugin", str(HELPERS / "gate_measure.py"),
+             "--no-progress", "--bootstrap", "50", "--no-figures", "--workers", "1"]
+N_KILL_RUNS = 2  # one smoke run per task
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("uninterrupted")
+    cli(*KILL_ARGS, "--out", out)
+    return out
+
+
+def _store_files(out: Path) -> dict[Path, int]:
+    return {p: p.stat().st_mtime_ns for p in (out / "store").rglob("*") if p.is_file()}
+
+
+@pytest.mark.parametrize("phase", ["training", "measurement", "scoring"])
+def test_sigkill_then_resume_matches_uninterrupted(uninterrupted, tmp_path, phase):
+    """SIGKILL a run at a known point (it signals readiness through a file and blocks:
+    tests/helpers/cli_driver.py for training and scoring, tests/helpers/gate_measure.py
+    inside a measure's call), re-run: what was stored is reused untouched, the rest is
+    redone, and the CSVs equal an uninterrupted run's."""
+    killed, ready = tmp_path / "killed", tmp_path / "ready"
+    env = {**os.environ, "CB_TEST_GATE_READY": str(ready)}
+    if phase == "measurement":
+        env["CB_TEST_GATE_STORE"] = str(killed / "store" / "values")
+    else:
+        env["CB_TEST_GATE_PHASE"] = phase
+    proc = subprocess.Popen([sys.executable, str(HELPERS / "cli_driver.py"), *KILL_ARGS, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
     deadline = time.time() + 300
-    while time.time() < deadline and proc.poll() is None:
-        if runs_dir.exists() and any(runs_dir.glob("*.sha256")):
-            break  # at least one run is stored, others are in progress
+    while not ready.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    cli(*args, "--out", killed)
-    a, b = _comparable(clean), _comparable(killed)
+    assert ready.exists() and proc.poll() is None, f"never reached the {phase} gate: {proc.stderr.read()[-2000:]}"
+    stored = _store_files(killed)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole group: the CLI and its measure process
+    assert proc.wait() == -signal.SIGKILL  # it died by the signal, not by finishing first
+    proc.stderr.close()
+
+    cli(*KILL_ARGS, "--out", killed)  # resume, no gate
+    after = _store_files(killed)
+    assert {p: after.get(p) for p in stored} == stored  # everything stored before the kill was reused as is
+    trained_now = json.loads((killed / "manifest.json").read_text())["trained_this_invocation"]
+    runs_before = {p.stem for p in stored if p.suffix == ".pt"}
+    measured_before = {p.parent.name for p in stored if p.suffix == ".json"}
+    assert len(runs_before) >= 1 and trained_now == N_KILL_RUNS - len(runs_before)  # stored runs not retrained
+    if phase == "training":  # killed while training the second run
+        assert trained_now > 0
+    elif phase == "measurement":  # killed inside a measure's call: that run is reused, its values redone
+        assert measured_before and runs_before - measured_before
+        assert {p.parent.name for p in after if p.suffix == ".json"} > measured_before
+    else:  # everything was stored: only the scoring is redone
+        assert trained_now == 0 and set(after) == set(stored)
+    a, b = _comparable(uninterrupted), _comparable(killed)
     for key in a:
         pd.testing.assert_frame_equal(a[key], b[key], check_exact=True)

@@ -132,3 +132,29 @@ def test_registrations_do_not_leak_between_tests_first(plugin_file):
 def test_registrations_do_not_leak_between_tests_second():
     """Runs after the one above in file order (and in any order under pytest -p randomly)."""
     assert "plugin-weight-count" not in MEASURES
+
+
+@pytest.mark.parametrize("version", ["../../outside", "1/2", "..", "1..2", "1\x00"])
+def test_plugin_measure_version_that_could_leave_the_store_is_refused(tmp_path, version):
+    """A measure's version is part of a file name in the run store: '/' or '..' would
+    write outside it, so registration refuses it with one clear line."""
+    path = tmp_path / "escape.py"
+    path.write_text(
+        "from complexity_bench import measure\n"
+        f"@measure(name='escape-version', version={version!r}, direction=1)\n"
+        "def f(model, ctx):\n    return 0.0\n"
+    )
+    with pytest.raises(UserError, match=r"invalid metadata for measure 'escape-version': version .* must be"):
+        load_plugins([str(path)])
+    assert "escape-version" not in MEASURES
+
+
+def test_task_name_that_could_leave_the_store_is_refused():
+    from complexity_bench.task import Task, register_task
+
+    class Escape(Task):
+        name = "../outside"
+
+    with pytest.raises(UserError, match=r"invalid metadata for task '\.\./outside' .*name '\.\./outside' must be"):
+        register_task(Escape)
+    assert "../outside" not in TASKS

@@ -136,7 +136,10 @@ def test_device_path_runs_on_cpu(register, tmp_path):
     from complexity_bench.measure import get_measure
     from complexity_bench.store import RunStore
 
-    task = register(TinyTransformer)
+    class Here(TinyTransformer):  # registered by this test, not by importing a module: evaluated in-process
+        pass
+
+    task = register(Here)
     variants = (task.variant({"steps": 10}, 0), task.variant({"steps": 10}, 1))
     outcome = run_job(Job(task.name, variants, ("l2", "lmn"), str(tmp_path), "auto", "cpu"))
     assert outcome.trained == 2

@@ -55,8 +55,12 @@ def _csv(path: Path) -> pd.DataFrame:
     return pd.read_csv(path) if path.exists() else pd.DataFrame()
 
 
-def _parquet(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+def _checked(root: Path, name: str) -> pd.DataFrame:
+    """A results file the scorer reads too: checked and typed as ``score`` reads it
+    (complexity_bench/results_files.py), so a broken file is one line, not a traceback."""
+    from ..results_files import read_table
+
+    return read_table(root, name) if (root / name).exists() else pd.DataFrame()
 
 
 def read_results(root: str | Path) -> Results:
@@ -73,8 +77,8 @@ def read_results(root: str | Path) -> Results:
     except json.JSONDecodeError as exc:
         raise UserError(f"{manifest_path} is not valid JSON ({exc}); re-run `score` to rewrite it") from None
     return Results(root, _csv(root / "leaderboard.csv"), _csv(root / "leaderboard_by_task.csv"),
-                   _csv(root / "pairwise.csv"), _csv(root / "runs.csv"), _parquet(root / "traces.parquet"),
-                   _parquet(root / "curves.parquet"), _csv(root / "measures.csv"),
+                   _csv(root / "pairwise.csv"), _checked(root, "runs.csv"), _checked(root, "traces.parquet"),
+                   _checked(root, "curves.parquet"), _checked(root, "measures.csv"),
                    manifest if isinstance(manifest, dict) else {})
 
 

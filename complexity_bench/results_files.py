@@ -1,0 +1,149 @@
+"""Reading a results folder back (``score DIR``), checked before anything is scored.
+
+Results files are inputs like any other: they may be truncated by a full disk,
+emptied, edited by hand or written by another version. Each file is read and
+checked against the columns the scorer needs (the files: README, "Outputs"); a
+file that cannot be read or lacks a column, or a column of the wrong kind, is
+one line naming the file and what is wrong (a UserError: exit status 2), never
+a traceback. Checked columns are converted to their kind; columns beyond them
+are passed through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from .errors import UserError
+
+# file -> {column: kind}; kinds: "text" (no empty cells), "number" (numeric, empty allowed),
+# "step" (whole numbers >= 0), "flag" (true/false, 1/0), "direction" (+1 or -1)
+# (read in this order: traces are checked against measures.csv)
+REQUIRED: dict[str, dict[str, str]] = {
+    "runs.csv": {"run_id": "text", "task": "text", "t_mem": "number", "t_gen": "number", "censored": "flag",
+                 "budget": "number"},
+    "measures.csv": {"measure": "text", "direction": "direction"},
+    "traces.parquet": {"run_id": "text", "step": "step", "measure": "text", "value": "number"},
+    "curves.parquet": {"run_id": "text", "step": "step"},
+}
+OPTIONAL: dict[str, dict[str, str]] = {  # checked when present
+    "runs.csv": {"seed": "number", "delay": "number", "threshold": "number"},
+    "traces.parquet": {"task": "text", "seconds": "number", "train_loss": "number", "test_loss": "number",
+                       "train_acc": "number", "test_acc": "number"},
+    "curves.parquet": {"train_loss": "number", "test_loss": "number", "train_acc": "number", "test_acc": "number"},
+    "measures.csv": {"causal": "flag", "baseline": "flag"},
+}
+TRUE = {"true", "1", "1.0"}
+FLAGS = TRUE | {"false", "0", "0.0"}
+
+
+def _first(col: pd.Series, bad: pd.Series) -> str:
+    """The first offending cell, shown as Python writes it (numpy scalars as plain numbers)."""
+    v = col[bad].iloc[0]
+    return repr(v.item() if hasattr(v, "item") else v)
+
+
+def _kind_problem(col: pd.Series, kind: str) -> str | None:
+    """Why ``col`` is not of ``kind``, or None."""
+    if kind == "text":
+        return "has empty cells" if col.isna().any() else None
+    numbers = pd.to_numeric(col, errors="coerce")
+    if kind == "flag":
+        bad = ~col.astype(str).str.strip().str.lower().isin(FLAGS)
+        return f"holds {_first(col, bad)} where true/false belongs" if bad.any() else None
+    not_numeric = numbers.isna() & col.notna()
+    if not_numeric.any():
+        return f"holds {_first(col, not_numeric)} where a number belongs"
+    if kind == "step":
+        bad = numbers.isna() | (numbers < 0) | (numbers % 1 != 0)
+        return f"holds {_first(col, bad)} where a step (a whole number >= 0) belongs" if bad.any() else None
+    if kind == "direction":
+        bad = ~numbers.isin([1, -1])
+        return f"holds {_first(col, bad)} where +1 or -1 belongs" if bad.any() else None
+    return None
+
+
+def column_problem(name: str, df: pd.DataFrame) -> str | None:
+    """What is wrong with the columns of results file ``name`` (the first problem), or None."""
+    missing = [c for c in REQUIRED[name] if c not in df.columns]
+    if missing:
+        return f"column {missing[0]!r} is missing"
+    if df.columns.duplicated().any():
+        return f"column {df.columns[df.columns.duplicated()][0]!r} appears twice"
+    for col, kind in {**REQUIRED[name], **OPTIONAL[name]}.items():
+        if col in df.columns:
+            problem = _kind_problem(df[col], kind)
+            if problem:
+                return f"column {col!r} {problem}"
+    return None
+
+
+def typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its checked columns converted to their kinds (numbers as numbers,
+    flags as bools, text as str), so the scorer and the figures see one type per column
+    whatever the file stored (a CSV edited by hand, a Parquet file of strings)."""
+    df = df.copy()
+    for col, kind in {**REQUIRED[name], **OPTIONAL[name]}.items():
+        if col not in df.columns:
+            continue
+        if kind == "text":
+            df[col] = df[col].astype(str)
+        elif kind == "flag":
+            df[col] = df[col].astype(str).str.strip().str.lower().isin(TRUE)
+        else:
+            df[col] = pd.to_numeric(df[col])
+    return df
+
+
+def _read(path: Path, reader: Callable[[Path], pd.DataFrame]) -> pd.DataFrame:
+    try:
+        return reader(path)
+    except Exception as exc:  # any reader failure means the file is unreadable: say so in one line
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{path}: cannot be read ({detail})") from exc
+
+
+def read_table(out: Path, name: str, measures: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Results file ``name`` of folder ``out``, read, checked and typed (a UserError naming
+    the file when it is broken); ``measures`` (measures.csv) to check traces against."""
+    path = out / name
+    df = _read(path, pd.read_csv if name.endswith(".csv") else pd.read_parquet)
+    problem = column_problem(name, df)
+    if problem is None and name == "runs.csv" and df.empty:
+        problem = "no runs"
+    if problem is None and name == "traces.parquet" and measures is not None:
+        known = set(measures["measure"].astype(str))
+        unknown = [m for m in df["measure"].astype(str).unique() if m not in known and m.split("/")[0] not in known]
+        problem = f"measure {unknown[0]!r} has no row in measures.csv" if unknown else None
+    if problem:
+        raise UserError(f"{path}: {problem}; re-run `run --out {out}` to rewrite it")
+    return typed(name, df)
+
+
+def read_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(runs, traces, curves, measures) of a results folder, each checked."""
+    missing = [n for n in REQUIRED if not (out / n).is_file()]
+    if missing:
+        raise UserError(f"{str(out)!r} is not a results folder (missing {', '.join(missing)}); "
+                        f"run `run --out {out}` first")
+    frames: dict[str, pd.DataFrame] = {}
+    for name in REQUIRED:
+        frames[name] = read_table(out, name, frames.get("measures.csv"))
+    return frames["runs.csv"], frames["traces.parquet"], frames["curves.parquet"], frames["measures.csv"]
+
+
+def read_manifest(out: Path) -> dict[str, Any]:
+    """manifest.json as a dict ({} when absent)."""
+    path = out / "manifest.json"
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
+        raise UserError(f"{path}: cannot be read ({str(exc).splitlines()[0][:200]})") from exc
+    if not isinstance(manifest, dict):
+        raise UserError(f"{path}: holds a {type(manifest).__name__}, not a JSON object")
+    return manifest

@@ -1,0 +1,196 @@
+"""Fuzzing the command line and the results readers: every input ends in a result or
+in one line on stderr with exit status 2, never a traceback.
+
+``main()`` runs in this process. ``run`` and ``bench`` stop before any work, after
+``run``'s input checks (``make_plan``, the worker count, the executor; an unwritable
+``--out`` is tests/test_cli.py's), since training is not what is fuzzed here; ``list``,
+``score`` and ``check-measure`` run for real.
+Examples are derandomised so CI sees the same cases every time.
+"""
+
+import io
+import shutil
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+import complexity_bench.bench
+import complexity_bench.harness
+from complexity_bench.cli import main
+
+pytestmark = pytest.mark.smoke
+FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def dry_run(cfg):
+    """``harness.run`` up to the point where training would start: every input check."""
+    plan = complexity_bench.harness.make_plan(cfg)
+    workers = cfg.resolved_workers()
+    complexity_bench.harness.make_executor(cfg.executor, workers, tuple(cfg.plugins), cfg.ray_address)
+    return {"runs": plan.n_runs, "trained_this_invocation": 0, "measures": {m.name: "" for m in plan.measures},
+            "wall_seconds_this_invocation": 0.0}
+
+
+def call_main(argv):
+    """(exit status, stdout, stderr, warnings) of ``main(argv)`` in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's --help
+            code = exc.code
+    return code, out.getvalue(), err.getvalue(), [str(w.message) for w in caught]
+
+
+def assert_result_or_one_line(argv, code, err, caught, ok_codes=(0,)):
+    if code == 2:
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (argv, err)
+        assert not caught, (argv, caught)  # the real CLI would print them: more than one line
+    else:
+        assert code in ok_codes, (argv, code, err)
+
+
+@pytest.fixture(scope="module")
+def plugin_files(tmp_path_factory, plugin_file):
+    d = tmp_path_factory.mktemp("plugins")
+    (d / "broken.py").write_text("raise RuntimeError('plugin exploded\\nsecond line')\n")
+    (d / "empty.py").write_text("x = 1\n")
+    (d / "syntax.py").write_text("def f(:\n")
+    return [str(plugin_file), str(d / "broken.py"), str(d / "empty.py"), str(d / "syntax.py"), str(d),
+            str(d / "missing.py")]
+
+
+# command-line words: shell arguments cannot hold NUL; anything else can
+words = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+numbers = st.integers(-3, 40).map(str)
+
+
+@st.composite
+def cli_argv(draw, plugin_paths, results_dir):
+    command = draw(st.sampled_from(["run", "run", "run", "list", "score", "score", "check-measure", "bench",
+                                    "nonsense", "--help"]))
+    argv = [command]
+    if command == "list":
+        argv.append(draw(st.sampled_from(["measures", "tasks", "nope"]) | words))
+    elif command == "score":
+        argv.append(draw(st.sampled_from([results_dir, "/nonexistent/results", plugin_paths[0]]) | words))
+        argv.append("--no-figures")
+    elif command == "check-measure":
+        argv.append(draw(st.sampled_from(["step", "random", "nope", "", *plugin_paths]) | words))
+    flags = {
+        "run": {"--measures": st.sampled_from(["all", "step", "step,random", "trian-loss", " , ", "l2,"]) | words,
+                "--tasks": st.sampled_from(["all", "xor-mlp", "modad-mlp", "xor-mlp,,"]) | words,
+                "--suite": st.sampled_from(["smoke", "default", "full", "huge"]) | words,
+                "--workers": numbers | words, "--bootstrap": numbers | words,
+                "--executor": st.sampled_from(["local", "ray", "slurm"]) | words,
+                "--engine": st.sampled_from(["auto", "loop", "cohort", "turbo"]) | words,
+                "--plugin": st.sampled_from(plugin_paths) | words, "--out": words,
+                "--no-figures": None, "--no-progress": None, "--bogus": None},
+        "list": {"--plugin": st.sampled_from(plugin_paths) | words},
+        "score": {"--bootstrap": numbers | words},
+        "bench": {"--json": None, "--quick": None},
+    }.get(command, {})
+    for flag in draw(st.lists(st.sampled_from(sorted(flags) or ["--x"]), max_size=4)):
+        argv.append(flag)
+        if flags.get(flag) is not None:
+            argv.append(draw(flags[flag]))
+    if draw(st.integers(0, 3)) == 0:
+        argv.insert(draw(st.integers(0, len(argv))), draw(words))  # a stray word anywhere
+    return argv
+
+
+@pytest.fixture(scope="module")
+def scored_copy(results_folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("fuzz") / "results"
+    shutil.copytree(results_folder, out, ignore=shutil.ignore_patterns("store"))
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def dry_commands():
+    """``run`` and ``bench`` stop before any work (see the module docstring)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(complexity_bench.harness, "run", dry_run)
+        mp.setattr(complexity_bench.bench, "main", lambda argv: 0)
+        yield
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_command_line(plugin_files, scored_copy, dry_commands, data):
+    argv = data.draw(cli_argv(plugin_files, scored_copy), label="argv")
+    code, _, err, caught = call_main(argv)
+    event(f"{argv[0]}: exit {code}")  # pytest --hypothesis-show-statistics shows the spread
+    ok = (0, 1) if argv[0] == "check-measure" else (0,)  # 1: a measure failed its checks
+    assert_result_or_one_line(argv, code, err, caught, ok)
+
+
+RESULTS_FILES = ["runs.csv", "measures.csv", "traces.parquet", "curves.parquet", "manifest.json"]
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path) if path.suffix == ".csv" else pd.read_parquet(path)
+
+
+def _write(path: Path, df: pd.DataFrame) -> None:
+    df.to_csv(path, index=False) if path.suffix == ".csv" else df.to_parquet(path, index=False)
+
+
+@st.composite
+def damage(draw):
+    """(file, how, parameters): one way a results file can be broken."""
+    name = draw(st.sampled_from(RESULTS_FILES))
+    kinds = ["truncate", "empty", "garbage"] if name == "manifest.json" else \
+        ["truncate", "empty", "garbage", "shuffle", "shuffle", "drop", "cells", "cells", "cells", "no_rows"]
+    kind = draw(st.sampled_from(kinds))
+    return name, kind, draw(st.randoms(use_true_random=False))
+
+
+def apply_damage(out: Path, name: str, kind: str, rnd) -> None:
+    path = out / name
+    data = path.read_bytes()
+    if kind == "truncate":
+        path.write_bytes(data[: rnd.randrange(len(data))])
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "garbage":
+        path.write_bytes(bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 200))))
+    else:
+        df = _read(path)
+        cols = list(df.columns)
+        if kind == "shuffle":  # the header permuted, the values left where they were
+            shuffled = cols[:]
+            rnd.shuffle(shuffled)
+            df.columns = shuffled
+        elif kind == "drop":
+            df = df.drop(columns=rnd.sample(cols, min(len(cols), rnd.choice([1, 1, 2, len(cols)]))))
+        elif kind == "cells":
+            df = df.astype(object)
+            for _ in range(rnd.randrange(1, 6)):
+                df.iat[rnd.randrange(len(df)), rnd.randrange(len(cols))] = rnd.choice(["", "x", "-1", "1e309", "nan",
+                                                                                        "True", None, -5, 2.5])
+            if path.suffix == ".parquet":
+                df = df.astype(str)
+        else:
+            df = df.iloc[:0]
+        _write(path, df)
+
+
+@settings(FUZZ, max_examples=50)
+@given(dmg=damage())
+def test_fuzz_results_readers(results_folder, tmp_path_factory, dmg):
+    out = tmp_path_factory.mktemp("damaged") / "results"
+    shutil.copytree(results_folder, out, ignore=shutil.ignore_patterns("store", "figures"))
+    apply_damage(out, *dmg)
+    code, _, err, caught = call_main(["score", str(out), "--bootstrap", "3", "--no-figures"])
+    event(f"{dmg[0]} {dmg[1]}: exit {code}")
+    assert_result_or_one_line(dmg[:2], code, err, caught)
+    shutil.rmtree(out.parent)
