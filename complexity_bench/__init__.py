@@ -1,9 +1,9 @@
 """complexity_bench: which complexity measure sees delayed generalisation coming?"""
 
-from .errors import UserError
-from .measure import MEASURES, Measure, MeasureContext, MeasureInfo, measure, register_measure
-from .models import StagedModel
-from .task import TASKS, Recipe, Task, TaskData, Variant, register_task
+from complexity_bench.errors import UserError
+from complexity_bench.contracts.measure import MEASURES, Measure, MeasureContext, MeasureInfo, measure, register_measure
+from complexity_bench.contracts.models import StagedModel
+from complexity_bench.contracts.task import TASKS, Recipe, Task, TaskData, Variant, register_task
 
 __version__ = "0.1.0"
 
@@ -18,7 +18,7 @@ def __getattr__(name: str):
     # Tracker and compute pull in pandas and the scoring stack: imported on first use, so
     # `import complexity_bench` stays light for worker processes that never use them.
     if name in ("Tracker", "compute"):
-        from . import tracker
+        from complexity_bench import tracker
 
         return getattr(tracker, name)
     raise AttributeError(f"module 'complexity_bench' has no attribute {name!r}")

@@ -57,12 +57,12 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from .cohort import cohort_compatible, lockstep_stepper, train_cohort
-from .vmap_cohort import train_vmap_cohort, vmap_compatible
-from .task import Recipe, Task, Variant, get_task, TASKS
-from .allocator import keep_freed_memory
-from .denormals import flushing_denormals
-from .training import make_optimizer, minibatches, train_run
+from complexity_bench.engine.cohort import cohort_compatible, lockstep_stepper, train_cohort
+from complexity_bench.engine.vmap_cohort import train_vmap_cohort, vmap_compatible
+from complexity_bench.contracts.task import Recipe, Task, Variant, get_task, TASKS
+from complexity_bench.engine.allocator import keep_freed_memory
+from complexity_bench.engine.denormals import flushing_denormals
+from complexity_bench.engine.training import make_optimizer, minibatches, train_run
 
 PAPER_TASK = "modadd-mlp"
 # the generic (vmap) engine's task: a model the hand-written engine cannot stack

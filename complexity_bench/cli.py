@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import UserError
+from complexity_bench.errors import UserError
 
 
 def _non_negative_int(text: str) -> int:
@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .harness import RunConfig, run
+    from complexity_bench.pipeline.harness import RunConfig, run
 
     cfg = RunConfig(tasks=args.tasks, measures=args.measures, suite=args.suite, out=args.out,
                     workers=args.workers, plugins=tuple(args.plugin), executor=args.executor,
@@ -92,9 +92,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from .measure import MEASURES
-    from .plugins import load_plugins
-    from .task import TASKS
+    from complexity_bench.contracts.measure import MEASURES
+    from complexity_bench.contracts.plugins import load_plugins
+    from complexity_bench.contracts.task import TASKS
 
     load_plugins(args.plugin)
     if args.what == "measures":
@@ -107,8 +107,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from .outputs import rescore
-    from .tracker.save import collect_run_folders
+    from complexity_bench.pipeline.outputs import rescore
+    from complexity_bench.tracker.save import collect_run_folders
 
     collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
     manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
@@ -117,7 +117,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_report
+    from complexity_bench.report import write_report
 
     path = write_report(args.results_dir)
     print(f"report: {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline)")
@@ -125,9 +125,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_check_measure(args: argparse.Namespace) -> int:
-    from .measure import MEASURES
-    from .plugins import load_plugins
-    from .testing import check_measure
+    from complexity_bench.contracts.measure import MEASURES
+    from complexity_bench.contracts.plugins import load_plugins
+    from complexity_bench.testing import check_measure
 
     target = args.target
     if target.endswith(".py") or Path(target).is_file():
@@ -145,7 +145,7 @@ def cmd_check_measure(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import main as bench_main
+    from complexity_bench.bench import main as bench_main
 
     return bench_main([flag for flag, on in (("--json", args.json), ("--quick", args.quick)) if on])
 

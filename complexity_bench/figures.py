@@ -37,7 +37,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
-from .scoring.config import BESIDE, HEADLINE, HIGHER_IS_BETTER, ScoreTables
+from complexity_bench.scoring.config import BESIDE, HEADLINE, HIGHER_IS_BETTER, ScoreTables
 
 _PANELS = ("headline", *HEADLINE, *BESIDE)
 _LABELS = {

@@ -34,9 +34,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from .measure import COST_TIERS, MEASURES, NEEDS, Measure, MeasureContext, MeasureInfo, compute_measure
-from .models import PairEmbedding, StagedModel, mlp_stages
-from .task import Task, TaskData
+from complexity_bench.contracts.measure import COST_TIERS, MEASURES, NEEDS, Measure, MeasureContext, MeasureInfo, compute_measure
+from complexity_bench.contracts.models import PairEmbedding, StagedModel, mlp_stages
+from complexity_bench.contracts.task import Task, TaskData
 
 
 class ToyModularAddition(Task):

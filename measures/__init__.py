@@ -7,13 +7,13 @@
 
 def get(name: str):
     """The registered measure called ``name`` (a UserError with suggestions if there is none)."""
-    from complexity_bench.measure import MEASURES
+    from complexity_bench.contracts.measure import MEASURES
 
     return MEASURES.get(name)
 
 
 def names() -> list[str]:
     """Every registered measure name, sorted."""
-    from complexity_bench.measure import MEASURES
+    from complexity_bench.contracts.measure import MEASURES
 
     return MEASURES.names()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from complexity_bench.measure import MeasureContext, measure
+from complexity_bench.contracts.measure import MeasureContext, measure
 
 
 @measure(name="random", version="1", direction=+1, direction_source='none: noise; +1 by convention, at chance whichever way', needs=(), stochastic=True, baseline=True,

@@ -49,7 +49,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from complexity_bench.measure import MeasureContext, measure
+from complexity_bench.contracts.measure import MeasureContext, measure
 
 __all__ = ["quantise", "dequantise", "encode_codes", "code_length", "delta_grid", "coarsest_delta",
            "compression_complexity", "model_compression"]

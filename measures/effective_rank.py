@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from complexity_bench.errors import UserError
-from complexity_bench.measure import MeasureContext, measure
+from complexity_bench.contracts.measure import MeasureContext, measure
 
 __all__ = ["effective_rank", "stable_rank", "weight_matrices", "weight_effective_ranks", "representation"]
 

@@ -42,7 +42,7 @@ import math
 import torch
 from torch import nn
 
-from complexity_bench.measure import MeasureContext, measure
+from complexity_bench.contracts.measure import MeasureContext, measure
 
 __all__ = ["fourier_power", "effective_frequencies", "topk_share", "gini", "embedding_table"]
 

@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jvp, vmap
 
-from complexity_bench.measure import Measure, MeasureContext, MeasureInfo, register_measure
+from complexity_bench.contracts.measure import Measure, MeasureContext, MeasureInfo, register_measure
 
 __all__ = ["rademacher_like", "hutchinson_trace", "model_hessian_trace", "HessianTrace"]
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from complexity_bench.errors import UserError
-from complexity_bench.measure import MeasureContext, measure
+from complexity_bench.contracts.measure import MeasureContext, measure
 
 __all__ = ["parameter_norm", "distance_from_init"]
 

@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from complexity_bench.errors import UserError
-from complexity_bench.measure import Measure, MeasureContext, MeasureInfo, register_measure
+from complexity_bench.contracts.measure import Measure, MeasureContext, MeasureInfo, register_measure
 
 __all__ = [
     "count_regions_on_segment", "count_regions_batch", "count_sign_changes_batch",

@@ -49,7 +49,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
 
-from complexity_bench.measure import MeasureContext, MeasureInfo, Measure, register_measure
+from complexity_bench.contracts.measure import MeasureContext, MeasureInfo, Measure, register_measure
 
 __all__ = ["sgld_llc", "model_llc", "default_n_beta", "LLCMeasure"]
 

@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from complexity_bench.errors import UserError
-from complexity_bench.measure import Measure, MeasureContext, MeasureInfo, register_measure
+from complexity_bench.contracts.measure import Measure, MeasureContext, MeasureInfo, register_measure
 
 __all__ = [
     "interpolation_points", "r_squared", "lmn_from_connectivity", "linear_connectivity",

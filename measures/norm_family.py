@@ -49,8 +49,8 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from complexity_bench.measure import Measure, MeasureContext, MeasureInfo, measure, register_measure
-from complexity_bench.models import PairEmbedding
+from complexity_bench.contracts.measure import Measure, MeasureContext, MeasureInfo, measure, register_measure
+from complexity_bench.contracts.models import PairEmbedding
 
 __all__ = [
     "weight_matrices", "spectral_norm", "log_spectral_product", "spectral_dist_init",

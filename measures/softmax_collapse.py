@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from complexity_bench.measure import MeasureContext, measure
+from complexity_bench.contracts.measure import MeasureContext, measure
 
 __all__ = ["collapse_mask", "collapse_fraction"]
 

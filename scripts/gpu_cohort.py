@@ -28,10 +28,10 @@ from pathlib import Path
 
 import torch
 
-from complexity_bench.cohort import StackedModel, cohort_compatible, gradient_mode, train_cohort
-from complexity_bench.task import get_task
-from complexity_bench.training import train_run
-from complexity_bench.vmap_cohort import VmapStackedModel
+from complexity_bench.engine.cohort import StackedModel, cohort_compatible, gradient_mode, train_cohort
+from complexity_bench.contracts.task import get_task
+from complexity_bench.engine.training import train_run
+from complexity_bench.engine.vmap_cohort import VmapStackedModel
 
 # weight decays x train fractions per task (seeds make up the rest of --runs)
 GRIDS = {

@@ -1,4 +1,4 @@
-"""What evaluating measures in a supervised child process (complexity_bench/isolation.py)
+"""What evaluating measures in a supervised child process (complexity_bench/pipeline/isolation.py)
 costs, measured against evaluating them in the job's own process.
 
 Trains the smoke suite's runs once into a store, then evaluates the chosen measures on
@@ -29,12 +29,12 @@ def main() -> None:
     args = ap.parse_args()
 
     torch.set_num_threads(1)
-    from complexity_bench.evaluate import evaluate_run
-    from complexity_bench.isolation import IsolatedEvaluator
-    from complexity_bench.measure import COST_TIERS, MEASURES
-    from complexity_bench.store import RunStore
-    from complexity_bench.task import TASKS
-    from complexity_bench.training import train_run
+    from complexity_bench.pipeline.evaluate import evaluate_run
+    from complexity_bench.pipeline.isolation import IsolatedEvaluator
+    from complexity_bench.contracts.measure import COST_TIERS, MEASURES
+    from complexity_bench.pipeline.store import RunStore
+    from complexity_bench.contracts.task import TASKS
+    from complexity_bench.engine.training import train_run
 
     measures = MEASURES.select(args.measures, keep=lambda m: "smoke" in COST_TIERS[m.info.cost]["suites"])
     root = Path(tempfile.mkdtemp()) / "store"

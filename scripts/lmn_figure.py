@@ -19,10 +19,10 @@ import time
 import torch
 from scipy import stats
 
-from complexity_bench.measure import MEASURES, MeasureContext
+from complexity_bench.contracts.measure import MEASURES, MeasureContext
 from complexity_bench.measures.lmn import model_lmn
-from complexity_bench.task import get_task
-from complexity_bench.training import train_run
+from complexity_bench.contracts.task import get_task
+from complexity_bench.engine.training import train_run
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--out", default="results/figures")

@@ -43,7 +43,7 @@ def load_cache(path: Path) -> dict[str, dict]:
 
 
 def train_variants(task, variants, cache_path: Path) -> list[dict]:
-    from complexity_bench.training import train_run
+    from complexity_bench.engine.training import train_run
 
     cache = load_cache(cache_path)
     records = []
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     torch.set_num_threads(1)
-    from complexity_bench.task import TASKS
+    from complexity_bench.contracts.task import TASKS
 
     tasks = [TASKS.get(n) for n in args.tasks.split(",") if n] if args.tasks else \
         [t for t in TASKS if args.variants == "defaults" or t.grid(args.suite)]

@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 
 from complexity_bench.bench import machine
-from complexity_bench.jobs import train_group
-from complexity_bench.task import get_task
+from complexity_bench.pipeline.jobs import train_group
+from complexity_bench.contracts.task import get_task
 
 
 def main() -> None:

@@ -19,10 +19,10 @@ import time
 
 import torch
 
-from complexity_bench.allocator import keep_freed_memory
-from complexity_bench.cohort import cohort_compatible, train_cohort
-from complexity_bench.task import get_task
-from complexity_bench.training import train_run
+from complexity_bench.engine.allocator import keep_freed_memory
+from complexity_bench.engine.cohort import cohort_compatible, train_cohort
+from complexity_bench.contracts.task import get_task
+from complexity_bench.engine.training import train_run
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ from typing import Any, Callable, ClassVar, Mapping
 import torch
 
 from complexity_bench.errors import UserError
-from complexity_bench.models import StagedModel, scale_parameters_
-from complexity_bench.task import Task
+from complexity_bench.contracts.models import StagedModel, scale_parameters_
+from complexity_bench.contracts.task import Task
 
 # Fixed seed of every task's probe set: the probe is the same inputs for every run of a
 # task (whatever the run seed), so a measure value means the same thing across runs.
@@ -92,7 +92,7 @@ def eval_schedule(steps: int, max_linear: int = 400) -> list[int]:
     they only exercise the pipeline, and an evaluation of the full train and test sets
     can cost as much as a training step.
     """
-    from complexity_bench.task import log_linear_schedule
+    from complexity_bench.contracts.task import log_linear_schedule
 
     return log_linear_schedule(steps, n_log=20, n_linear=max(10, min(max_linear, steps // 10)))
 
@@ -107,12 +107,12 @@ def checkpoint_schedule(evals: list[int], steps: int) -> list[int]:
     metrics. Training adds one at T_mem, and a run that stops early keeps only those up
     to its stop. Measures run on every checkpoint, so this sets the suite's measure cost.
 
-    >>> from complexity_bench.task import log_linear_schedule
+    >>> from complexity_bench.contracts.task import log_linear_schedule
     >>> cps = checkpoint_schedule(log_linear_schedule(15_000, 20, 400), 15_000)
     >>> cps[:6], len(cps) < 45, cps[-1]
     ([0, 8, 12, 21, 31, 37], True, 15000)
     """
-    from complexity_bench.task import thin_schedule
+    from complexity_bench.contracts.task import thin_schedule
 
     if steps < 2_000:
         return thin_schedule(evals, target=12)

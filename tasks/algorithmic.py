@@ -38,7 +38,7 @@ train accuracy >= 0.99 from step ~150 in every task; test accuracy follows at st
 
 Example::
 
-    >>> from complexity_bench.task import get_task
+    >>> from complexity_bench.contracts.task import get_task
     >>> t = get_task("modadd-mlp")
     >>> p = t.resolve({})
     >>> d = t.make_data(p, seed=0)
@@ -57,8 +57,8 @@ import torch
 from torch import nn
 
 from complexity_bench.errors import UserError
-from complexity_bench.models import PairEmbedding, StagedModel
-from complexity_bench.task import TaskData, register_task
+from complexity_bench.contracts.models import PairEmbedding, StagedModel
+from complexity_bench.contracts.task import TaskData, register_task
 
 from ._common import (
     ScheduledTask, check_split_sizes, fixed_probe, seeded_model,

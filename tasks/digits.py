@@ -20,7 +20,7 @@ Full-only: a grokking run costs ~30 s of CPU.
 
 Example::
 
-    >>> from complexity_bench.task import get_task
+    >>> from complexity_bench.contracts.task import get_task
     >>> t = get_task("digits-mlp")
     >>> d = t.make_data(t.resolve({}), seed=0)
     >>> tuple(d.x.shape), len(d.train_idx), len(d.test_idx), len(d.probe_idx)
@@ -36,8 +36,8 @@ from typing import Any, ClassVar, Mapping
 import torch
 import torch.nn.functional as F
 
-from complexity_bench.models import StagedModel, mlp_stages
-from complexity_bench.task import Task, TaskData, register_task
+from complexity_bench.contracts.models import StagedModel, mlp_stages
+from complexity_bench.contracts.task import Task, TaskData, register_task
 
 from ._common import (
     ScheduledTask, fixed_probe, seeded_model, split_generator,

@@ -17,7 +17,7 @@ generalises within the budget. Measured numbers: docs/tasks.md.
 
 Example::
 
-    >>> from complexity_bench.task import get_task
+    >>> from complexity_bench.contracts.task import get_task
     >>> t = get_task("sparse-parity")
     >>> d = t.make_data(t.resolve({"n_train": 50}), seed=0)
     >>> bool((d.y == d.x[:, :3].prod(1)).all()), len(d.train_idx), len(d.probe_idx)
@@ -33,8 +33,8 @@ import torch
 from torch import nn
 
 from complexity_bench.errors import UserError
-from complexity_bench.models import StagedModel
-from complexity_bench.task import Task, TaskData, register_task
+from complexity_bench.contracts.models import StagedModel
+from complexity_bench.contracts.task import Task, TaskData, register_task
 
 from ._common import (
     ScheduledTask, PROBE_SEED, seeded_model, split_generator,

@@ -19,7 +19,7 @@ also look predictive. Measured numbers: docs/tasks.md.
 
 Example::
 
-    >>> from complexity_bench.task import get_task
+    >>> from complexity_bench.contracts.task import get_task
     >>> t = get_task("teacher-student")
     >>> p = t.resolve({})
     >>> d = t.make_data(p, seed=0)
@@ -36,8 +36,8 @@ from typing import Any, ClassVar, Mapping
 
 import torch
 
-from complexity_bench.models import StagedModel, mlp_stages
-from complexity_bench.task import Task, TaskData, register_task
+from complexity_bench.contracts.models import StagedModel, mlp_stages
+from complexity_bench.contracts.task import Task, TaskData, register_task
 
 from ._common import (
     ScheduledTask, PROBE_SEED, seeded_model, split_generator,

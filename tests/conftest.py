@@ -3,8 +3,8 @@ import os
 import pytest
 import torch
 
-from complexity_bench.measure import MEASURES
-from complexity_bench.task import TASKS
+from complexity_bench.contracts.measure import MEASURES
+from complexity_bench.contracts.task import TASKS
 
 # One thread per test process: the CI box has 2 cores, and oversubscribed
 # torch threads spin-wait (measured 80x slower on a busy 2-core machine).
@@ -40,7 +40,7 @@ def isolated_registries():
 def results_folder(tmp_path_factory):
     """A small results folder from a real smoke run (one task, three measures), for
     tests that read results files back; copy it before changing anything in it."""
-    from complexity_bench.harness import RunConfig, run
+    from complexity_bench.pipeline.harness import RunConfig, run
 
     out = tmp_path_factory.mktemp("results")
     run(RunConfig(tasks="xor-mlp", measures="step,l2,random", suite="smoke", out=out, workers=1,

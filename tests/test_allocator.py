@@ -1,4 +1,4 @@
-"""complexity_bench.allocator: the thresholds are applied, once. (How many page faults they
+"""complexity_bench.engine.allocator: the thresholds are applied, once. (How many page faults they
 save is machine behaviour, measured in tests/benchmarks/test_allocator_faults.py.)"""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from complexity_bench.allocator import keep_freed_memory
+from complexity_bench.engine.allocator import keep_freed_memory
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc",

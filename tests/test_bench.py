@@ -46,7 +46,7 @@ def test_table_output(capsys):
     assert "2x" in text and "absent" in text and "X, 2 logical cores" in text
 
 def test_truncated_task_keeps_the_average_evaluation_spacing():
-    from complexity_bench.task import TASKS
+    from complexity_bench.contracts.task import TASKS
 
     TASKS.discover()
     if "modadd-mlp" not in TASKS.names():
@@ -65,7 +65,7 @@ def test_bench_variants_never_repeat_a_run():
     """More runs than the grid has: each copy of the grid gets new seeds (before, copies
     past the second repeated seeds, so 8 'runs' held 4 distinct ones)."""
     from complexity_bench.bench import bench_variants
-    from complexity_bench.task import get_task
+    from complexity_bench.contracts.task import get_task
 
     for n in (1, 3, 4, 8, 16):
         runs = bench_variants(get_task("teacher-student"), n)

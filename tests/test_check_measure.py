@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from complexity_bench import MEASURES
-from complexity_bench.measure import FunctionMeasure, MeasureInfo
+from complexity_bench.contracts.measure import FunctionMeasure, MeasureInfo
 from complexity_bench.testing import check_measure
 
 
@@ -63,7 +63,7 @@ def test_catches_exceptions_and_raises_by_default():
 
 def test_every_registered_measure_says_where_its_direction_comes_from():
     """Directions are declared before data, with their source (docs/protocol.md, "Directions")."""
-    from complexity_bench.measure import MEASURES
+    from complexity_bench.contracts.measure import MEASURES
 
     built_in = [m for m in MEASURES if type(m).__module__.startswith("complexity_bench.measures")
                 or getattr(getattr(m, "fn", None), "__module__", "").startswith("complexity_bench.measures")]
@@ -72,7 +72,7 @@ def test_every_registered_measure_says_where_its_direction_comes_from():
 
 
 def test_a_plugin_without_a_direction_source_gets_a_note():
-    from complexity_bench.measure import FunctionMeasure, MeasureInfo
+    from complexity_bench.contracts.measure import FunctionMeasure, MeasureInfo
     from complexity_bench.testing import check_measure
 
     m = FunctionMeasure(lambda model, ctx: 1.0 + float(next(model.parameters()).sum()),
@@ -115,7 +115,7 @@ def test_a_stochastic_measure_that_ignores_its_generator_gets_a_note():
 
 def test_time_is_reported_as_a_note_never_a_failure(monkeypatch):
     """A busy CI machine must not fail a measure: the cost tier is metadata, its time a note."""
-    from complexity_bench.measure import COST_TIERS
+    from complexity_bench.contracts.measure import COST_TIERS
 
     monkeypatch.setitem(COST_TIERS["cheap"], "toy_seconds", 0.0)  # every measure is "too slow" now
     report = check_measure(_fm(_reads_train_data, needs=("weights", "data")))
@@ -127,7 +127,7 @@ def test_a_registered_measure_pickles_without_the_registry():
     """A measure travels by value: unpickling it needs no registry entry under its name."""
     import pickle
 
-    from complexity_bench.measure import measure
+    from complexity_bench.contracts.measure import measure
 
     with MEASURES.scope():
         measure(name="pickled-seeded", version="1", direction=1, stochastic=True)(_seeded)

@@ -17,11 +17,11 @@ import pytest
 import torch
 from torch import nn
 
-from complexity_bench import cohort as cohort_module
-from complexity_bench.cohort import cohort_compatible, train_cohort
-from complexity_bench.models import PairEmbedding, StagedModel, scale_parameters_
-from complexity_bench.task import TASKS, Task, TaskData, log_linear_schedule
-from complexity_bench.training import train_run
+from complexity_bench.engine import cohort as cohort_module
+from complexity_bench.engine.cohort import cohort_compatible, train_cohort
+from complexity_bench.contracts.models import PairEmbedding, StagedModel, scale_parameters_
+from complexity_bench.contracts.task import TASKS, Task, TaskData, log_linear_schedule
+from complexity_bench.engine.training import train_run
 
 RTOL, ATOL = 1e-4, 1e-5
 # Weights: AdamW divides by sqrt(v) + eps, so an entry whose gradient is ~0 (rounding

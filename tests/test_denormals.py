@@ -2,9 +2,9 @@
 
 import sys
 
-from complexity_bench.harness import RunConfig, run
-from complexity_bench.task import get_task
-from complexity_bench.training import train_run
+from complexity_bench.pipeline.harness import RunConfig, run
+from complexity_bench.contracts.task import get_task
+from complexity_bench.engine.training import train_run
 
 
 def subnormals_work() -> bool:

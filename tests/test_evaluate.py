@@ -4,10 +4,10 @@ import math
 
 import torch
 
-from complexity_bench.evaluate import evaluate_run
-from complexity_bench.measure import FunctionMeasure, MeasureInfo
-from complexity_bench.task import get_task
-from complexity_bench.training import train_run
+from complexity_bench.pipeline.evaluate import evaluate_run
+from complexity_bench.contracts.measure import FunctionMeasure, MeasureInfo
+from complexity_bench.contracts.task import get_task
+from complexity_bench.engine.training import train_run
 
 
 def _m(name, fn, **kw):

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from complexity_bench.harness import RunConfig, run
+from complexity_bench.pipeline.harness import RunConfig, run
 
 
 def _traces(out):

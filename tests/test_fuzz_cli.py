@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import complexity_bench.bench
-import complexity_bench.harness
+import complexity_bench.pipeline.harness
 from complexity_bench.cli import main
 
 pytestmark = pytest.mark.smoke
@@ -30,9 +30,9 @@ FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
 
 def dry_run(cfg):
     """``harness.run`` up to the point where training would start: every input check."""
-    plan = complexity_bench.harness.make_plan(cfg)
+    plan = complexity_bench.pipeline.harness.make_plan(cfg)
     workers = cfg.resolved_workers()
-    complexity_bench.harness.make_executor(cfg.executor, workers, tuple(cfg.plugins), cfg.ray_address)
+    complexity_bench.pipeline.harness.make_executor(cfg.executor, workers, tuple(cfg.plugins), cfg.ray_address)
     return {"runs": plan.n_runs, "trained_this_invocation": 0, "measures": {m.name: "" for m in plan.measures},
             "wall_seconds_this_invocation": 0.0}
 
@@ -118,7 +118,7 @@ def scored_copy(results_folder, tmp_path_factory):
 def dry_commands():
     """``run`` and ``bench`` stop before any work (see the module docstring)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(complexity_bench.harness, "run", dry_run)
+        mp.setattr(complexity_bench.pipeline.harness, "run", dry_run)
         mp.setattr(complexity_bench.bench, "main", lambda argv: 0)
         yield
 

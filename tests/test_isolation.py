@@ -1,5 +1,5 @@
 """A measure that kills or wedges the process evaluating it costs its own values on that
-run, nothing else (complexity_bench/isolation.py).
+run, nothing else (complexity_bench/pipeline/isolation.py).
 
 The runs go through the command line in a subprocess with a timeout, so on code
 without the isolation a crash fails the test (exit status, traceback) and a hang
@@ -89,11 +89,11 @@ def test_ctrl_c_reaching_the_measure_process_is_not_stored_as_a_death(tmp_path):
     """Ctrl-C sends SIGINT to the whole process group, the evaluation child included;
     the job decides what an interrupt means, so the child ignores it rather than dying
     and having its measure stored as failed."""
-    from complexity_bench.isolation import IsolatedEvaluator
-    from complexity_bench.measure import get_measure
-    from complexity_bench.plugins import load_plugins
-    from complexity_bench.task import get_task
-    from complexity_bench.training import train_run
+    from complexity_bench.pipeline.isolation import IsolatedEvaluator
+    from complexity_bench.contracts.measure import get_measure
+    from complexity_bench.contracts.plugins import load_plugins
+    from complexity_bench.contracts.task import get_task
+    from complexity_bench.engine.training import train_run
 
     plugin = tmp_path / "sigint_measure.py"
     plugin.write_text(

@@ -12,11 +12,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from complexity_bench.evaluate import evaluate_run
-from complexity_bench.events import first_sustained
-from complexity_bench.measure import FunctionMeasure, MeasureInfo
-from complexity_bench.task import get_task
-from complexity_bench.training import MemorisationCheckpoint, train_run
+from complexity_bench.pipeline.evaluate import evaluate_run
+from complexity_bench.contracts.events import first_sustained
+from complexity_bench.contracts.measure import FunctionMeasure, MeasureInfo
+from complexity_bench.contracts.task import get_task
+from complexity_bench.engine.training import MemorisationCheckpoint, train_run
 
 Q = 0.99
 

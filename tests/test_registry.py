@@ -1,9 +1,9 @@
 import pytest
 
 from complexity_bench import MEASURES, TASKS, UserError
-from complexity_bench.measure import FunctionMeasure, MeasureInfo
-from complexity_bench.plugins import load_plugins
-from complexity_bench.registry import Registry
+from complexity_bench.contracts.measure import FunctionMeasure, MeasureInfo
+from complexity_bench.contracts.plugins import load_plugins
+from complexity_bench.contracts.registry import Registry
 
 
 def test_unknown_name_suggests_close_match():
@@ -150,7 +150,7 @@ def test_plugin_measure_version_that_could_leave_the_store_is_refused(tmp_path, 
 
 
 def test_task_name_that_could_leave_the_store_is_refused():
-    from complexity_bench.task import Task, register_task
+    from complexity_bench.contracts.task import Task, register_task
 
     class Escape(Task):
         name = "../outside"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from complexity_bench.events import first_sustained
-from complexity_bench.store import RunStore
-from complexity_bench.task import TASKS
+from complexity_bench.contracts.events import first_sustained
+from complexity_bench.pipeline.store import RunStore
+from complexity_bench.contracts.task import TASKS
 from complexity_bench.testing import ToyModularAddition
-from complexity_bench.training import train_run
+from complexity_bench.engine.training import train_run
 
 
 class LenientToy(ToyModularAddition):

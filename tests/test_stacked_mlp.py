@@ -1,4 +1,4 @@
-"""Hand-written gradients of stacked MLPs equal autograd's (complexity_bench/stacked_mlp.py).
+"""Hand-written gradients of stacked MLPs equal autograd's (complexity_bench/engine/stacked_mlp.py).
 
 The reference is autograd through ``stacked_forward`` and the cohort's per-sample
 loss, in float64 so the two may differ only by the order of float sums.
@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from complexity_bench.cohort import StackedModel, per_sample_loss
-from complexity_bench.models import PairEmbedding, StagedModel
-from complexity_bench.stacked_mlp import (
+from complexity_bench.engine.cohort import StackedModel, per_sample_loss
+from complexity_bench.contracts.models import PairEmbedding, StagedModel
+from complexity_bench.engine.stacked_mlp import (
     ACTIVATIONS, _feature_major, explicit_gradients, loss_gradient, stacked_forward, supports_explicit,
 )
 

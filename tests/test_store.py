@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from complexity_bench import UserError
-from complexity_bench.store import RunStore, lock_output, read_checked, write_checked
-from complexity_bench.task import get_task
-from complexity_bench.training import train_run
+from complexity_bench.pipeline.store import RunStore, lock_output, read_checked, write_checked
+from complexity_bench.contracts.task import get_task
+from complexity_bench.engine.training import train_run
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ class _CreatesMarker:
 def test_crafted_run_file_runs_no_code_and_the_run_is_retrained(tmp_path):
     """A pickle that would execute code, with a matching checksum sidecar (anyone who can
     write the folder can make one): loading runs nothing, warns, and the run is retrained."""
-    from complexity_bench.jobs import Job, run_job
+    from complexity_bench.pipeline.jobs import Job, run_job
 
     task = get_task("xor-mlp")
     variant = task.variants("smoke")[0]

@@ -13,13 +13,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from complexity_bench import Tracker, UserError, compute
-from complexity_bench.evaluate import evaluate_run
-from complexity_bench.events import Events
-from complexity_bench.measure import COST_TIERS, MEASURES, Measure, MeasureInfo
+from complexity_bench.pipeline.evaluate import evaluate_run
+from complexity_bench.contracts.events import Events
+from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure, MeasureInfo
 from complexity_bench.measures.lmn import linear_mapping_number
-from complexity_bench.models import StagedModel
-from complexity_bench.task import Task, TaskData
-from complexity_bench.training import METRIC_COLUMNS, RunResult
+from complexity_bench.contracts.models import StagedModel
+from complexity_bench.contracts.task import Task, TaskData
+from complexity_bench.engine.training import METRIC_COLUMNS, RunResult
 
 P = 7
 

@@ -6,7 +6,7 @@ import pytest
 from torch import nn
 
 from complexity_bench import MEASURES, UserError, compute
-from complexity_bench.plugins import load_plugins
+from complexity_bench.contracts.plugins import load_plugins
 
 CELL = (
     "from complexity_bench import measure\n"

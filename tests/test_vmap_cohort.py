@@ -17,12 +17,12 @@ import pytest
 import torch
 from torch import nn
 
-from complexity_bench.cohort import cohort_compatible
-from complexity_bench.jobs import train_group
-from complexity_bench.models import StagedModel
-from complexity_bench.task import log_linear_schedule
+from complexity_bench.engine.cohort import cohort_compatible
+from complexity_bench.pipeline.jobs import train_group
+from complexity_bench.contracts.models import StagedModel
+from complexity_bench.contracts.task import log_linear_schedule
 from complexity_bench.tasks.transformer import ModAddTransformer
-from complexity_bench.vmap_cohort import VmapStackedModel, train_vmap_cohort, vmap_compatible, vmaps_like_loop
+from complexity_bench.engine.vmap_cohort import VmapStackedModel, train_vmap_cohort, vmap_compatible, vmaps_like_loop
 from test_cohort import ToyCustomLoss, ToyParity, ToyTeacher, assert_same_runs, register  # noqa: F401 (fixture)
 
 
@@ -132,9 +132,9 @@ def test_train_group_dispatch(register):
 def test_device_path_runs_on_cpu(register, tmp_path):
     """``run --device``'s code path (a job: train_group -> engine, then evaluate_run) with
     device "cpu", which is what CI can run; the stored runs say where they trained."""
-    from complexity_bench.jobs import Job, run_job
-    from complexity_bench.measure import get_measure
-    from complexity_bench.store import RunStore
+    from complexity_bench.pipeline.jobs import Job, run_job
+    from complexity_bench.contracts.measure import get_measure
+    from complexity_bench.pipeline.store import RunStore
 
     class Here(TinyTransformer):  # registered by this test, not by importing a module: evaluated in-process
         pass

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..store import atomic_write
-from .data import read_results
-from .page import render
+from complexity_bench.pipeline.store import atomic_write
+from complexity_bench.report.data import read_results
+from complexity_bench.report.page import render
 
 REPORT_NAME = "report.html"
 

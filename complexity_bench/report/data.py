@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
+from complexity_bench.errors import UserError
 
 # Display only: at most this many points per (run, series) reach the page;
 # the CSVs and Parquet files are never thinned.
@@ -57,8 +57,8 @@ def _csv(path: Path) -> pd.DataFrame:
 
 def _checked(root: Path, name: str) -> pd.DataFrame:
     """A results file the scorer reads too: checked and typed as ``score`` reads it
-    (complexity_bench/results_files.py), so a broken file is one line, not a traceback."""
-    from ..results_files import read_table
+    (complexity_bench/pipeline/results_files.py), so a broken file is one line, not a traceback."""
+    from complexity_bench.pipeline.results_files import read_table
 
     return read_table(root, name) if (root / name).exists() else pd.DataFrame()
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import plots, tables
-from .data import MAX_POINTS, Results, header_facts, of_task
+from complexity_bench.report import plots, tables
+from complexity_bench.report.data import MAX_POINTS, Results, header_facts, of_task
 
 HERE = Path(__file__).parent
 

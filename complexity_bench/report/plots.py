@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from plotly.colors import qualitative
 
-from .data import series, thin_indices
-from .tables import config_knobs, config_label
+from complexity_bench.report.data import series, thin_indices
+from complexity_bench.report.tables import config_knobs, config_label
 
 PALETTE = qualitative.D3 + qualitative.Dark2 + qualitative.Set1
 # Checkpoints outside the tracking window [T_mem, T_gen] of a grokking run are

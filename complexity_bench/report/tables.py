@@ -13,7 +13,7 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-from .data import of_task
+from complexity_bench.report.data import of_task
 
 
 @dataclass(frozen=True)

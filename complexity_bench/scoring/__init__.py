@@ -13,8 +13,8 @@ with ties, P(A beats B)), leaderboard (sections, cross-task means), synthetic
 Column meanings: docs/scoring.md.
 """
 
-from .config import BESIDE, HEADLINE, HIGHER_IS_BETTER, PROTOCOL_VERSION, SCORES, ScoreConfig, ScoreTables
-from .score import score
+from complexity_bench.scoring.config import BESIDE, HEADLINE, HIGHER_IS_BETTER, PROTOCOL_VERSION, SCORES, ScoreConfig, ScoreTables
+from complexity_bench.scoring.score import score
 
 __all__ = ["BESIDE", "HEADLINE", "HIGHER_IS_BETTER", "PROTOCOL_VERSION", "SCORES", "ScoreConfig", "ScoreTables",
            "score"]

@@ -36,10 +36,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from .bootstrap import Result
-from .config import ScoreConfig
-from .prepare import Series, TaskRuns, no_variance
-from .stats import chunked, weighted_auroc
+from complexity_bench.scoring.bootstrap import Result
+from complexity_bench.scoring.config import ScoreConfig
+from complexity_bench.scoring.prepare import Series, TaskRuns, no_variance
+from complexity_bench.scoring.stats import chunked, weighted_auroc
 
 COLUMNS = ("ew_auroc", "ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate")
 

@@ -23,11 +23,11 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from .bootstrap import Result
-from .config import ScoreConfig
-from .granulated import score_granulated
-from .prepare import Series, TaskRuns, no_variance
-from .stats import harrell_c, weighted_tau_b
+from complexity_bench.scoring.bootstrap import Result
+from complexity_bench.scoring.config import ScoreConfig
+from complexity_bench.scoring.granulated import score_granulated
+from complexity_bench.scoring.prepare import Series, TaskRuns, no_variance
+from complexity_bench.scoring.stats import harrell_c, weighted_tau_b
 
 COLUMNS = ("fc_tau", "fc_tau_excess", "fc_cindex", "fc_cindex_excess",
            "fc_psi", "fc_sign_error_mean", "fc_sign_error_max")

@@ -41,10 +41,10 @@ import warnings
 
 import numpy as np
 
-from .bootstrap import Result
-from .config import ScoreConfig
-from .prepare import TaskRuns, no_variance
-from .stats import group_means
+from complexity_bench.scoring.bootstrap import Result
+from complexity_bench.scoring.config import ScoreConfig
+from complexity_bench.scoring.prepare import TaskRuns, no_variance
+from complexity_bench.scoring.stats import group_means
 
 COLUMNS = ("fc_psi", "fc_sign_error_mean", "fc_sign_error_max")
 

@@ -31,9 +31,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .bootstrap import interval
-from .config import BESIDE, HEADLINE, HIGHER_IS_BETTER, RANKED_ON, SCORES, ScoreConfig
-from .ranking import rank_with_ties
+from complexity_bench.scoring.bootstrap import interval
+from complexity_bench.scoring.config import BESIDE, HEADLINE, HIGHER_IS_BETTER, RANKED_ON, SCORES, ScoreConfig
+from complexity_bench.scoring.ranking import rank_with_ties
 
 Reps = dict[tuple[str, str], dict[str, np.ndarray]]  # (measure, task) -> score -> (B,) replicates
 

@@ -34,13 +34,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .bootstrap import Result, bootstrap_weights, interval
-from .config import HEADLINE, RESAMPLING, SCORES, ScoreConfig, ScoreTables
-from .early_warning import score_early_warning
-from .forecast import score_forecast
-from .leaderboard import build_leaderboard, headline_reps, rank_by_task, with_headline
-from .prepare import TaskRuns, extract_series, judgement_steps
-from .tracking import score_tracking
+from complexity_bench.scoring.bootstrap import Result, bootstrap_weights, interval
+from complexity_bench.scoring.config import HEADLINE, RESAMPLING, SCORES, ScoreConfig, ScoreTables
+from complexity_bench.scoring.early_warning import score_early_warning
+from complexity_bench.scoring.forecast import score_forecast
+from complexity_bench.scoring.leaderboard import build_leaderboard, headline_reps, rank_by_task, with_headline
+from complexity_bench.scoring.prepare import TaskRuns, extract_series, judgement_steps
+from complexity_bench.scoring.tracking import score_tracking
 
 _STEP = "step"
 

@@ -28,10 +28,10 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from .bootstrap import Result
-from .config import ScoreConfig
-from .prepare import Series, TaskRuns, no_variance
-from .stats import chunked, weighted_median, weighted_pearson, weighted_spearman
+from complexity_bench.scoring.bootstrap import Result
+from complexity_bench.scoring.config import ScoreConfig
+from complexity_bench.scoring.prepare import Series, TaskRuns, no_variance
+from complexity_bench.scoring.stats import chunked, weighted_median, weighted_pearson, weighted_spearman
 
 COLUMNS = ("trk_rho", "trk_r2", "trk_rho_run_median", "trk_r2_run_median")
 

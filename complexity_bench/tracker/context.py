@@ -4,7 +4,7 @@ Suite measures read ``ctx.task`` (its loss, its properties), the probe and
 training tensors, the run's initial weights and the checkpoint's metrics. A
 Tracker has no registered Task, so :class:`OwnTask` stands in for one, built
 from the Tracker's arguments. Data the user did not give is a tensor that
-raises MissingData (complexity_bench/missing_data.py) when a measure touches it,
+raises MissingData (complexity_bench/contracts/missing_data.py) when a measure touches it,
 so the measure fails with a sentence saying which argument to pass (and the
 Tracker skips it).
 """
@@ -15,10 +15,10 @@ from typing import Callable, Iterable, Mapping
 
 import torch
 
-from .. import missing_data
-from ..errors import UserError
-from ..measure import MeasureContext
-from ..task import LOSS_KINDS, Task
+from complexity_bench.contracts import missing_data
+from complexity_bench.errors import UserError
+from complexity_bench.contracts.measure import MeasureContext
+from complexity_bench.contracts.task import LOSS_KINDS, Task
 
 
 def missing(argument: str) -> torch.Tensor:

@@ -13,7 +13,7 @@ call :func:`untouched` saves and restores:
 - grad mode (measures run with autograd enabled even inside ``torch.no_grad()``).
 
 Weights are checked and restored per measure by the suite's evaluator
-(complexity_bench/evaluate.py), which the Tracker reuses.
+(complexity_bench/pipeline/evaluate.py), which the Tracker reuses.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import UserError
-from ..outputs import Frames, read_frames, write_frames
-from ..store import atomic_write
+from complexity_bench.errors import UserError
+from complexity_bench.pipeline.outputs import Frames, read_frames, write_frames
+from complexity_bench.pipeline.store import atomic_write
 
 RUN_FILES = ("runs.csv", "traces.parquet", "curves.parquet", "measures.csv")
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import math
 
-from ..errors import UserError
-from ..task import Task
+from complexity_bench.errors import UserError
+from complexity_bench.contracts.task import Task
 
 OPEN_ENDED_PER_DECADE = 10
 

@@ -11,11 +11,11 @@ from typing import Any, Callable, Iterable, Mapping
 import torch
 from torch import nn
 
-from ..errors import UserError
-from ..measure import MEASURES, Measure, compute_measure
-from .context import OwnTask, make_context, missing
-from .guard import untouched
-from .view import in_view_names, make_view
+from complexity_bench.errors import UserError
+from complexity_bench.contracts.measure import MEASURES, Measure, compute_measure
+from complexity_bench.tracker.context import OwnTask, make_context, missing
+from complexity_bench.tracker.guard import untouched
+from complexity_bench.tracker.view import in_view_names, make_view
 
 
 def compute(

@@ -28,21 +28,22 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..errors import UserError
-from ..evaluate import _compute_isolated as compute_isolated  # the suite's evaluator, reused as is
-from ..events import CONSECUTIVE, Events, first_sustained
-from ..measure import COST_TIERS, MEASURES, Measure
-from ..missing_data import is_missing
-from ..outputs import Frames, git_commit, measure_table
-from ..scoring import ScoreConfig
-from ..task import Variant
-from ..training import METRIC_COLUMNS
-from .context import OwnTask, make_context, missing
-from .guard import untouched
-from .save import save_run
-from .schedule import open_ended_due, planned_schedule
-from .view import in_view_names, make_view
-from .warning import progress_table, thresholds_for, warning_table
+from complexity_bench.errors import UserError
+from complexity_bench.pipeline.evaluate import CALL_LIMIT_S
+from complexity_bench.pipeline.evaluate import _compute_isolated as compute_isolated  # the suite's evaluator, reused as is
+from complexity_bench.contracts.events import CONSECUTIVE, Events, first_sustained
+from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure
+from complexity_bench.contracts.missing_data import is_missing
+from complexity_bench.pipeline.outputs import Frames, git_commit, measure_table
+from complexity_bench.scoring import ScoreConfig
+from complexity_bench.contracts.task import Variant
+from complexity_bench.engine.training import METRIC_COLUMNS
+from complexity_bench.tracker.context import OwnTask, make_context, missing
+from complexity_bench.tracker.guard import untouched
+from complexity_bench.tracker.save import save_run
+from complexity_bench.tracker.schedule import open_ended_due, planned_schedule
+from complexity_bench.tracker.view import in_view_names, make_view
+from complexity_bench.tracker.warning import progress_table, thresholds_for, warning_table
 
 TRACE_COLUMNS = ["run_id", "task", "step", "measure", "value", "seconds", "error", *METRIC_COLUMNS]
 
@@ -174,7 +175,7 @@ class Tracker:
             rows = []
             for m in [m for m in self.measures if m.name not in self.skipped]:
                 view.eval()  # a measure that left train mode on must not change the next one's value
-                got = compute_isolated(m, view, ctx, state)
+                got = compute_isolated(m, view, ctx, state, CALL_LIMIT_S[m.info.cost])
                 if not self._curve and self._structural_failure(m, got):
                     continue
                 rows += got
@@ -316,7 +317,7 @@ class Tracker:
         """Write runs.csv, traces.parquet, curves.parquet, measures.csv, manifest.json into ``out``."""
         if not self._curve:
             raise UserError("nothing to save: call log() at least once")
-        from .. import __version__
+        from complexity_bench import __version__
 
         manifest = {
             "package_version": __version__, "git_commit": git_commit(), "torch_version": torch.__version__,

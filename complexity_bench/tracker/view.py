@@ -33,8 +33,8 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
-from ..errors import UserError
-from ..models import PIECEWISE_LINEAR, StagedModel
+from complexity_bench.errors import UserError
+from complexity_bench.contracts.models import PIECEWISE_LINEAR, StagedModel
 
 # Modules that only reshape: region counting and interpolation start after them (on flat vectors).
 SHAPE_ONLY = (nn.Flatten, nn.Unflatten, nn.Identity)

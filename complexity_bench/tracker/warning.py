@@ -28,7 +28,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
+from complexity_bench.errors import UserError
 
 THRESHOLDS_FILE = "alarm_thresholds.json"
 POOLED = "pooled"

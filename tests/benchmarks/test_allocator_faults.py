@@ -1,4 +1,4 @@
-"""complexity_bench.allocator: freed per-step buffers stay in the heap (no fresh pages).
+"""complexity_bench.engine.allocator: freed per-step buffers stay in the heap (no fresh pages).
 
 Page-fault counts depend on the machine and on glibc's heap history (one fresh-clone
 CI run failed on them), so this is a benchmark, run on purpose (see conftest.py);
@@ -22,7 +22,7 @@ import sys
 
 import pytest
 
-from complexity_bench.allocator import keep_freed_memory
+from complexity_bench.engine.allocator import keep_freed_memory
 
 pytestmark = pytest.mark.benchmark
 
@@ -30,14 +30,14 @@ STEP_LOOP = """
 import resource, sys, torch
 torch.set_num_threads(1)
 import ctypes, ctypes.util
-from complexity_bench.allocator import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, keep_freed_memory
+from complexity_bench.engine.allocator import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, keep_freed_memory
 if sys.argv[1] == "keep":
     assert keep_freed_memory()
 else:  # glibc's initial thresholds (128 KiB), fixed: see the module docstring
     mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
     assert mallopt(M_TRIM_THRESHOLD, 128 << 10) and mallopt(M_MMAP_THRESHOLD, 128 << 10)
 from complexity_bench.bench import cohort_stepper
-from complexity_bench.task import get_task
+from complexity_bench.contracts.task import get_task
 step = cohort_stepper(get_task("modadd-mlp"), 2)  # the paper's net, one chunk of 2 runs
 for _ in range(10):
     step()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from complexity_bench.measure import COST_TIERS, MEASURES, compute_measure
+from complexity_bench.contracts.measure import COST_TIERS, MEASURES, compute_measure
 from complexity_bench.testing import toy_context
 
 pytestmark = pytest.mark.benchmark

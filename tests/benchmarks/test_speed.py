@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from complexity_bench.bench import bench_variants, cohort_stepper, loop_stepper, truncated
-from complexity_bench.cohort import train_cohort
-from complexity_bench.task import TASKS
-from complexity_bench.training import train_run
-from complexity_bench.vmap_cohort import vmap_stepper
+from complexity_bench.engine.cohort import train_cohort
+from complexity_bench.contracts.task import TASKS
+from complexity_bench.engine.training import train_run
+from complexity_bench.engine.vmap_cohort import vmap_stepper
 
 pytestmark = pytest.mark.benchmark
 COHORT_RUNS = 8

@@ -21,15 +21,15 @@ def _gate() -> None:
 
 
 def install_hooks() -> None:
-    import complexity_bench.evaluate as evaluate
-    import complexity_bench.jobs as jobs
-    import complexity_bench.outputs as outputs
+    import complexity_bench.pipeline.evaluate as evaluate
+    import complexity_bench.pipeline.jobs as jobs
+    import complexity_bench.pipeline.outputs as outputs
 
     if "CB_TEST_CALL_LIMIT_S" in os.environ:
         for tier in evaluate.CALL_LIMIT_S:
             evaluate.CALL_LIMIT_S[tier] = float(os.environ["CB_TEST_CALL_LIMIT_S"])
         try:
-            import complexity_bench.isolation as isolation
+            import complexity_bench.pipeline.isolation as isolation
         except ImportError:  # a checkout from before the watchdog: the test then shows the hang
             pass
         else:

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from complexity_bench.measure import MEASURES
+from complexity_bench.contracts.measure import MEASURES
 
 MINE = ["lmn", "linear-regions", "l2", "l2-dist-init", "effective-rank", "stable-rank", "effective-rank-repr"]
 

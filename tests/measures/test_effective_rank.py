@@ -13,7 +13,7 @@ from torch import nn
 
 from complexity_bench.errors import UserError
 from complexity_bench.measures.effective_rank import effective_rank, stable_rank, weight_effective_ranks, weight_matrices
-from complexity_bench.models import PairEmbedding, StagedModel
+from complexity_bench.contracts.models import PairEmbedding, StagedModel
 
 
 def with_spectrum(sigma, m, n, seed=0):
@@ -84,7 +84,7 @@ def test_weight_matrices_cover_linear_and_embedding_weights():
 
 @pytest.mark.parametrize("name", ["effective-rank", "stable-rank", "effective-rank-repr"])
 def test_plugins(name):
-    from complexity_bench.measure import MEASURES
+    from complexity_bench.contracts.measure import MEASURES
     from complexity_bench.testing import check_measure, toy_context
 
     assert check_measure(name).ok

@@ -10,7 +10,7 @@ from torch import nn
 
 from complexity_bench.errors import UserError
 from complexity_bench.measures.l2 import distance_from_init, parameter_norm
-from complexity_bench.models import PairEmbedding, StagedModel
+from complexity_bench.contracts.models import PairEmbedding, StagedModel
 
 
 def model(seed=0):
@@ -64,7 +64,7 @@ def test_nan_and_mismatched_init():
 
 @pytest.mark.parametrize("name", ["l2", "l2-dist-init"])
 def test_plugins(name):
-    from complexity_bench.measure import MEASURES
+    from complexity_bench.contracts.measure import MEASURES
     from complexity_bench.testing import check_measure, toy_context
 
     assert check_measure(name).ok

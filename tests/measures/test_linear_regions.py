@@ -15,7 +15,7 @@ from complexity_bench.measures.linear_regions import (
     LinearRegionsMeasure, count_regions_batch, count_regions_on_segment, count_sign_changes_batch,
     probe_segments,
 )
-from complexity_bench.models import PairEmbedding, StagedModel
+from complexity_bench.contracts.models import PairEmbedding, StagedModel
 
 
 def relu_net(widths, seed, leaky=None):
@@ -196,8 +196,8 @@ def test_plugin_matches_functional_core_and_passes_conformance():
 def test_linear_regions_only_where_they_exist():
     """A smooth net has no linear regions: its sign-change count has its own name
     (activation-pattern-changes), and linear-regions applies to ReLU-family tasks only."""
-    from complexity_bench.measure import MEASURES
-    from complexity_bench.task import get_task
+    from complexity_bench.contracts.measure import MEASURES
+    from complexity_bench.contracts.task import get_task
 
     regions, changes = MEASURES.get("linear-regions"), MEASURES.get("activation-pattern-changes")
     silu, relu = get_task("modadd-mlp"), get_task("modadd-relu")
@@ -209,7 +209,7 @@ def test_linear_regions_only_where_they_exist():
 def test_pattern_changes_equal_exact_regions_on_relu_nets():
     """On a piecewise-linear net every pattern change is a region boundary: the two
     measures agree exactly (the grid would only bound it from below)."""
-    from complexity_bench.measure import MEASURES
+    from complexity_bench.contracts.measure import MEASURES
     from complexity_bench.testing import toy_context
 
     model, ctx = toy_context()

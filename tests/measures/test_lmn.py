@@ -15,7 +15,7 @@ from complexity_bench.measures.lmn import (
     LMNMeasure, interpolation_points, linear_connectivity, linear_mapping_number,
     lmn_from_connectivity, model_lmn, r_squared,
 )
-from complexity_bench.models import PairEmbedding, StagedModel
+from complexity_bench.contracts.models import PairEmbedding, StagedModel
 
 
 def silu_net(d_in=5, h=7, d_out=3, seed=0, dtype=torch.float64):

@@ -8,7 +8,7 @@ from complexity_bench.measures.compression import (
     code_length, coarsest_delta, compression_complexity, delta_grid, dequantise, encode_codes, model_compression,
     quantise,
 )
-from complexity_bench.task import get_task
+from complexity_bench.contracts.task import get_task
 from complexity_bench.testing import check_measure
 
 

@@ -6,10 +6,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from complexity_bench.measure import MeasureContext, get_measure
+from complexity_bench.contracts.measure import MeasureContext, get_measure
 from complexity_bench.measures.hessian_trace import hutchinson_trace, model_hessian_trace, rademacher_like
-from complexity_bench.models import PairEmbedding, StagedModel
-from complexity_bench.task import get_task
+from complexity_bench.contracts.models import PairEmbedding, StagedModel
+from complexity_bench.contracts.task import get_task
 from complexity_bench.testing import check_measure, toy_context
 
 

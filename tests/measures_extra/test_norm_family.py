@@ -10,7 +10,7 @@ from torch import nn
 from complexity_bench.measures.norm_family import (
     chain_layers, log_spectral_product, path_norm, spectral_dist_init, spectral_norm, weight_matrices,
 )
-from complexity_bench.models import PairEmbedding, StagedModel
+from complexity_bench.contracts.models import PairEmbedding, StagedModel
 from complexity_bench.testing import check_measure
 
 

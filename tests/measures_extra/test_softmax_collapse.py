@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from complexity_bench.measure import get_measure
+from complexity_bench.contracts.measure import get_measure
 from complexity_bench.measures.softmax_collapse import collapse_fraction, collapse_mask
 from complexity_bench.testing import check_measure, toy_context
 

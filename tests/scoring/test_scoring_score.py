@@ -115,3 +115,16 @@ def test_forecast_hand_values():
 
 def test_headline_is_the_two_prediction_questions():
     assert HEADLINE == ("ew_auroc", "fc_cindex")
+
+
+def test_a_measure_without_usable_values_is_listed_not_ranked():
+    """Every value missing (e.g. discarded because the measure changed the model): the
+    measure is listed with its missing count, unranked (it once ranked 1st)."""
+    runs, traces, measures = make_synthetic(tasks=("toy",), n_seeds=2)
+    broken = traces[traces.measure == "good"].assign(measure="broken", value=np.nan,
+                                                     error="mutated the model (value discarded)")
+    table = pd.concat([measures, measures[measures.measure == "good"].assign(measure="broken")])
+    lb = score(runs, pd.concat([traces, broken]), table, ScoreConfig(n_boot=20)).leaderboard.set_index("measure")
+    assert lb.loc["broken", "section"] == "unranked" and np.isnan(lb.loc["broken", "rank"])
+    assert lb.loc["broken", "n_missing"] == len(broken) and lb.loc["broken", "n_ckpt"] == 0
+    assert lb.loc["good", "rank"] == 1

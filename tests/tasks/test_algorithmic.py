@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from complexity_bench.errors import UserError
-from complexity_bench.task import get_task
+from complexity_bench.contracts.task import get_task
 
 ALGORITHMIC = ["modadd-mlp", "modadd-relu", "s4-mlp", "s4-relu", "xor-mlp", "xor-relu"]
 

@@ -6,7 +6,7 @@ censored; if it differed by variant it could line up with each variant's outcome
 
 import pytest
 
-from complexity_bench.task import BUDGET_PARAMS, SUITES, TASKS, Task
+from complexity_bench.contracts.task import BUDGET_PARAMS, SUITES, TASKS, Task
 
 REGISTERED = sorted(t.name for t in TASKS)
 

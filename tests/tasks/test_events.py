@@ -1,4 +1,4 @@
-"""Event detection (complexity_bench.events) on hand-made accuracy curves."""
+"""Event detection (complexity_bench.contracts.events) on hand-made accuracy curves."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from complexity_bench.events import detect_events, first_sustained
+from complexity_bench.contracts.events import detect_events, first_sustained
 
 STEPS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from complexity_bench.task import get_task
-from complexity_bench.training import train_run
+from complexity_bench.contracts.task import get_task
+from complexity_bench.engine.training import train_run
 
 
 @pytest.mark.slow

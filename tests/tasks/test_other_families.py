@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from complexity_bench.errors import UserError
-from complexity_bench.task import get_task
+from complexity_bench.contracts.task import get_task
 
 
 def test_sparse_parity_labels_and_splits():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from complexity_bench.errors import UserError
-from complexity_bench.task import SUITES, TASKS, Task, TaskData
+from complexity_bench.contracts.task import SUITES, TASKS, Task, TaskData
 
 TASK_NAMES = TASKS.names()
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from complexity_bench.errors import UserError
-from complexity_bench.measure import APPLIES_TO
-from complexity_bench.task import TASK_PROPERTIES, TASKS, Task, metadata_problems, register_task
+from complexity_bench.contracts.measure import APPLIES_TO
+from complexity_bench.contracts.task import TASK_PROPERTIES, TASKS, Task, metadata_problems, register_task
 
 
 @pytest.mark.parametrize("name", TASKS.names())

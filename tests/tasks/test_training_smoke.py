@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from complexity_bench.task import TASKS
-from complexity_bench.training import METRIC_COLUMNS, train_run
+from complexity_bench.contracts.task import TASKS
+from complexity_bench.engine.training import METRIC_COLUMNS, train_run
 
 
 @pytest.mark.parametrize("name", TASKS.names())

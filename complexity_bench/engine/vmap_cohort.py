@@ -32,9 +32,9 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
-from .cohort import StackedModel, group_compatible, lockstep_stepper, train_cohort
-from .task import Task, Variant
-from .training import RunResult
+from complexity_bench.engine.cohort import StackedModel, group_compatible, lockstep_stepper, train_cohort
+from complexity_bench.contracts.task import Task, Variant
+from complexity_bench.engine.training import RunResult
 
 
 class VmapStackedModel(StackedModel):

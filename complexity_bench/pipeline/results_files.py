@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from .errors import UserError
+from complexity_bench.errors import UserError
 
 # file -> {column: kind}; kinds: "text" (no empty cells), "number" (numeric, empty allowed),
 # "step" (whole numbers >= 0), "flag" (true/false, 1/0), "direction" (+1 or -1)

@@ -48,13 +48,13 @@ from typing import Any
 
 import torch
 
-from . import evaluate
-from .errors import UserError
-from .evaluate import evaluate_run
-from .measure import Measure, get_measure
-from .registry import PLUGIN_MODULE_PREFIX
-from .task import Task, TaskData, Variant, get_task
-from .training import RunResult, compute_events
+from complexity_bench.pipeline import evaluate
+from complexity_bench.errors import UserError
+from complexity_bench.pipeline.evaluate import evaluate_run
+from complexity_bench.contracts.measure import Measure, get_measure
+from complexity_bench.contracts.registry import PLUGIN_MODULE_PREFIX
+from complexity_bench.contracts.task import Task, TaskData, Variant, get_task
+from complexity_bench.engine.training import RunResult, compute_events
 
 # Seconds past a call's limit before the watchdog kills the evaluation process.
 WATCHDOG_GRACE_S = 5.0
@@ -121,7 +121,7 @@ def _child_main(conn: Connection, sources: tuple[tuple[str, str], ...]) -> None:
     # Ctrl-C reaches the whole process group: the job decides (it ends this child on the way
     # out), so an interrupt is never mistaken for a measure's death and stored as one
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from .executors import init_worker
+    from complexity_bench.pipeline.executors import init_worker
 
     init_worker(tuple(src for kind, src in sources if kind == "file"))
     for kind, src in sources:
@@ -161,7 +161,7 @@ def _context() -> Any:
     ctx = mp.get_context("forkserver")
     # what the fork server imports once, so no child does: torch, the evaluation code,
     # the registered measures and tasks (no effect once the server runs)
-    ctx.set_forkserver_preload(["complexity_bench.isolation", "complexity_bench.evaluation_preload"])
+    ctx.set_forkserver_preload(["complexity_bench.pipeline.isolation", "complexity_bench.pipeline.evaluation_preload"])
     return ctx
 
 

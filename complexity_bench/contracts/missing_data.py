@@ -1,6 +1,6 @@
 """Placeholders for inputs a measure may not read.
 
-A measure's context holds only what its ``needs`` declare (complexity_bench.measure),
+A measure's context holds only what its ``needs`` declare (complexity_bench.contracts.measure),
 and a Tracker's context holds only the data its user passed (tracker/context.py).
 Whatever is withheld is one of these placeholders: touching it raises
 :class:`MissingData` with a sentence saying why, so the measure fails with that
@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 
 import torch
 
-from .errors import UserError
+from complexity_bench.errors import UserError
 
 
 class MissingData(UserError):

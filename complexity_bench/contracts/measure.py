@@ -24,9 +24,9 @@ from typing import Any, Callable, Iterable, Mapping
 import torch
 from torch import nn
 
-from .errors import UserError
-from .missing_data import MissingMapping, missing
-from .registry import Registry, name_problems
+from complexity_bench.errors import UserError
+from complexity_bench.contracts.missing_data import MissingMapping, missing
+from complexity_bench.contracts.registry import Registry, name_problems
 
 # What a measure may read besides the model it is given; its context holds only what it
 # declares (MeasureContext.restricted_to), and gradients are enabled only when declared
@@ -128,7 +128,7 @@ class MeasureContext:
     set, computed once per checkpoint and shared by all measures.
     """
 
-    task: Any  # complexity_bench.task.Task (Any avoids an import cycle)
+    task: Any  # complexity_bench.contracts.task.Task (Any avoids an import cycle)
     params: Mapping[str, Any]
     step: int
     seed: int

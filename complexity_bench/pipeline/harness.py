@@ -14,15 +14,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .errors import UserError
-from .executors import EXECUTORS, make_executor
-from .jobs import ENGINES, Job, JobOutcome, run_job
-from .measure import COST_TIERS, MEASURES, Measure
-from .outputs import assemble, write_all
-from .plugins import load_plugins
-from .report import write_report
-from .store import RunStore, lock_output
-from .task import SUITES, TASKS, Task, Variant
+from complexity_bench.errors import UserError
+from complexity_bench.pipeline.executors import EXECUTORS, make_executor
+from complexity_bench.pipeline.jobs import ENGINES, Job, JobOutcome, run_job
+from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure
+from complexity_bench.pipeline.outputs import assemble, write_all
+from complexity_bench.contracts.plugins import load_plugins
+from complexity_bench.report import write_report
+from complexity_bench.pipeline.store import RunStore, lock_output
+from complexity_bench.contracts.task import SUITES, TASKS, Task, Variant
 
 MAX_COHORT = 64  # runs per job: bounds a job's memory and what a kill can lose
 

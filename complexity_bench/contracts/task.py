@@ -18,9 +18,9 @@ from typing import Any, ClassVar, Mapping
 import torch
 import torch.nn.functional as F
 
-from .errors import UserError
-from .models import StagedModel
-from .registry import Registry, name_problems
+from complexity_bench.errors import UserError
+from complexity_bench.contracts.models import StagedModel
+from complexity_bench.contracts.registry import Registry, name_problems
 
 SUITES = ("smoke", "default", "full")
 # Parameters that set a run's budget, and so its evaluation and checkpoint schedule: one

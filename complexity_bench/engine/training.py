@@ -1,6 +1,6 @@
 """The reference training loop: one run, plain PyTorch, one process.
 
-This is the ground truth that the cohort engine (complexity_bench.cohort) is
+This is the ground truth that the cohort engine (complexity_bench.engine.cohort) is
 tested against, run for run. Keep it obvious.
 
 Conventions every engine must follow so results agree:
@@ -29,9 +29,9 @@ from typing import Callable, Iterator
 
 import torch
 
-from .denormals import flushing_denormals
-from .events import Events, detect_events, first_sustained
-from .task import Recipe, Task, TaskData, Variant
+from complexity_bench.engine.denormals import flushing_denormals
+from complexity_bench.contracts.events import Events, detect_events, first_sustained
+from complexity_bench.contracts.task import Recipe, Task, TaskData, Variant
 
 METRIC_COLUMNS = ("train_loss", "test_loss", "train_acc", "test_acc")
 

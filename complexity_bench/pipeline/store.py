@@ -40,10 +40,10 @@ from typing import Any, Iterator
 
 import torch
 
-from .errors import UserError
-from .registry import check_path_name
-from .task import Task, Variant
-from .training import METRIC_COLUMNS, RunResult, compute_events
+from complexity_bench.errors import UserError
+from complexity_bench.contracts.registry import check_path_name
+from complexity_bench.contracts.task import Task, Variant
+from complexity_bench.engine.training import METRIC_COLUMNS, RunResult, compute_events
 
 
 class CorruptFile(ValueError):

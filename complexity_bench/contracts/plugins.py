@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .measure import MEASURES
-from .registry import load_plugin_file
-from .task import TASKS
+from complexity_bench.contracts.measure import MEASURES
+from complexity_bench.contracts.registry import load_plugin_file
+from complexity_bench.contracts.task import TASKS
 
 
 def load_plugins(paths: tuple[str, ...] | list[str]) -> list[str]:

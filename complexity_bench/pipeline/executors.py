@@ -14,9 +14,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 import torch
 
-from . import denormals
-from .allocator import keep_freed_memory
-from .errors import UserError
+from complexity_bench.engine import denormals
+from complexity_bench.engine.allocator import keep_freed_memory
+from complexity_bench.errors import UserError
 
 
 def init_worker(plugin_paths: tuple[str, ...] = ()) -> None:
@@ -25,7 +25,7 @@ def init_worker(plugin_paths: tuple[str, ...] = ()) -> None:
     denormals.set_flush(True)  # a worker process is ours: flush for good
     keep_freed_memory()  # per-step buffers stay in the heap (allocator.py says why)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from .plugins import load_plugins
+    from complexity_bench.contracts.plugins import load_plugins
 
     load_plugins(plugin_paths)
 

@@ -16,13 +16,13 @@ from typing import Any, Callable, Iterator, Mapping
 
 import torch
 
-from .measure import Measure, MeasureContext, compute_measure
-from .task import Task, TaskData
-from .training import METRIC_COLUMNS, RunResult
+from complexity_bench.contracts.measure import Measure, MeasureContext, compute_measure
+from complexity_bench.contracts.task import Task, TaskData
+from complexity_bench.engine.training import METRIC_COLUMNS, RunResult
 
 # Wall-clock limit for one compute() call, by cost tier (seconds). Generous:
 # they catch hangs, not slowness; speed is the cost tier's and the bench's job.
-# SIGALRM enforces it inside Python code; complexity_bench/isolation.py's watchdog
+# SIGALRM enforces it inside Python code; complexity_bench/pipeline/isolation.py's watchdog
 # ends the evaluation process when a call is stuck where SIGALRM cannot reach.
 CALL_LIMIT_S = {"cheap": 60.0, "moderate": 300.0, "expensive": 900.0}
 

@@ -39,12 +39,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .events import detect_events
-from .models import PairEmbedding
-from .task import Recipe, Task, TaskData, Variant
-from .denormals import flushing_denormals
-from .training import METRIC_COLUMNS, MemorisationCheckpoint, RunResult, minibatches, should_stop
-from .stacked_mlp import ACTIVATIONS, explicit_gradients, stacked_forward, supports_explicit
+from complexity_bench.contracts.events import detect_events
+from complexity_bench.contracts.models import PairEmbedding
+from complexity_bench.contracts.task import Recipe, Task, TaskData, Variant
+from complexity_bench.engine.denormals import flushing_denormals
+from complexity_bench.engine.training import METRIC_COLUMNS, MemorisationCheckpoint, RunResult, minibatches, should_stop
+from complexity_bench.engine.stacked_mlp import ACTIVATIONS, explicit_gradients, stacked_forward, supports_explicit
 
 # Parameter-free elementwise stages: applied as-is to (R, n, d) activations, each with
 # its hand-written backward in stacked_mlp.

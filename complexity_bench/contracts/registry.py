@@ -25,7 +25,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Callable, Generic, Iterator, TypeVar
 
-from .errors import UserError
+from complexity_bench.errors import UserError
 
 T = TypeVar("T")
 

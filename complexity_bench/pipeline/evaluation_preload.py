@@ -1,4 +1,4 @@
-"""Imported once by the fork server of complexity_bench/isolation.py, and by nothing else.
+"""Imported once by the fork server of complexity_bench/pipeline/isolation.py, and by nothing else.
 
 Everything done here is inherited by every evaluation child forked from the server,
 instead of being paid again in each (one child per job):
@@ -12,8 +12,8 @@ instead of being paid again in each (one child per job):
 import torch
 from torch.func import grad, jvp, vmap
 
-from .measure import MEASURES
-from .task import TASKS
+from complexity_bench.contracts.measure import MEASURES
+from complexity_bench.contracts.task import TASKS
 
 for _registry in (MEASURES, TASKS):
     try:

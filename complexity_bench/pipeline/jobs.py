@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .errors import UserError
-from .isolation import IsolatedEvaluator
-from .measure import get_measure
-from .store import RunStore
-from .task import Task, Variant, get_task
-from .training import RunResult, train_run
+from complexity_bench.errors import UserError
+from complexity_bench.pipeline.isolation import IsolatedEvaluator
+from complexity_bench.contracts.measure import get_measure
+from complexity_bench.pipeline.store import RunStore
+from complexity_bench.contracts.task import Task, Variant, get_task
+from complexity_bench.engine.training import RunResult, train_run
 
 
 ENGINES = ("auto", "loop", "cohort", "vmap")
@@ -52,8 +52,8 @@ def train_group(task: Task, variants: list[Variant], engine: str = "auto", devic
     if engine not in ENGINES:
         raise UserError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}")
     if engine != "loop" and len(variants) > 1:
-        from .cohort import cohort_compatible, train_cohort
-        from .vmap_cohort import train_vmap_cohort, vmap_compatible
+        from complexity_bench.engine.cohort import cohort_compatible, train_cohort
+        from complexity_bench.engine.vmap_cohort import train_vmap_cohort, vmap_compatible
 
         if engine != "vmap" and cohort_compatible(task, variants):
             return train_cohort(task, variants, device)

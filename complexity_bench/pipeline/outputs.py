@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import torch
 
-from .errors import UserError
-from .store import RunStore, atomic_write
-from .task import get_task
-from .training import METRIC_COLUMNS
+from complexity_bench.errors import UserError
+from complexity_bench.pipeline.store import RunStore, atomic_write
+from complexity_bench.contracts.task import get_task
+from complexity_bench.engine.training import METRIC_COLUMNS
 
 if TYPE_CHECKING:
-    from .harness import Plan, RunConfig
+    from complexity_bench.pipeline.harness import Plan, RunConfig
 
 
 @dataclass
@@ -113,20 +113,20 @@ def write_frames(out: Path, frames: Frames) -> None:
 
 def read_frames(out: Path) -> Frames:
     """The four tables of a results folder, checked (results_files.py): a broken file is a UserError."""
-    from .results_files import read_results
+    from complexity_bench.pipeline.results_files import read_results
 
     return Frames(*read_results(out))
 
 
 def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: bool = True) -> dict[str, Any]:
-    from .scoring import PROTOCOL_VERSION, ScoreConfig, score
+    from complexity_bench.scoring import PROTOCOL_VERSION, ScoreConfig, score
 
     tables = score(frames.runs, frames.traces, frames.measures, ScoreConfig(n_boot=bootstrap))
     _write_csv(out / "leaderboard.csv", tables.leaderboard)
     _write_csv(out / "leaderboard_by_task.csv", tables.by_task)
     _write_csv(out / "pairwise.csv", tables.pairwise)
     if figures:
-        from .figures import write_figures
+        from complexity_bench.figures import write_figures
 
         write_figures(frames.runs, frames.traces, tables, out / "figures", curves=frames.curves)
     return {"leaderboard_rows": len(tables.leaderboard), "by_task_rows": len(tables.by_task),
@@ -136,7 +136,7 @@ def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: b
 def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcomes: list, wall_seconds: float) -> dict:
     write_frames(out, frames)
     scored = score_and_write(out, frames, cfg.bootstrap, cfg.figures)
-    from . import __version__
+    from complexity_bench import __version__
 
     manifest = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -170,7 +170,7 @@ def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcome
 
 def rescore(out: Path, bootstrap: int = 1000, figures: bool = True) -> dict[str, Any]:
     """The ``score`` command: re-score stored traces without training."""
-    from .results_files import read_manifest
+    from complexity_bench.pipeline.results_files import read_manifest
 
     frames = read_frames(out)
     manifest = read_manifest(out)  # checked before anything is written

@@ -1,0 +1,1 @@
+"""A suite from plan to files: jobs, executors, the run store, measure evaluation, outputs."""
