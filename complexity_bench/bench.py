@@ -63,6 +63,7 @@ from complexity_bench.contracts.task import Recipe, Task, Variant, get_task, TAS
 from complexity_bench.engine.allocator import keep_freed_memory
 from complexity_bench.engine.denormals import flushing_denormals
 from complexity_bench.engine.training import make_optimizer, minibatches, train_run
+from complexity_bench.pipeline.executors import init_worker
 
 PAPER_TASK = "modadd-mlp"
 # the generic (vmap) engine's task: a model the hand-written engine cannot stack
@@ -72,14 +73,6 @@ FAMILY_TASKS = ("teacher-student", "sparse-parity", "digits-mlp", "modadd-mlp", 
 
 
 # --------------------------------------------------------------------------- set-up helpers
-def worker_init() -> None:
-    """Initializer of every worker process: one torch thread (two threads per process
-    on a shared core spin-wait and run many times slower) and flushed denormals."""
-    torch.set_num_threads(1)
-    torch.set_flush_denormal(True)
-    keep_freed_memory()
-
-
 def machine() -> dict[str, Any]:
     model = platform.processor() or platform.machine()
     try:
@@ -158,7 +151,7 @@ def _matmul_worker(args: tuple[int, float]) -> float:
 
 def matmul_gflops(processes: int, seconds: float, n: int = 1024) -> float:
     """Summed float32 matmul GFLOP/s of ``processes`` processes with one thread each."""
-    with ProcessPoolExecutor(processes, initializer=worker_init) as pool:
+    with ProcessPoolExecutor(processes, initializer=init_worker) as pool:
         return float(sum(pool.map(_matmul_worker, [(n, seconds)] * processes)))
 
 
@@ -277,7 +270,7 @@ def training_gflops_all_cores(task: Task, runs: int, processes: int, seconds: fl
     """Summed training GFLOP/s of ``processes`` processes, each stepping a cohort of
     ``runs`` runs (one torch thread each): the training counterpart of matmul_gflops."""
     start_at = time.time() + 5.0  # after every process has built its cohort and warmed up
-    with ProcessPoolExecutor(processes, initializer=worker_init) as pool:
+    with ProcessPoolExecutor(processes, initializer=init_worker) as pool:
         return float(sum(pool.map(_training_worker, [(task.name, runs, start_at, seconds)] * processes)))
 
 
@@ -366,7 +359,7 @@ def worker_scaling(task: Task, jobs: int, runs_per_job: int, steps: int) -> dict
     args = [(task.name, [(v.params, v.seed) for v in variants[i::jobs]], steps) for i in range(jobs)]
     out: dict[str, Any] = {"task": task.name, "jobs": jobs, "runs_per_job": runs_per_job, "steps": steps}
     for workers in (1, 2):
-        with ProcessPoolExecutor(workers, initializer=worker_init) as pool:
+        with ProcessPoolExecutor(workers, initializer=init_worker) as pool:
             list(pool.map(_job, [(task.name, a[1], 2) for a in args[:workers]]))  # start-up outside the timing
             start = time.perf_counter()
             list(pool.map(_job, args))

@@ -57,7 +57,7 @@ import torch
 from torch import nn
 
 from complexity_bench.errors import UserError
-from complexity_bench.contracts.models import PairEmbedding, StagedModel
+from complexity_bench.contracts.models import ACTIVATIONS, PairEmbedding, StagedModel
 from complexity_bench.contracts.task import TaskData, register_task
 
 from ._common import (
@@ -130,7 +130,7 @@ class AlgorithmicTask(ScheduledTask):
                         probe_idx=fixed_probe(len(x), self.probe_size))
 
     def make_model(self, params: Mapping[str, Any], seed: int) -> StagedModel:
-        act = {"silu": nn.SiLU, "relu": nn.ReLU}[self.activation]
+        act = ACTIVATIONS[self.activation]
 
         def build() -> StagedModel:
             return StagedModel(

@@ -13,7 +13,7 @@ from torch import nn
 from complexity_bench.engine.cohort import StackedModel, per_sample_loss
 from complexity_bench.contracts.models import PairEmbedding, StagedModel
 from complexity_bench.engine.stacked_mlp import (
-    ACTIVATIONS, _feature_major, explicit_gradients, loss_gradient, stacked_forward, supports_explicit,
+    ACTIVATION_KERNELS, _feature_major, explicit_gradients, loss_gradient, stacked_forward, supports_explicit,
 )
 
 R, N = 3, 7
@@ -54,7 +54,7 @@ def _compare(model: StackedModel, x: torch.Tensor, y: torch.Tensor, kind: str) -
         torch.testing.assert_close(grads[name], leaf.grad, rtol=1e-10, atol=1e-12, msg=name)
 
 
-@pytest.mark.parametrize("activation", sorted(ACTIVATIONS, key=lambda t: t.__name__), ids=lambda t: t.__name__)
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_KERNELS, key=lambda t: t.__name__), ids=lambda t: t.__name__)
 @pytest.mark.parametrize("kind", ["mse", "cross_entropy", "hinge"])
 def test_mlp_gradients_equal_autograd(activation, kind):
     out_dim = 1 if kind == "hinge" else 4
@@ -139,7 +139,7 @@ def test_silu_with_kept_sigmoid_is_as_accurate_as_aten():
     g = torch.Generator().manual_seed(0)
     z = torch.randn(1 << 20, generator=g) * 4
     d = torch.randn(1 << 20, generator=g)
-    act = ACTIVATIONS[nn.SiLU]
+    act = ACTIVATION_KERNELS[nn.SiLU]
     h, kept = act.forward(nn.SiLU(), z)
     z64 = z.double()
     s64 = torch.sigmoid(z64)

@@ -44,12 +44,12 @@ from complexity_bench.contracts.models import PairEmbedding
 from complexity_bench.contracts.task import Recipe, Task, TaskData, Variant
 from complexity_bench.engine.denormals import flushing_denormals
 from complexity_bench.engine.training import METRIC_COLUMNS, MemorisationCheckpoint, RunResult, minibatches, should_stop
-from complexity_bench.engine.stacked_mlp import ACTIVATIONS, explicit_gradients, stacked_forward, supports_explicit
+from complexity_bench.contracts.task import LOSS_KINDS
+from complexity_bench.engine.stacked_mlp import ACTIVATION_KERNELS, explicit_gradients, stacked_forward, supports_explicit
 
 # Parameter-free elementwise stages: applied as-is to (R, n, d) activations, each with
 # its hand-written backward in stacked_mlp.
-ELEMENTWISE = tuple(ACTIVATIONS)
-KNOWN_LOSSES = ("cross_entropy", "mse", "hinge")
+ELEMENTWISE = tuple(ACTIVATION_KERNELS)
 
 
 # --------------------------------------------------------------------------- compatibility
@@ -120,7 +120,7 @@ def group_compatible(task: Task, variants: Sequence[Variant], architecture: Call
             shapes = s
     except Exception:  # a variant the task cannot build is the loop's error to report
         return False
-    return _overrides_loss(task) or task.loss_kind in KNOWN_LOSSES
+    return _overrides_loss(task) or task.loss_kind in LOSS_KINDS
 
 
 def _overrides_loss(task: Task) -> bool:

@@ -46,6 +46,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from complexity_bench.contracts.task import LOSS_KINDS
+
 aten = torch.ops.aten
 
 
@@ -78,7 +80,7 @@ def _silu_backward(m: nn.Module, d: torch.Tensor, kept: Any) -> torch.Tensor:
     return torch.lerp(s, s.new_ones(()), h).mul_(d)  # lerp(s, 1, h) = s + h (1 - s) = silu'(z)
 
 
-ACTIVATIONS: dict[type, Activation] = {
+ACTIVATION_KERNELS: dict[type, Activation] = {
     nn.Tanh: _keeping_output(lambda m, d, y: aten.tanh_backward(d, y)),
     nn.Sigmoid: _keeping_output(lambda m, d, y: aten.sigmoid_backward(d, y)),
     nn.ReLU: _keeping_output(lambda m, d, y: aten.threshold_backward(d, y, 0)),
@@ -87,14 +89,13 @@ ACTIVATIONS: dict[type, Activation] = {
     nn.LeakyReLU: _keeping_input(lambda m, d, z: aten.leaky_relu_backward(d, z, m.negative_slope, False)),
     nn.Identity: _keeping_output(lambda m, d, y: d),
 }
-LOSS_KINDS = ("mse", "cross_entropy", "hinge")
-Plan = list[tuple[str, nn.Module, tuple[str, ...]]]  # (kind, stage module, parameter names) per stage
+StagePlan = list[tuple[str, nn.Module, tuple[str, ...]]]  # (kind, stage module, parameter names) per stage
 
 
-def supports_explicit(plan: Plan, loss_kind: str | None) -> bool:
+def supports_explicit(plan: StagePlan, loss_kind: str | None) -> bool:
     """True when :func:`explicit_gradients` can train a StackedModel with this ``plan``.
 
-    Needs a built-in loss kind, activations listed in ACTIVATIONS (not in place),
+    Needs a built-in loss kind, activations listed in ACTIVATION_KERNELS (not in place),
     and an embedding (if any) only as the first stage (its input is integer tokens).
     """
     if loss_kind not in LOSS_KINDS:
@@ -103,7 +104,7 @@ def supports_explicit(plan: Plan, loss_kind: str | None) -> bool:
         if kind in ("embedding", "pair_embedding") and i != 0:
             return False
         # an in-place activation would overwrite the input its backward needs
-        if kind == "elementwise" and (type(module) not in ACTIVATIONS or getattr(module, "inplace", False)):
+        if kind == "elementwise" and (type(module) not in ACTIVATION_KERNELS or getattr(module, "inplace", False)):
             return False
     return True
 
@@ -126,7 +127,7 @@ def loss_gradient(kind: str, out: torch.Tensor, y: torch.Tensor, w: torch.Tensor
     raise ValueError(f"no explicit gradient for loss kind {kind!r}")
 
 
-def stacked_forward(plan: Plan, params: dict[str, torch.Tensor], x: torch.Tensor,
+def stacked_forward(plan: StagePlan, params: dict[str, torch.Tensor], x: torch.Tensor,
                     saved: list[Any] | None = None) -> torch.Tensor:
     """(r, n, ...) inputs, one slice per run -> (r, n, out) outputs (in either memory
     layout: see the module docstring).
@@ -157,7 +158,7 @@ def stacked_forward(plan: Plan, params: dict[str, torch.Tensor], x: torch.Tensor
         elif saved is None:
             h = module(h)
         else:
-            h, kept = ACTIVATIONS[type(module)].forward(module, h)
+            h, kept = ACTIVATION_KERNELS[type(module)].forward(module, h)
             saved.append(kept)
     return h
 
@@ -186,7 +187,7 @@ def _times_weight(d: torch.Tensor, weight: torch.Tensor, like: torch.Tensor) -> 
 
 
 @torch.no_grad()
-def explicit_gradients(plan: Plan, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor],
+def explicit_gradients(plan: StagePlan, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor],
                        x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, loss_kind: str) -> None:
     """Write the gradient of the weighted loss into ``grads`` (overwritten, not added).
 
@@ -212,4 +213,4 @@ def explicit_gradients(plan: Plan, params: dict[str, torch.Tensor], grads: dict[
             g.zero_()
             g.view(r * vocab, dim).index_add_(0, saved[i].reshape(-1), d.reshape(-1, dim))
         else:
-            d = ACTIVATIONS[type(module)].backward(module, d, saved[i])
+            d = ACTIVATION_KERNELS[type(module)].backward(module, d, saved[i])
