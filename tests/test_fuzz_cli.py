@@ -68,8 +68,11 @@ def plugin_files(tmp_path_factory, plugin_file):
             str(d / "missing.py")]
 
 
-# command-line words: shell arguments cannot hold NUL; anything else can
-words = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12)
+# command-line words: shell arguments cannot hold NUL; anything else can. No '/', '.' or '..':
+# a word may become a folder that `score` writes into (it collects Tracker run folders), so
+# every path a word names stays inside the empty working folder of `sandbox`
+words = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00/"), max_size=12) \
+    .filter(lambda w: w not in (".", ".."))
 numbers = st.integers(-3, 40).map(str)
 
 
@@ -115,9 +118,11 @@ def scored_copy(results_folder, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def dry_commands():
-    """``run`` and ``bench`` stop before any work (see the module docstring)."""
+def sandbox(tmp_path_factory):
+    """An empty working folder (relative paths land there); ``run`` and ``bench`` stop
+    before any work (see the module docstring)."""
     with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path_factory.mktemp("cwd"))
         mp.setattr(complexity_bench.pipeline.harness, "run", dry_run)
         mp.setattr(complexity_bench.bench, "main", lambda argv: 0)
         yield
@@ -125,7 +130,7 @@ def dry_commands():
 
 @FUZZ
 @given(data=st.data())
-def test_fuzz_command_line(plugin_files, scored_copy, dry_commands, data):
+def test_fuzz_command_line(plugin_files, scored_copy, sandbox, data):
     argv = data.draw(cli_argv(plugin_files, scored_copy), label="argv")
     code, _, err, caught = call_main(argv)
     event(f"{argv[0]}: exit {code}")  # pytest --hypothesis-show-statistics shows the spread

@@ -108,10 +108,11 @@ def evaluate_run(task: Task, result: RunResult, measures: list[Measure],
 
 
 def _compute_isolated(m: Measure, model: torch.nn.Module, ctx: MeasureContext, state: dict,
-                      limit: float) -> list[dict[str, Any]]:
+                      limit: float | None = None) -> list[dict[str, Any]]:
+    """One compute() call, its failures recorded; ``limit`` in seconds (default: the cost tier's)."""
     start = time.perf_counter()
     try:
-        with time_limit(limit):
+        with time_limit(CALL_LIMIT_S[m.info.cost] if limit is None else limit):
             value = compute_measure(m, model, ctx)
         rows = _as_rows(ctx.step, m.name, value, time.perf_counter() - start)
     except Exception as exc:  # isolation: one measure's failure is a recorded reason, not a crash
