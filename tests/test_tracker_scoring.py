@@ -158,3 +158,17 @@ def test_shipped_thresholds_are_the_committed_results_calibrated():
     shipped = shipped_thresholds()
     assert shipped["source"]["git_commit"] == fresh["source"]["git_commit"]
     assert shipped["pooled"] == fresh["pooled"] and shipped["by_task"] == fresh["by_task"]
+
+
+def test_score_does_not_merge_a_suite_results_folder_found_below(tmp_path):
+    """`score .` beside a suite's results/ must not treat it as a Tracker run (it used to
+    concatenate it into the current folder)."""
+    import shutil
+
+    from complexity_bench.tracker.save import run_folders
+
+    suite = tmp_path / "results"
+    suite.mkdir()
+    for name in ("runs.csv", "traces.parquet", "curves.parquet", "measures.csv", "manifest.json"):
+        shutil.copy(Path(__file__).resolve().parents[1] / "results" / name, suite / name)
+    assert run_folders(tmp_path) == []

@@ -36,8 +36,19 @@ def save_run(out: str | Path, frames: Frames, manifest: dict[str, Any]) -> Path:
 
 
 def run_folders(root: Path) -> list[Path]:
-    """Sub-folders of ``root`` (any depth) that hold a saved run, sorted."""
-    return sorted(p.parent for p in Path(root).glob("*/**/runs.csv") if all((p.parent / f).exists() for f in RUN_FILES))
+    """Sub-folders of ``root`` (any depth) that hold a run saved by a Tracker, sorted.
+
+    Only a Tracker's saves count (their manifest says so): a suite's results folder
+    below ``root`` (``score .`` next to ``results/``) is not a run to merge."""
+    return sorted(p.parent for p in Path(root).glob("*/**/runs.csv")
+                  if all((p.parent / f).exists() for f in RUN_FILES) and _saved_by_tracker(p.parent))
+
+
+def _saved_by_tracker(folder: Path) -> bool:
+    try:
+        return json.loads((folder / "manifest.json").read_text()).get("source") == "Tracker"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def collect_run_folders(root: str | Path) -> int:
