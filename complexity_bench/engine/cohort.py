@@ -22,10 +22,15 @@ rounding), but trains every run at once as one batched computation:
 
 Why: the smallest nets of the suite are dominated by per-operation overhead (a
 100-sample 5-100-100-5 step is a few dozen tiny kernels); stacking R runs pays that
-overhead once for all of them (3.3-4x on that net, docs/performance.md). On a GPU it
+overhead once for all of them (measured speed-ups: docs/performance.md). On a GPU it
 is what fills the device.
 ``cohort_compatible`` says when a group of variants can be trained this way; the
 harness falls back to the loop otherwise.
+
+Modules: this one holds compatibility and the training loop; the stacked model is in
+``cohort_model``, its optimizers in ``cohort_optimizer`` (AdamW through ``fused_adamw``,
+the one private torch call), losses and gradients in ``cohort_gradients``, and the
+stacked inputs in ``cohort_data``.
 """
 
 from __future__ import annotations
@@ -36,16 +41,21 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from complexity_bench.contracts.events import detect_events
 from complexity_bench.contracts.models import PairEmbedding
 from complexity_bench.contracts.task import Recipe, Task, TaskData, Variant
 from complexity_bench.engine.denormals import flushing_denormals
+from complexity_bench.engine.cohort_model import CPU_CHUNK_ELEMENTS, StackedModel
+from complexity_bench.engine.cohort_optimizer import BatchedOptimizer
+from complexity_bench.engine.cohort_gradients import (  # noqa: F401 (per_sample_loss: re-exported)
+    compute_gradients, gradient_mode, overrides_loss, per_sample_loss,
+)
+from complexity_bench.engine.cohort_data import StackedData
 from complexity_bench.engine.training import METRIC_COLUMNS, MemorisationCheckpoint, RunResult, minibatches, should_stop
 from complexity_bench.contracts.task import LOSS_KINDS
-from complexity_bench.engine.stacked_mlp import ACTIVATION_KERNELS, explicit_gradients, stacked_forward, supports_explicit
+from complexity_bench.engine.stacked_mlp import ACTIVATION_KERNELS
 
 # Parameter-free elementwise stages: applied as-is to (R, n, d) activations, each with
 # its hand-written backward in stacked_mlp.
@@ -120,238 +130,10 @@ def group_compatible(task: Task, variants: Sequence[Variant], architecture: Call
             shapes = s
     except Exception:  # a variant the task cannot build is the loop's error to report
         return False
-    return _overrides_loss(task) or task.loss_kind in LOSS_KINDS
+    return overrides_loss(task) or task.loss_kind in LOSS_KINDS
 
 
-def _overrides_loss(task: Task) -> bool:
-    return type(task).loss is not Task.loss
 
-
-# --------------------------------------------------------------------------- batched model
-# Activations per chunk of runs (elements of the widest layer's output over the
-# train batch). On a CPU a cohort whose activations outgrow the core's caches runs
-# its elementwise ops (activations and their backward) several times slower per
-# element than one run does, which cancels the batching gain on the paper's net;
-# chunks of runs keep each layer's output in cache while still sharing one
-# optimizer step. Measured on the 2-core AMD EPYC (docs/performance.md): the
-# paper's net was fastest with 2 runs per chunk (768 x 100 activations each), the
-# 5-100-100-5 net with no chunking at all. A GPU takes the whole cohort at once.
-CPU_CHUNK_ELEMENTS = 160_000
-
-
-class StackedModel:
-    """The stages of R models with the same architecture, weights stacked on dim 0.
-
-    All weights live in one flat buffer laid out parameter by parameter
-    (``[W1 of run 0..R-1, b1 of run 0..R-1, ...]``), gradients in a second one
-    of the same layout, so the optimizer is a handful of elementwise operations
-    on two vectors instead of a handful per parameter tensor (per-op overhead
-    is what the smallest nets pay for). ``params[name]`` is a contiguous
-    ``(R, *shape)`` leaf view of the buffer, named like the StagedModel's
-    state_dict key, so checkpoints come out as ordinary state dicts.
-    """
-
-    # RunResult.engine of the runs it trains; whether stacked_mlp's hand-written backward may apply
-    engine = "cohort"
-    explicit_backward = True
-    # activations per chunk of runs on a CPU (see CPU_CHUNK_ELEMENTS); None: no chunks
-    chunk_elements: int | None = CPU_CHUNK_ELEMENTS
-
-    def __init__(self, models: Sequence[nn.Module], device: torch.device, chunk_runs: int | None = None):
-        proto = models[0]
-        self.chunk_runs = chunk_runs
-        self.names = [n for n, _ in proto.named_parameters()]
-        self.shapes = {n: tuple(p.shape) for n, p in proto.named_parameters()}
-        stacked = [torch.stack([dict(m.named_parameters())[n].detach() for m in models]) for n in self.names]
-        self._build([t.to(device) for t in stacked])
-        self._prepare(proto, device)
-
-    def _prepare(self, proto: nn.Module, device: torch.device) -> None:
-        """The per-stage plan of ``stacked_forward``: (kind, module, param names) per stage."""
-        self.plan: list[tuple[str, nn.Module, tuple[str, ...]]] = []
-        for i, s in enumerate(proto.stages):
-            prefix = f"stages.{i}."
-            if isinstance(s, nn.Linear):
-                names = (prefix + "weight", prefix + "bias") if s.bias is not None else (prefix + "weight",)
-                self.plan.append(("linear", s, names))
-            elif isinstance(s, PairEmbedding):
-                self.plan.append(("pair_embedding", s, (prefix + "embedding.weight",)))
-            elif isinstance(s, nn.Embedding):
-                self.plan.append(("embedding", s, (prefix + "weight",)))
-            else:
-                self.plan.append(("elementwise", s, ()))
-
-    def _build(self, stacked: list[torch.Tensor]) -> None:
-        self.runs = stacked[0].shape[0]
-        self.flat = torch.cat([t.reshape(-1) for t in stacked])
-        self.grad = torch.zeros_like(self.flat)
-        self.params = self.views(self.flat)
-        # Leaf views per chunk of runs (rows r0:r1 of every parameter are contiguous in
-        # the layout). Autograd accumulates in place into an existing .grad, so
-        # backward through any chunk fills its rows of self.grad.
-        step = self.chunk_runs or self.runs
-        self.chunks: list[tuple[int, int, dict[str, torch.Tensor]]] = []
-        for r0 in range(0, self.runs, step):
-            r1 = min(r0 + step, self.runs)
-            leaves = {k: v.requires_grad_(True) for k, v in self.views(self.flat, r0, r1).items()}
-            for name, g in self.views(self.grad, r0, r1).items():
-                leaves[name].grad = g
-            self.chunks.append((r0, r1, leaves))
-
-    def views(self, flat: torch.Tensor, r0: int = 0, r1: int | None = None) -> dict[str, torch.Tensor]:
-        """``(r1 - r0, *shape)`` views of runs r0:r1 of a buffer with this model's layout."""
-        r1 = self.runs if r1 is None else r1
-        out, off = {}, 0
-        for name in self.names:
-            size = math.prod(self.shapes[name])
-            out[name] = flat[off + r0 * size:off + r1 * size].view(r1 - r0, *self.shapes[name])
-            off += self.runs * size
-        return out
-
-    def per_element(self, values: torch.Tensor) -> torch.Tensor:
-        """A per-run (R,) tensor spread over the flat layout (for per-run hyperparameters)."""
-        return torch.cat([values.repeat_interleave(math.prod(self.shapes[n])) for n in self.names])
-
-    def select(self, flat: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        """A buffer with this model's layout restricted to runs ``rows``."""
-        return torch.cat([v.index_select(0, rows).reshape(-1) for v in self.views(flat).values()])
-
-    def keep(self, rows: torch.Tensor) -> None:
-        """Drop runs: keep only ``rows`` (indices into the run axis)."""
-        self._build([v.index_select(0, rows) for v in self.views(self.flat.detach()).values()])
-
-    def forward(self, x: torch.Tensor, params: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-        """x: (r, n, ...) inputs, one slice per run -> (r, n, out), with ``params``
-        (one chunk's leaves; default: all runs, as plain views)."""
-        return stacked_forward(self.plan, self.params if params is None else params, x)
-
-
-# --------------------------------------------------------------------------- optimizers
-class BatchedOptimizer:
-    """AdamW / SGD over a StackedModel's flat buffer with per-run hyperparameters.
-
-    AdamW runs torch's fused AdamW kernel (the one behind
-    ``torch.optim.AdamW(fused=True)``): one pass over memory instead of the
-    single-tensor path's eight, once per block of neighbouring runs that share lr,
-    weight decay and betas (``train_cohort`` orders the stack so that such runs are
-    neighbours). Its rounding differs from the loop's single-tensor AdamW by about
-    one float32 ulp per step (checked in tests/test_cohort.py).
-    SGD follows torch.optim's single-tensor formulas operation by operation; a
-    hyperparameter shared by every run stays a python float (it then rounds as in
-    torch.optim), one that differs becomes a per-element tensor.
-    """
-
-    def __init__(self, recipes: Sequence[Recipe], model: StackedModel, eps: float = 1e-8):
-        self.kind = recipes[0].optimizer
-        self.eps = eps
-        if self.kind == "adamw":
-            self.state = {"exp_avg": torch.zeros_like(model.flat), "exp_avg_sq": torch.zeros_like(model.flat)}
-        else:
-            self.state = {"buf": torch.zeros_like(model.flat)}
-        self.step_count = 0  # lock-step: every live run has taken the same number of steps
-        # the fused kernel reads the step from a float tensor, as torch.optim keeps it
-        self.step_tensor = torch.zeros((), dtype=torch.float32, device=model.flat.device)
-        self.set_hyper(recipes, model)
-
-    def _per_run(self, values: Sequence[float], model: StackedModel) -> float | torch.Tensor:
-        if all(v == values[0] for v in values):
-            return float(values[0])
-        return model.per_element(torch.tensor(values, dtype=torch.float32, device=model.flat.device))
-
-    def set_hyper(self, recipes: Sequence[Recipe], model: StackedModel) -> None:
-        """Hyperparameters of the runs in the stack, in order (call again after ``model.keep``)."""
-        if self.kind == "adamw":
-            # (lr, weight decay, betas) -> views of params, grads, exp_avg, exp_avg_sq of a block of runs
-            keys = [(float(r.lr), float(r.weight_decay), float(r.betas[0]), float(r.betas[1])) for r in recipes]
-            buffers = (model.flat, model.grad, self.state["exp_avg"], self.state["exp_avg_sq"])
-            self.groups = []
-            r0 = 0
-            for r1 in range(1, len(keys) + 1):
-                if r1 == len(keys) or keys[r1] != keys[r0]:
-                    self.groups.append((keys[r0], [list(model.views(b, r0, r1).values()) for b in buffers]))
-                    r0 = r1
-            return
-        pr = lambda vals: self._per_run(vals, model)  # noqa: E731
-        self.lr = pr([r.lr for r in recipes])
-        self.wd = pr([r.weight_decay for r in recipes])
-        self.any_decay = any(r.weight_decay != 0 for r in recipes)
-        self.momentum = pr([r.momentum for r in recipes])
-        self.any_momentum = any(r.momentum != 0 for r in recipes)
-
-    def keep_state(self, rows: torch.Tensor, model: StackedModel) -> None:
-        """Drop runs from the optimizer state (``model`` still has the old layout)."""
-        self.state = {k: model.select(v, rows) for k, v in self.state.items()}
-
-    @torch.no_grad()
-    def step(self, model: StackedModel) -> None:
-        self.step_count += 1
-        if self.kind == "adamw":
-            self._adamw()
-        else:
-            self._sgd(model.flat, model.grad)
-
-    def _adamw(self) -> None:
-        self.step_tensor.fill_(self.step_count)
-        for (lr, wd, beta1, beta2), (p, g, m, v) in self.groups:
-            torch._fused_adamw_(p, g, m, v, [], [self.step_tensor] * len(p), lr=lr, beta1=beta1, beta2=beta2,
-                                weight_decay=wd, eps=self.eps, amsgrad=False, maximize=False)
-
-    def _sgd(self, p: torch.Tensor, g: torch.Tensor) -> None:
-        if self.any_decay:  # in place: the gradient buffer is rewritten before the next step
-            g = g.add_(p, alpha=self.wd) if isinstance(self.wd, float) else g.add_(self.wd * p)
-        if self.any_momentum:
-            # torch starts the buffer at the first gradient; m * 0 + g is the same value
-            buf = self.state["buf"]
-            buf.mul_(self.momentum).add_(g)
-            g = buf
-        if isinstance(self.lr, float):
-            p.add_(g, alpha=-self.lr)
-        else:
-            p.add_(g * -self.lr)
-
-
-# --------------------------------------------------------------------------- losses
-def per_sample_loss(task: Task, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """(R, n) loss per sample whose mean over a run's samples is ``task.loss``."""
-    r, n = out.shape[:2]
-    kind = task.loss_kind
-    if kind == "cross_entropy":
-        return F.cross_entropy(out.reshape(r * n, -1), y.reshape(r * n), reduction="none").view(r, n)
-    if kind == "mse":
-        return (out - y).pow(2).reshape(r, n, -1).mean(-1)
-    if kind == "hinge":
-        return torch.clamp(1 - out.squeeze(-1) * y, min=0)
-    raise ValueError(kind)
-
-
-# --------------------------------------------------------------------------- gradients
-def gradient_mode(task: Task, model: StackedModel) -> str:
-    """How :func:`compute_gradients` differentiates: ``"explicit"`` (stacked_mlp's
-    hand-written backward) where it can, else ``"autograd"``, or ``"custom_loss"``
-    (autograd through the task's own loss, run by run)."""
-    if _overrides_loss(task):
-        return "custom_loss"
-    return "explicit" if model.explicit_backward and supports_explicit(model.plan, task.loss_kind) else "autograd"
-
-
-def compute_gradients(task: Task, model: StackedModel, x: torch.Tensor, y: torch.Tensor, w: torch.Tensor,
-                      mode: str) -> None:
-    """Fill ``model.grad`` with the gradient of every live run's weighted batch loss
-    (x, y, w: the step's inputs, targets and per-sample weights, stacked by run)."""
-    if mode == "explicit":
-        for r0, r1, leaves in model.chunks:
-            grads = {name: leaf.grad for name, leaf in leaves.items()}
-            explicit_gradients(model.plan, leaves, grads, x[r0:r1], y[r0:r1], w[r0:r1], task.loss_kind)
-        return
-    model.grad.zero_()
-    for r0, r1, leaves in model.chunks:
-        out = model.forward(x[r0:r1], leaves)
-        yc, wc = y[r0:r1], w[r0:r1]
-        if mode == "custom_loss":
-            loss = sum(task.loss(out[j][wc[j] > 0], yc[j][wc[j] > 0]) for j in range(r1 - r0))
-        else:
-            loss = (per_sample_loss(task, out, yc) * wc).sum()
-        loss.backward()
 
 
 # --------------------------------------------------------------------------- the engine
@@ -375,19 +157,9 @@ def _hyper_key(recipe: Recipe) -> tuple[float, ...]:
     return (float(recipe.lr), float(recipe.weight_decay), *map(float, recipe.betas), float(recipe.momentum))
 
 
-def _pad(rows: list[torch.Tensor], fill: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack 1-d index tensors of different lengths: (R, max) indices and a (R, max) validity mask."""
-    width = max(len(t) for t in rows)
-    idx = torch.full((len(rows), width), fill, dtype=torch.long)
-    valid = torch.zeros(len(rows), width, dtype=torch.bool)
-    for i, t in enumerate(rows):
-        idx[i, :len(t)] = t
-        valid[i, :len(t)] = True
-    return idx, valid
-
 
 def _stack(task: Task, variants: Sequence[Variant], dev: torch.device, stacked: type[StackedModel] = StackedModel
-           ) -> tuple[list[_Run], list[int], StackedModel, BatchedOptimizer, _CohortData, str]:
+           ) -> tuple[list[_Run], list[int], StackedModel, BatchedOptimizer, StackedData, str]:
     """Book-keeping per run (in ``variants`` order), the stack order ``live``
     (positions in ``runs`` of the stacked rows), the stacked model (of class
     ``stacked``), its optimizer, the stacked data and the gradient mode."""
@@ -412,7 +184,7 @@ def _stack(task: Task, variants: Sequence[Variant], dev: torch.device, stacked: 
     model = stacked([models[i] for i in live], dev,
                     chunk_runs=_chunk_runs(models[0], runs, dev, stacked.chunk_elements))
     opt = BatchedOptimizer([runs[i].recipe for i in live], model)
-    state = _CohortData(task, [runs[i] for i in live], dev, _widest(models[0]))
+    state = StackedData(task, [runs[i] for i in live], dev, _widest(models[0]))
     return runs, live, model, opt, state, gradient_mode(task, model)
 
 
@@ -496,7 +268,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
             opt.keep_state(rows_t, model)  # selects with the old layout: before model.keep
             model.keep(rows_t)
             opt.set_hyper([runs[i].recipe for i in live], model)
-            state = _CohortData(task, [runs[i] for i in live], dev, state.widest)
+            state = StackedData(task, [runs[i] for i in live], dev, state.widest)
         xb, yb, wb = state.batch([runs[i] for i in live])
         compute_gradients(task, model, xb, yb, wb, mode)
         opt.step(model)
@@ -527,75 +299,8 @@ def _chunk_runs(model: nn.Module, runs: list[_Run], device: torch.device,
     return math.ceil(len(runs) / math.ceil(len(runs) / most))
 
 
-class _CohortData:
-    """Inputs of the live runs, stacked: the full grid for evaluation, the
-    padded train sets for full-batch steps, and per-run minibatch assembly."""
-
-    def __init__(self, task: Task, runs: list[_Run], device: torch.device, widest: int = 1):
-        self.device = device
-        self.widest = widest
-        xs = [r.data.x for r in runs]
-        ys = [r.data.y for r in runs]
-        R = len(runs)
-        shared = all(x is xs[0] or (x.shape == xs[0].shape and torch.equal(x, xs[0])) for x in xs) and \
-            all(y is ys[0] or (y.shape == ys[0].shape and torch.equal(y, ys[0])) for y in ys)
-        if shared:  # one copy, viewed R times: no memory per run
-            self.x = xs[0].to(device).unsqueeze(0).expand(R, *xs[0].shape)
-            self.y = ys[0].to(device).unsqueeze(0).expand(R, *ys[0].shape)
-        else:  # per-run grids (seeded data), zero-padded to the longest; padding is never indexed
-            n_max = max(len(x) for x in xs)
-            self.x = torch.zeros(R, n_max, *xs[0].shape[1:], dtype=xs[0].dtype)
-            self.y = torch.zeros(R, n_max, *ys[0].shape[1:], dtype=ys[0].dtype)
-            for j, (x, y) in enumerate(zip(xs, ys)):
-                self.x[j, :len(x)], self.y[j, :len(y)] = x, y
-            self.x, self.y = self.x.to(device), self.y.to(device)
-        self.arange = torch.arange(R, device=device).unsqueeze(1)
-        self.train_idx = [r.data.train_idx.to(device) for r in runs]
-        self.test_idx = [r.data.test_idx.to(device) for r in runs]
-        # evaluation looks at the grid rows some run trains or tests on (not e.g. probe-only rows)
-        rows = torch.unique(torch.cat([*self.train_idx, *self.test_idx]))
-        self.eval_x, self.eval_y = self.x[:, rows], self.y[:, rows]
-        position = torch.full((self.x.shape[1],), -1, dtype=torch.long, device=device)
-        position[rows] = torch.arange(len(rows), device=device)
-        # sample counts per run over those rows (counts, not flags: an index set may repeat a point)
-        self.train_count = torch.zeros(R, len(rows), device=device)
-        self.test_count = torch.zeros(R, len(rows), device=device)
-        for j in range(R):
-            for count, idx in ((self.train_count, self.train_idx[j]), (self.test_count, self.test_idx[j])):
-                count[j].index_put_((position[idx],), torch.ones(len(idx), device=device), accumulate=True)
-        self.n_train = self.train_count.sum(1)
-        self.n_test = self.test_count.sum(1)
-        self.eval_chunk = None if device.type != "cpu" else max(1, CPU_CHUNK_ELEMENTS // (len(rows) * widest))
-        self.eval_train_idx = [position[i] for i in self.train_idx]
-        self.eval_test_idx = [position[i] for i in self.test_idx]
-        self.all_full = all(r.full_batch for r in runs)
-        if self.all_full:
-            idx, valid = _pad([r.data.train_idx for r in runs])
-            self._full = self._gather(idx.to(device), valid.to(device))
-
-    def _gather(self, idx: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        w = valid.float() / valid.sum(1, keepdim=True).float()
-        return self.x[self.arange, idx], self.y[self.arange, idx], w
-
-    def batch(self, runs: list[_Run]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Inputs, targets and per-sample loss weights (1/n_r, 0 on padding) of this step."""
-        if self.all_full:
-            return self._full
-        # indices are assembled on the CPU (the loop's generators live there), then moved once
-        rows = []
-        for j, r in enumerate(runs):
-            b = next(r.batches)
-            rows.append(r.data.train_idx if b is None else r.data.train_idx[b])
-        if all(len(t) == len(rows[0]) for t in rows):
-            idx = torch.stack(rows)
-            valid = torch.ones(idx.shape, dtype=torch.bool)
-        else:
-            idx, valid = _pad(rows)
-        return self._gather(idx.to(self.device), valid.to(self.device))
-
-
 @torch.no_grad()
-def _evaluate(task: Task, model: StackedModel, data: _CohortData, custom_loss: bool) -> dict[str, list[float]]:
+def _evaluate(task: Task, model: StackedModel, data: StackedData, custom_loss: bool) -> dict[str, list[float]]:
     """Train/test loss and accuracy of every live run, as the loop computes them."""
     # evaluation sees every train and test row, often far more than a training batch:
     # its own chunks of runs, sized like the training chunks (CPU_CHUNK_ELEMENTS)
