@@ -184,8 +184,8 @@ def _stack(task: Task, variants: Sequence[Variant], dev: torch.device, stacked: 
     model = stacked([models[i] for i in live], dev,
                     chunk_runs=_chunk_runs(models[0], runs, dev, stacked.chunk_elements))
     opt = BatchedOptimizer([runs[i].recipe for i in live], model)
-    state = StackedData(task, [runs[i] for i in live], dev, _widest(models[0]))
-    return runs, live, model, opt, state, gradient_mode(task, model)
+    data = StackedData(task, [runs[i] for i in live], dev, _widest(models[0]))
+    return runs, live, model, opt, data, gradient_mode(task, model)
 
 
 def lockstep_stepper(task: Task, variants: Sequence[Variant], device: str | torch.device | None = None,
@@ -194,11 +194,11 @@ def lockstep_stepper(task: Task, variants: Sequence[Variant], device: str | torc
     takes it, without evaluations, checkpoints or stopping (for timing: bench.py;
     the caller sets threads and denormal flushing)."""
     dev = torch.device(device) if device is not None else torch.device("cpu")
-    runs, live, model, opt, state, mode = _stack(task, variants, dev, stacked)
-    live_runs = [runs[i] for i in live]
+    runs, live, model, opt, data, mode = _stack(task, variants, dev, stacked)
+    stacked_runs = [runs[i] for i in live]
 
     def step() -> None:
-        xb, yb, wb = state.batch(live_runs)
+        xb, yb, wb = data.batch(stacked_runs)
         compute_gradients(task, model, xb, yb, wb, mode)
         opt.step(model)
 
@@ -221,7 +221,9 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
     if not variants:
         return []
     dev = torch.device(device) if device is not None else torch.device("cpu")
-    runs, live, model, opt, state, mode = _stack(task, variants, dev, stacked)
+    runs, live, model, opt, data, mode = _stack(task, variants, dev, stacked)
+    # one index space: row j of every stacked tensor (weights, optimizer state, data) is stacked_runs[j]
+    stacked_runs = [runs[i] for i in live]
     custom_loss = mode == "custom_loss"
     max_steps = max(r.recipe.steps for r in runs)
     # steps where some run evaluates, stores or ends: the per-run book-keeping runs only there
@@ -230,14 +232,14 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
     for step in range(max_steps + 1):
         stopping = []
         if step in marked:
-            need_eval = [j for j, i in enumerate(live) if step in runs[i].eval_at]
+            need_eval = [row for row, run in enumerate(stacked_runs) if step in run.eval_at]
             if need_eval:
-                rows = _evaluate(task, model, state, custom_loss)
-                for j in need_eval:
-                    m = runs[live[j]].metrics
+                evaluated = _evaluate(task, model, data, custom_loss)
+                for row in need_eval:
+                    m = stacked_runs[row].metrics
                     m["step"].append(step)
                     for c in METRIC_COLUMNS:
-                        m[c].append(rows[c][j])
+                        m[c].append(evaluated[c][row])
             weights = None
 
             def host_weights() -> dict[str, torch.Tensor]:  # one device-to-host copy per step, not per tensor
@@ -246,30 +248,29 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
                     weights = model.views(model.flat.detach().to("cpu"))
                 return weights
 
-            for j in need_eval:
-                run = runs[live[j]]
-                found = run.at_memorisation.observe(run.metrics, lambda: {k: v[j].clone() for k, v in host_weights().items()})
+            for row in need_eval:
+                run = stacked_runs[row]
+                found = run.at_memorisation.observe(run.metrics, lambda: {k: v[row].clone() for k, v in host_weights().items()})
                 if found is not None:
                     run.checkpoints[found[0]] = found[1]
-            for j, i in enumerate(live):
-                run = runs[i]
+            for row, run in enumerate(stacked_runs):
                 stop = step == run.recipe.steps or (
                     step in run.eval_at and should_stop(run.metrics, task.threshold, run.recipe, step))
                 if step in run.keep_at or stop:
-                    run.checkpoints[step] = {k: v[j].clone() for k, v in host_weights().items()}
+                    run.checkpoints[step] = {k: v[row].clone() for k, v in host_weights().items()}
                 if stop:
-                    stopping.append(j)
+                    stopping.append(row)
         if stopping:
-            keep = [j for j in range(len(live)) if j not in stopping]
-            live = [live[j] for j in keep]
-            if not live:
+            keep = [row for row in range(len(stacked_runs)) if row not in stopping]
+            stacked_runs = [stacked_runs[row] for row in keep]
+            if not stacked_runs:
                 break
             rows_t = torch.tensor(keep, dtype=torch.long, device=dev)
             opt.keep_state(rows_t, model)  # selects with the old layout: before model.keep
             model.keep(rows_t)
-            opt.set_hyper([runs[i].recipe for i in live], model)
-            state = StackedData(task, [runs[i] for i in live], dev, state.widest)
-        xb, yb, wb = state.batch([runs[i] for i in live])
+            opt.set_hyper([r.recipe for r in stacked_runs], model)
+            data = StackedData(task, stacked_runs, dev, data.widest)
+        xb, yb, wb = data.batch(stacked_runs)
         compute_gradients(task, model, xb, yb, wb, mode)
         opt.step(model)
     seconds = (time.perf_counter() - start) / len(runs)
