@@ -16,7 +16,7 @@ def _trajectory(fused: bool, steps: int = 5) -> list[torch.Tensor]:
     v = [torch.zeros_like(p) for p in params]
     for k in range(1, steps + 1):
         grads = [torch.randn(p.shape, generator=gen) for p in params]
-        adamw_step(params, grads, m, v, k, fused=fused, **HYPER)
+        adamw_step(params, grads, m, v, torch.tensor(float(k)), fused=fused, **HYPER)
     return params
 
 

@@ -36,6 +36,9 @@ class BatchedOptimizer:
         else:
             self.state = {"buf": torch.zeros_like(model.flat)}
         self.step_count = 0  # lock-step: every live run has taken the same number of steps
+        # the fused kernel reads the step from a float tensor on the device, as torch.optim keeps it:
+        # one, refilled each step, rather than a new one (a host-to-device copy on a GPU) per call
+        self.step_tensor = torch.zeros((), dtype=torch.float32, device=model.flat.device)
         self.set_hyper(recipes, model)
 
     def _per_run(self, values: Sequence[float], model: StackedModel) -> float | torch.Tensor:
@@ -76,8 +79,9 @@ class BatchedOptimizer:
             self._sgd(model.flat, model.grad)
 
     def _adamw(self) -> None:
+        self.step_tensor.fill_(self.step_count)
         for (lr, wd, beta1, beta2), (p, g, m, v) in self.groups:
-            adamw_step(p, g, m, v, self.step_count, lr=lr, beta1=beta1, beta2=beta2, weight_decay=wd, eps=self.eps)
+            adamw_step(p, g, m, v, self.step_tensor, lr=lr, beta1=beta1, beta2=beta2, weight_decay=wd, eps=self.eps)
 
     def _sgd(self, p: torch.Tensor, g: torch.Tensor) -> None:
         if self.any_decay:  # in place: the gradient buffer is rewritten before the next step

@@ -17,21 +17,20 @@ _FUSED = getattr(torch, "_fused_adamw_", None)
 
 
 def adamw_step(params: list[torch.Tensor], grads: list[torch.Tensor], exp_avgs: list[torch.Tensor],
-               exp_avg_sqs: list[torch.Tensor], step: int, *, lr: float, beta1: float, beta2: float,
+               exp_avg_sqs: list[torch.Tensor], step: torch.Tensor, *, lr: float, beta1: float, beta2: float,
                weight_decay: float, eps: float, fused: bool | None = None) -> None:
-    """The ``step``-th AdamW update (1-based, as torch.optim counts) of every tensor in
-    ``params`` from ``grads``, updating the moment buffers; ``fused=None`` takes the
-    fused kernel when this torch has it."""
+    """The ``step``-th AdamW update of every tensor in ``params`` from ``grads``, updating
+    the moment buffers. ``step``: a 0-d float tensor on the parameters' device holding the
+    1-based step, as torch.optim counts (the caller keeps one and refills it). ``fused=None``
+    takes the fused kernel when this torch has it."""
     if fused is None:
         fused = _FUSED is not None
     if fused:
-        # the fused kernel reads the (already incremented) step from a float tensor
-        t = torch.tensor(float(step), dtype=torch.float32, device=params[0].device)
-        _FUSED(params, grads, exp_avgs, exp_avg_sqs, [], [t] * len(params), lr=lr, beta1=beta1, beta2=beta2,
+        _FUSED(params, grads, exp_avgs, exp_avg_sqs, [], [step] * len(params), lr=lr, beta1=beta1, beta2=beta2,
                weight_decay=weight_decay, eps=eps, amsgrad=False, maximize=False)
         return
     # the functional form increments each step tensor itself, so it gets step - 1, one per tensor
-    steps = [torch.tensor(float(step - 1), dtype=torch.float32) for _ in params]
+    steps = [torch.tensor(float(step) - 1, dtype=torch.float32) for _ in params]
     functional_adamw(params, grads, exp_avgs, exp_avg_sqs, [], steps, foreach=False, capturable=False,
                      amsgrad=False, beta1=beta1, beta2=beta2, lr=lr, weight_decay=weight_decay, eps=eps,
                      maximize=False)
