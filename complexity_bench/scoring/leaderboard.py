@@ -66,7 +66,7 @@ def _ranks(rows: pd.DataFrame, reps_of: dict[str, dict[str, np.ndarray]], scope:
     if len(ranked) == 0:
         return rows, pairs
     names = rows.loc[ranked, "measure"].astype(str).tolist()
-    B = cfg.n_boot if cfg.n_boot > 0 else 0
+    B = max(cfg.n_boot, 0)
     for col in RANKED_ON:
         points = rows.loc[ranked, col].to_numpy(float)
         reps = np.stack([reps_of.get(n, {}).get(col, np.full(B, np.nan)) for n in names]) if B else np.zeros((len(names), 0))
