@@ -12,8 +12,9 @@ from torch import nn
 
 from complexity_bench.engine.cohort import StackedModel, per_sample_loss
 from complexity_bench.contracts.models import PairEmbedding, StagedModel
+from complexity_bench.engine import stacked_mlp
 from complexity_bench.engine.stacked_mlp import (
-    ACTIVATION_KERNELS, _feature_major, explicit_gradients, loss_gradient, stacked_forward, supports_explicit,
+    ACTIVATION_KERNELS, Layout, Tape, explicit_gradients, loss_gradient, stacked_forward, supports_explicit,
 )
 
 R, N = 3, 7
@@ -87,7 +88,7 @@ def test_mse_gradient_by_hand():
     out = torch.tensor([[[1.0, 3.0]]])
     y = torch.tensor([[[0.0, 1.0]]])
     w = torch.tensor([[0.5]])
-    assert loss_gradient("mse", out, y, w).tolist() == [[[0.5, 1.0]]]
+    assert loss_gradient("mse", out, y, w, Layout.SAMPLE_MAJOR).tolist() == [[[0.5, 1.0]]]
 
 
 def test_hinge_gradient_at_the_kink_passes_like_torch_clamp():
@@ -95,7 +96,7 @@ def test_hinge_gradient_at_the_kink_passes_like_torch_clamp():
     out = torch.tensor([[[1.0], [2.0], [0.5]]])
     y = torch.tensor([[1.0, 1.0, -1.0]])
     w = torch.ones(1, 3)
-    assert loss_gradient("hinge", out, y, w).flatten().tolist() == [-1.0, 0.0, 1.0]
+    assert loss_gradient("hinge", out, y, w, Layout.SAMPLE_MAJOR).flatten().tolist() == [-1.0, 0.0, 1.0]
 
 
 def test_unsupported_architectures_fall_back():
@@ -107,24 +108,102 @@ def test_unsupported_architectures_fall_back():
 
 
 def _layouts(model: StackedModel, x: torch.Tensor) -> list[str]:
-    saved: list = []
+    tape = Tape()
     with torch.no_grad():  # as explicit_gradients runs it (autograd's reference is sample-major throughout)
-        stacked_forward(model.plan, model.params, x, saved)
-    return ["feature-major" if _feature_major(t) else "sample-major"
-            for (kind, _, _), t in zip(model.plan, saved) if kind == "linear"][1:]
+        stacked_forward(model.plan, model.params, x, tape)
+    return [tape.input_layout(i).value for i, (kind, _, _) in enumerate(model.plan) if kind == "linear"][1:]
+
+
+def _mixed(activations=(nn.Tanh, nn.SiLU, nn.ReLU), out_dim: int = 4) -> StackedModel:
+    """Linear outputs (N = 7 samples): 12 sample-major, 3 feature-major, 9 sample-major,
+    then ``out_dim``: feature-major if < N."""
+    a, b, c = activations
+    return _stack(lambda: [nn.Linear(5, 12), a(), nn.Linear(12, 3), b(), nn.Linear(3, 9), c(), nn.Linear(9, out_dim)])
 
 
 @pytest.mark.parametrize("kind", ["mse", "cross_entropy"])
 def test_mixed_layouts_equal_autograd(kind):
     """A Linear wider than the batch writes sample-major, a narrower one feature-major;
     gradients must not depend on which, including where the two meet."""
-    model = _stack(lambda: [nn.Linear(5, 12), nn.Tanh(), nn.Linear(12, 3), nn.SiLU(), nn.Linear(3, 9), nn.ReLU(),
-                            nn.Linear(9, 4)])
+    model = _mixed()
     g = torch.Generator().manual_seed(0)
     x = torch.randn(R, N, 5, generator=g, dtype=torch.float64)
-    # the inputs of the 2nd, 3rd and 4th Linear (N = 7 samples)
+    # the inputs of the 2nd, 3rd and 4th Linear
     assert _layouts(model, x) == ["sample-major", "feature-major", "sample-major"]
     _compare(model, x, _targets(kind, 4, g), kind)
+
+
+def _memory_layouts(t: torch.Tensor) -> set[Layout]:
+    """The layouts whose memory the (r, n, d) tensor ``t`` is, read from its strides
+    (both when d = 1): the brute-force check of what the engine records."""
+    return ({Layout.SAMPLE_MAJOR} if t.is_contiguous() else set()) | (
+        {Layout.FEATURE_MAJOR} if t.transpose(1, 2).is_contiguous() else set())
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATION_KERNELS, key=lambda t: t.__name__), ids=lambda t: t.__name__)
+@pytest.mark.parametrize("out_dim", [4, 1])
+def test_recorded_layouts_match_strides(activation, out_dim):
+    """The layout the forward records for every stage is the memory that stage's output
+    really has (every activation keeps its input's layout), and a Linear goes
+    feature-major exactly when out < N; with one output both layouts are the same
+    memory, which counts as sample-major."""
+    model = _mixed((activation,) * 3, out_dim)
+    x = torch.randn(R, N, 5, dtype=torch.float64)
+    tape = Tape()
+    with torch.no_grad():
+        out = stacked_forward(model.plan, model.params, x, tape)
+        for stage, layout in enumerate(tape.layouts):
+            assert layout in _memory_layouts(stacked_forward(model.plan[:stage + 1], model.params, x)), stage
+    sm, fm = Layout.SAMPLE_MAJOR, Layout.FEATURE_MAJOR
+    last = fm if out_dim > 1 else sm
+    assert tape.layouts == [sm, sm, fm, fm, sm, sm, last]
+    assert tape.output_layout() is last and last in _memory_layouts(out)
+
+
+@pytest.mark.parametrize(("kind", "out_dim"), [("mse", 4), ("mse", 9), ("cross_entropy", 4), ("cross_entropy", 9),
+                                               ("hinge", 1), ("cross_entropy", "pair embedding")])
+def test_every_gradient_is_in_the_layout_of_its_tensor(monkeypatch, kind, out_dim):
+    """Where the backward depends on a layout (the loss gradient, d W), the gradient it
+    computes has the memory layout of the tensor it belongs to (read from strides), so
+    a wrong layout passed along fails here even though the values would still be right;
+    and the gradients still equal autograd's, the last Linear writing feature-major
+    (out_dim 4 < N) or sample-major (9)."""
+    g = torch.Generator().manual_seed(0)
+    if out_dim == "pair embedding":  # a Linear whose input is an embedding's (sample-major) output
+        out_dim = 5
+        model = _stack(lambda: [PairEmbedding(5, 3), nn.Linear(6, 4), nn.SiLU(), nn.Linear(4, 4), nn.GELU(),
+                                nn.Linear(4, 10), nn.Tanh(), nn.Linear(10, out_dim)])
+        x = torch.randint(5, (R, N, 2), generator=g)
+        n_times_weight = 4  # every Linear: the first one's input is the embedding's output
+    else:
+        model = _mixed(out_dim=out_dim)
+        x = torch.randn(R, N, 5, generator=g, dtype=torch.float64)
+        n_times_weight = 3  # the first Linear's input (x) needs no gradient
+    linear_inputs = {}  # id(weight) -> that Linear's input, computed on its own
+    with torch.no_grad():
+        for stage, (k, _, names) in enumerate(model.plan):
+            if k == "linear":
+                linear_inputs[id(model.params[names[0]])] = stacked_forward(model.plan[:stage], model.params, x)
+    checked = []
+
+    def loss_gradient_checked(kind, out, y, w, layout):
+        d = loss_gradient(kind, out, y, w, layout)
+        assert _memory_layouts(d) & _memory_layouts(out), "loss gradient"
+        checked.append("loss")
+        return d
+
+    times_weight = stacked_mlp._times_weight
+
+    def times_weight_checked(d, weight, layout):
+        d_in = times_weight(d, weight, layout)
+        assert _memory_layouts(d_in) & _memory_layouts(linear_inputs[id(weight)]), f"d W, layout {layout}"
+        checked.append("dW")
+        return d_in
+
+    monkeypatch.setattr(stacked_mlp, "loss_gradient", loss_gradient_checked)
+    monkeypatch.setattr(stacked_mlp, "_times_weight", times_weight_checked)
+    _compare(model, x, _targets(kind, out_dim, g), kind)
+    assert checked == ["loss"] + ["dW"] * n_times_weight
 
 
 def _error_in_units_of_d(grad: torch.Tensor, exact: torch.Tensor, d: torch.Tensor) -> torch.Tensor:

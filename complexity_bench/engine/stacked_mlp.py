@@ -29,7 +29,10 @@ output layer, ``h W^T`` is a 768 x 100 x 31 matmul that MKL runs at 33 GFLOP/s o
 faster that way round, while layers wider than the batch are faster sample-major
 (docs/performance.md). Elementwise operations keep their input's layout, and every
 gradient is computed in the layout of the tensor it belongs to, so nothing is copied
-to change layout.
+to change layout. The layout is not read back from strides: ``_linear`` returns the
+one it chose, the forward records each stage's (:class:`Tape`), and the backward
+passes it on to the kernels that depend on it (:func:`loss_gradient`,
+``_times_weight``).
 
 Why not autograd: for the smallest net (5-100-100-5, 100 samples) the graph's
 book-keeping -- saved tensors, gradients produced transposed and then added into
@@ -40,6 +43,8 @@ the existing ``.grad`` views, the loss's intermediate tensors -- was ~18% of a
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 import torch
@@ -49,6 +54,34 @@ from torch import nn
 from complexity_bench.contracts.task import LOSS_KINDS
 
 aten = torch.ops.aten
+
+
+class Layout(enum.Enum):
+    """Memory layout of an (r, n, d) (run, sample, feature) activation or gradient.
+
+    With one feature (d = 1) the two are the same memory; such a tensor counts as
+    sample-major (as ``is_contiguous`` sees it).
+    """
+
+    SAMPLE_MAJOR = "sample-major"  # the contiguous (r, n, d) tensor
+    FEATURE_MAJOR = "feature-major"  # the contiguous (r, d, n) tensor seen through .transpose(1, 2)
+
+
+@dataclass
+class Tape:
+    """What :func:`stacked_forward` leaves for the backward, one entry per stage."""
+
+    kept: list[Any] = field(default_factory=list)  # a Linear's input, an embedding's rows, what an activation keeps
+    layouts: list[Layout] = field(default_factory=list)  # the memory layout of the stage's output
+
+    def input_layout(self, stage: int) -> Layout:
+        """Layout of the input of ``stage``: the previous stage's output (the net's
+        input x counts as sample-major)."""
+        return self.layouts[stage - 1] if stage > 0 else Layout.SAMPLE_MAJOR
+
+    def output_layout(self) -> Layout:
+        """Layout of the net's output: the last stage's."""
+        return self.input_layout(len(self.layouts))
 
 
 class Activation(NamedTuple):
@@ -109,15 +142,21 @@ def supports_explicit(plan: StagePlan, loss_kind: str | None) -> bool:
     return True
 
 
-def loss_gradient(kind: str, out: torch.Tensor, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    """d(sum_ri w_ri loss(out_ri, y_ri)) / d(out), for (r, n, ...) outputs and (r, n) weights."""
+def loss_gradient(kind: str, out: torch.Tensor, y: torch.Tensor, w: torch.Tensor, layout: Layout) -> torch.Tensor:
+    """d(sum_ri w_ri loss(out_ri, y_ri)) / d(out), for (r, n, ...) outputs and (r, n) weights.
+
+    ``layout``: the memory layout of ``out``; the gradient is returned in it.
+    """
     r, n = out.shape[:2]
     if kind == "mse":  # per sample: mean over its k outputs of (out - y)^2
         k = out[0, 0].numel()
         return (out - y).mul_((w * (2.0 / k)).view(r, n, *([1] * (out.dim() - 2))))
     if kind == "cross_entropy":
-        # over the classes of the (r, k, n) transpose, in the layout the last Linear wrote (no copy)
-        g = torch.softmax(out.transpose(1, 2), dim=1) if _feature_major(out) else torch.softmax(out, -1).transpose(1, 2)
+        # over the classes of the (r, k, n) transpose, in out's layout (no copy)
+        if layout is Layout.FEATURE_MAJOR:
+            g = torch.softmax(out.transpose(1, 2), dim=1)
+        else:
+            g = torch.softmax(out, -1).transpose(1, 2)
         g.scatter_add_(1, y.unsqueeze(1), torch.full((), -1.0, dtype=g.dtype, device=g.device).expand(r, 1, n))
         return g.mul_(w.unsqueeze(1)).transpose(1, 2)
     if kind == "hinge":  # clamp(1 - out y, min=0); torch's clamp passes the gradient at exactly 0
@@ -128,60 +167,61 @@ def loss_gradient(kind: str, out: torch.Tensor, y: torch.Tensor, w: torch.Tensor
 
 
 def stacked_forward(plan: StagePlan, params: dict[str, torch.Tensor], x: torch.Tensor,
-                    saved: list[Any] | None = None) -> torch.Tensor:
+                    tape: Tape | None = None) -> torch.Tensor:
     """(r, n, ...) inputs, one slice per run -> (r, n, out) outputs (in either memory
-    layout: see the module docstring).
+    layout: see the module docstring; ``tape.output_layout()`` says which).
 
-    ``params``: ``(r, *shape)`` weights per parameter name. With ``saved``, appends
-    per stage what its backward needs (a Linear's input, an embedding's rows, what
-    an activation keeps). Without it, activations are the stage modules themselves.
+    ``params``: ``(r, *shape)`` weights per parameter name. With ``tape``, appends per
+    stage what its backward needs (a Linear's input, an embedding's rows, what an
+    activation keeps) and the layout of its output. Without it, activations are the
+    stage modules themselves.
     """
-    h = x
+    h, layout = x, Layout.SAMPLE_MAJOR
     for kind, module, names in plan:
+        kept: Any = None
         if kind == "linear":
-            if saved is not None:
-                saved.append(h)
+            kept = h
             # feature-major only where autograd is not recording: its backward would meet such
             # outputs with gradients in the other layout (slow mixed-stride kernels)
-            h = _linear(h, params[names[0]], params[names[1]] if len(names) == 2 else None,
-                        feature_major_ok=not torch.is_grad_enabled())
+            h, layout = _linear(h, params[names[0]], params[names[1]] if len(names) == 2 else None,
+                                feature_major_ok=not torch.is_grad_enabled())
         elif kind in ("embedding", "pair_embedding"):
             table = params[names[0]]
             r, vocab, dim = table.shape
             # offset each run's tokens into its own rows of the flattened tables
-            rows = h + (torch.arange(r, device=h.device) * vocab).view(r, *([1] * (h.dim() - 1)))
-            if saved is not None:
-                saved.append(rows)
-            h = F.embedding(rows, table.reshape(r * vocab, dim))
+            kept = h + (torch.arange(r, device=h.device) * vocab).view(r, *([1] * (h.dim() - 1)))
+            h, layout = F.embedding(kept, table.reshape(r * vocab, dim)), Layout.SAMPLE_MAJOR
             if kind == "pair_embedding":
                 h = h.flatten(2)
-        elif saved is None:
+        elif tape is None:
             h = module(h)
-        else:
+        else:  # elementwise: the output keeps the input's layout
             h, kept = ACTIVATION_KERNELS[type(module)].forward(module, h)
-            saved.append(kept)
+        if tape is not None:
+            tape.kept.append(kept)
+            tape.layouts.append(layout)
     return h
 
 
-def _feature_major(t: torch.Tensor) -> bool:
-    """True when the memory of the (r, n, d) tensor ``t`` is the contiguous (r, d, n) one."""
-    return not t.is_contiguous() and t.transpose(1, 2).is_contiguous()
-
-
-def _linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, feature_major_ok: bool) -> torch.Tensor:
-    """h W^T + b for (r, n, in) h; written feature-major if allowed and out < n (the
-    product's contiguous dimension is then the longer one: see the module docstring)."""
-    if feature_major_ok and weight.shape[1] < h.shape[1]:
+def _linear(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+            feature_major_ok: bool) -> tuple[torch.Tensor, Layout]:
+    """h W^T + b for (r, n, in) h, and the layout it is written in: feature-major if
+    allowed and out < n (the product's contiguous dimension is then the longer one:
+    see the module docstring)."""
+    out = weight.shape[1]
+    if feature_major_ok and out < h.shape[1]:
         h_t = h.transpose(1, 2)
         z_t = torch.bmm(weight, h_t) if bias is None else torch.baddbmm(bias.unsqueeze(2), weight, h_t)
-        return z_t.transpose(1, 2)
+        # one output feature: (r, 1, n) is also the contiguous (r, n, 1) (see Layout)
+        return z_t.transpose(1, 2), Layout.FEATURE_MAJOR if out > 1 else Layout.SAMPLE_MAJOR
     w_t = weight.transpose(1, 2)
-    return torch.bmm(h, w_t) if bias is None else torch.baddbmm(bias.unsqueeze(1), h, w_t)
+    return (torch.bmm(h, w_t) if bias is None else torch.baddbmm(bias.unsqueeze(1), h, w_t)), Layout.SAMPLE_MAJOR
 
 
-def _times_weight(d: torch.Tensor, weight: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """d W for (r, n, out) d and (r, out, in) W, in the memory layout of ``like`` (r, n, in)."""
-    if _feature_major(like):
+def _times_weight(d: torch.Tensor, weight: torch.Tensor, layout: Layout) -> torch.Tensor:
+    """d W for (r, n, out) d and (r, out, in) W, written in ``layout`` (that of the
+    Linear's (r, n, in) input, whose gradient this is)."""
+    if layout is Layout.FEATURE_MAJOR:
         return torch.bmm(weight.transpose(1, 2), d.transpose(1, 2)).transpose(1, 2)
     return torch.bmm(d, weight)
 
@@ -195,22 +235,23 @@ def explicit_gradients(plan: StagePlan, params: dict[str, torch.Tensor], grads: 
     contiguous; x: (r, n, ...) inputs; y: targets; w: (r, n) per-sample weights.
     Requires :func:`supports_explicit`.
     """
-    saved: list[Any] = []
-    d = loss_gradient(loss_kind, stacked_forward(plan, params, x, saved), y, w)
+    tape = Tape()
+    out = stacked_forward(plan, params, x, tape)
+    d = loss_gradient(loss_kind, out, y, w, tape.output_layout())
     # stages before the first one with parameters need no gradient
     first = next((i for i, (kind, _, _) in enumerate(plan) if kind != "elementwise"), len(plan))
     for i in range(len(plan) - 1, first - 1, -1):
         kind, module, names = plan[i]
         if kind == "linear":
-            torch.bmm(d.transpose(1, 2), saved[i], out=grads[names[0]])
+            torch.bmm(d.transpose(1, 2), tape.kept[i], out=grads[names[0]])
             if len(names) == 2:
                 torch.sum(d, dim=1, out=grads[names[1]])
             if i > first:  # the input of the first parameter stage needs no gradient
-                d = _times_weight(d, params[names[0]], like=saved[i])
+                d = _times_weight(d, params[names[0]], tape.input_layout(i))
         elif kind in ("embedding", "pair_embedding"):
             g = grads[names[0]]
             r, vocab, dim = g.shape
             g.zero_()
-            g.view(r * vocab, dim).index_add_(0, saved[i].reshape(-1), d.reshape(-1, dim))
+            g.view(r * vocab, dim).index_add_(0, tape.kept[i].reshape(-1), d.reshape(-1, dim))
         else:
-            d = ACTIVATION_KERNELS[type(module)].backward(module, d, saved[i])
+            d = ACTIVATION_KERNELS[type(module)].backward(module, d, tape.kept[i])
