@@ -20,8 +20,6 @@ from ``results/full`` and fails when it differs.
 
 from __future__ import annotations
 
-import argparse
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from complexity_bench.generated_block import block_main
 from complexity_bench.scoring.bootstrap import bootstrap_weights, interval
 from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.prepare import TaskRuns
@@ -233,24 +232,8 @@ def render(results: Path, cfg: ScoreConfig | None = None, label: str | None = No
     return "\n".join([START, *body, END])
 
 
-def replace_block(text: str, block: str) -> str:
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(text):
-        raise ValueError("no claims block (markers missing)")
-    return pattern.sub(lambda _: block, text)
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("results", type=Path)
-    p.add_argument("--readme", type=Path, nargs="?", const=Path("README.md"), default=None)
-    args = p.parse_args(argv)
-    block = render(args.results)
-    if args.readme is None:
-        print(block)
-    else:
-        args.readme.write_text(replace_block(args.readme.read_text(), block))
-    return 0
+    return block_main(__doc__.splitlines()[0], render, START, END, argv)
 
 
 if __name__ == "__main__":
