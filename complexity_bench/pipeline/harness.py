@@ -18,7 +18,7 @@ from complexity_bench.errors import UserError
 from complexity_bench.pipeline.executors import EXECUTORS, make_executor
 from complexity_bench.pipeline.jobs import ENGINES, Job, JobOutcome, run_job
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure
-from complexity_bench.pipeline.outputs import assemble, write_all
+from complexity_bench.pipeline.outputs import assemble, code_state, write_all
 from complexity_bench.contracts.plugins import load_plugins
 from complexity_bench.report import write_report
 from complexity_bench.pipeline.store import RunStore, lock_output
@@ -121,6 +121,7 @@ def make_jobs(plan: Plan, store_root: Path, workers: int, engine: str, device: s
 def run(cfg: RunConfig) -> dict:
     """The ``run`` command. Returns the manifest."""
     started = time.time()
+    code = code_state()
     plan = make_plan(cfg)
     if plan.skipped:
         print(f"note: --measures all leaves out expensive measures in the {cfg.suite} suite "
@@ -133,7 +134,7 @@ def run(cfg: RunConfig) -> dict:
         executor = make_executor(cfg.executor, workers, tuple(cfg.plugins), cfg.ray_address)
         outcomes = _execute(executor, jobs, plan.n_runs, cfg.progress)
         frames = assemble(plan, store)
-        manifest = write_all(out, frames, plan, cfg, outcomes, wall_seconds=time.time() - started)
+        manifest = write_all(out, frames, plan, cfg, outcomes, wall_seconds=time.time() - started, code=code)
         write_report(out)
     return manifest
 

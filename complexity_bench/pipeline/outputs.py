@@ -96,12 +96,22 @@ def measure_seconds_total(traces: pd.DataFrame) -> float:
     return float(traces.assign(parent=parent).drop_duplicates(["run_id", "step", "parent"])["seconds"].sum())
 
 
-def git_commit() -> str:
+def _git(*args: str) -> str | None:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-                              text=True, timeout=5).stdout.strip() or "unknown"
+        done = subprocess.run(["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def code_state() -> dict[str, Any]:
+    """The code a run starts from: ``git_commit`` (HEAD, or "unknown" outside a checkout) and
+    ``git_dirty`` (tracked files differ from HEAD; None when unknown). Taken when ``run``
+    starts, not when it ends: a long run's code is the code it imported, whatever is
+    committed while it works."""
+    head = (_git("rev-parse", "HEAD") or "").strip() or "unknown"
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": head, "git_dirty": None if status is None else bool(status.strip())}
 
 
 def write_frames(out: Path, frames: Frames) -> None:
@@ -133,7 +143,9 @@ def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: b
             "protocol_version": PROTOCOL_VERSION}
 
 
-def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcomes: list, wall_seconds: float) -> dict:
+def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcomes: list, wall_seconds: float,
+              code: dict[str, Any] | None = None) -> dict:
+    """Write the tables, scores, figures and manifest; ``code`` is :func:`code_state` from the run's start."""
     write_frames(out, frames)
     scored = score_and_write(out, frames, cfg.bootstrap, cfg.figures)
     from complexity_bench import __version__
@@ -141,7 +153,7 @@ def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcome
     manifest = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "package_version": __version__,
-        "git_commit": git_commit(),
+        **(code or code_state()),
         "torch_version": torch.__version__,
         "python_version": sys.version.split()[0],
         "platform": platform.platform(),

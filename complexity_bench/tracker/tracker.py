@@ -34,7 +34,7 @@ from complexity_bench.pipeline.evaluate import _compute_isolated as compute_isol
 from complexity_bench.contracts.events import CONSECUTIVE, Events, first_sustained
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure
 from complexity_bench.contracts.missing_data import is_missing
-from complexity_bench.pipeline.outputs import Frames, git_commit, measure_table
+from complexity_bench.pipeline.outputs import Frames, code_state, measure_table
 from complexity_bench.scoring import ScoreConfig
 from complexity_bench.contracts.task import Variant
 from complexity_bench.engine.training import METRIC_COLUMNS
@@ -320,7 +320,7 @@ class Tracker:
         from complexity_bench import __version__
 
         manifest = {
-            "package_version": __version__, "git_commit": git_commit(), "torch_version": torch.__version__,
+            "package_version": __version__, **code_state(), "torch_version": torch.__version__,
             "python_version": sys.version.split()[0], "platform": platform.platform(), "source": "Tracker",
             "tasks": {self.task.name: "tracker"}, "seeds": [self.seed], "runs": 1,
             "measures": {m.name: m.info.version for m in self.measures if m.name not in self.skipped},

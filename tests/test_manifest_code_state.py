@@ -1,0 +1,23 @@
+"""manifest.json names the code a run started from, not whatever HEAD is when it ends."""
+
+import json
+
+from complexity_bench.pipeline import harness, outputs
+from complexity_bench.pipeline.harness import RunConfig
+
+
+def test_manifest_records_the_commit_at_the_start(tmp_path, monkeypatch):
+    states = iter([{"git_commit": "a" * 40, "git_dirty": True}, {"git_commit": "b" * 40, "git_dirty": False}])
+    monkeypatch.setattr(harness, "code_state", lambda: next(states))
+    monkeypatch.setattr(outputs, "code_state", lambda: next(states))  # a call at the end would take "b"
+    cfg = RunConfig(suite="smoke", tasks="teacher-student", measures="l2", out=str(tmp_path / "out"), workers=1,
+                    bootstrap=0, figures=False, progress=False)
+    harness.run(cfg)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["git_commit"] == "a" * 40 and manifest["git_dirty"] is True
+
+
+def test_code_state_in_this_checkout():
+    state = outputs.code_state()
+    assert set(state) == {"git_commit", "git_dirty"}
+    assert state["git_commit"] == "unknown" or len(state["git_commit"]) == 40
