@@ -19,7 +19,7 @@ from complexity_bench.contracts.measure import MeasureContext, measure
 @measure(name="random", version="1", direction=+1, direction_source='none: noise; +1 by convention, at chance whichever way', needs=(), stochastic=True, baseline=True,
          description="Uniform noise in [0, 1) from the context's seeded generator.")
 def random_baseline(model: nn.Module, ctx: MeasureContext) -> float:
-    return float(torch.rand((), generator=ctx.generator))
+    return float(torch.rand((), generator=ctx.generator))  # cpu: ctx.generator's device; only a float leaves
 
 
 @measure(name="train-loss", version="1", direction=+1, direction_source='definition: a higher training loss is a less fitted model', needs=("data",), baseline=True,

@@ -72,12 +72,13 @@ def dequantise(codes: Mapping[str, torch.Tensor], delta: float, dtype: torch.dty
 
 def encode_codes(codes: Mapping[str, torch.Tensor]) -> bytes:
     """All codes, concatenated in order, as little-endian integers of the narrowest sufficient width."""
+    # cpu: no codes, no bytes (the bytes are made on the host: .cpu() below, for a CUDA model's codes)
     flat = torch.cat([c.flatten() for c in codes.values()]) if codes else torch.zeros(0, dtype=torch.long)
     biggest = int(flat.abs().max()) if flat.numel() else 0
     for dtype, limit in ((torch.int8, 2**7), (torch.int16, 2**15), (torch.int32, 2**31)):
         if biggest < limit:
-            return flat.to(dtype).numpy().astype(f"<i{dtype.itemsize}").tobytes()
-    return flat.numpy().astype("<i8").tobytes()
+            return flat.to(dtype).cpu().numpy().astype(f"<i{dtype.itemsize}").tobytes()
+    return flat.cpu().numpy().astype("<i8").tobytes()
 
 
 def code_length(codes: Mapping[str, torch.Tensor]) -> int:

@@ -84,7 +84,7 @@ def gini(values: torch.Tensor) -> float:
     """Gini coefficient Σ_i (2i − n − 1) x_(i) / (n Σ x) of non-negative values (0: equal; (n−1)/n: one non-zero)."""
     x = values.double().sort().values
     n = len(x)
-    i = torch.arange(1, n + 1, dtype=torch.float64)
+    i = torch.arange(1, n + 1, dtype=torch.float64, device=x.device)
     return float(((2 * i - n - 1) * x).sum() / (n * x.sum()))
 
 

@@ -52,7 +52,9 @@ DEFAULT_PROBES = 16
 
 def rademacher_like(params: Mapping[str, torch.Tensor], n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
     """``n`` Rademacher probes for each tensor in ``params``: shape (n, *p.shape), entries ±1."""
-    return {k: (torch.randint(0, 2, (n, *p.shape), generator=generator) * 2 - 1).to(p.dtype)
+    # drawn on the generator's device (the CPU for ctx.generator), then moved: the same probes on every device
+    return {k: (torch.randint(0, 2, (n, *p.shape), generator=generator, device=generator.device) * 2 - 1)
+            .to(device=p.device, dtype=p.dtype)
             for k, p in params.items()}
 
 

@@ -55,7 +55,7 @@ def distance_from_init(model: nn.Module, init_state: Mapping[str, torch.Tensor])
     for name, p in model.named_parameters():
         if name not in init_state:
             raise UserError(f"initial state has no parameter {name!r}: pass the run's initial state_dict")
-        p0 = init_state[name]
+        p0 = init_state[name].to(p.device)
         if tuple(p0.shape) != tuple(p.shape):
             raise UserError(f"initial {name!r} has shape {tuple(p0.shape)}, the model {tuple(p.shape)}")
         total += float((_checked(name, p) - _checked(name, p0)).square().sum())

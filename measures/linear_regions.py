@@ -94,7 +94,8 @@ def _layers(net: nn.Module) -> list[_Affine | _Act]:
     for m in _flatten(net):
         if isinstance(m, nn.Linear):
             w = m.weight.detach().to(torch.float64)
-            b = torch.zeros(w.shape[0], dtype=torch.float64) if m.bias is None else m.bias.detach().to(torch.float64)
+            b = (torch.zeros(w.shape[0], dtype=torch.float64, device=w.device) if m.bias is None
+                 else m.bias.detach().to(torch.float64))
             if not (torch.isfinite(w).all() and torch.isfinite(b).all()):
                 raise ValueError("network has non-finite weights: region count undefined")
             out.append(_Affine(w.T.contiguous(), b, w.norm(dim=1), b.abs()))
@@ -171,16 +172,16 @@ def count_regions_batch(net: nn.Module, x0: torch.Tensor, x1: torch.Tensor, max_
     if acts == [1] and isinstance(layers[0], _Affine):
         return _one_layer_counts(layers[0], a, direction)
     n = a.shape[0]
-    t = torch.zeros(n, dtype=torch.float64)
-    count = torch.ones(n, dtype=torch.int64)
-    active = torch.arange(n)
+    t = torch.zeros(n, dtype=torch.float64, device=a.device)
+    count = torch.ones(n, dtype=torch.int64, device=a.device)
+    active = torch.arange(n, device=a.device)
     with torch.no_grad():
         for _ in range(max_steps):
             if active.numel() == 0:
                 return count
             h = torch.addcmul(a[active], t[active, None], direction[active])
             dh = direction[active]
-            step = torch.full((active.numel(),), math.inf, dtype=torch.float64)
+            step = torch.full((active.numel(),), math.inf, dtype=torch.float64, device=a.device)
             for layer in layers:
                 if isinstance(layer, _Affine):
                     # rounding scale of z_i: ||W_i|| ||h|| + |b_i| bounds Σ_j |W_ij h_j| + |b_i|
@@ -223,14 +224,15 @@ def count_sign_changes_batch(net: nn.Module, x0: torch.Tensor, x1: torch.Tensor,
         raise UserError(f"n_grid must be a positive integer, got {n_grid!r}")
     layers = _layers(net)
     a, b = _as_segments(x0, x1)
-    t = torch.linspace(0.0, 1.0, n_grid + 1, dtype=torch.float64)
+    # made on the CPU and moved: the same grid points on every device
+    t = torch.linspace(0.0, 1.0, n_grid + 1, dtype=torch.float64).to(a.device)
     per_chunk = max(1, chunk_points // (n_grid + 1))
     counts = []
     with torch.no_grad():
         for s in range(0, a.shape[0], per_chunk):
             a_c, d_c = a[s:s + per_chunk], b[s:s + per_chunk] - a[s:s + per_chunk]
             h = (a_c[:, None, :] + t[None, :, None] * d_c[:, None, :]).reshape(-1, a.shape[1])
-            flips = torch.zeros(a_c.shape[0], dtype=torch.int64)
+            flips = torch.zeros(a_c.shape[0], dtype=torch.int64, device=a.device)
             for layer in layers:
                 if isinstance(layer, _Affine):
                     h = torch.addmm(layer.bias, h, layer.weight_t)
@@ -271,7 +273,8 @@ def probe_segments(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     itself (for N >= 2), and the pairs are the same at every checkpoint.
     """
     n = x.shape[0]
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(PAIR_SEED))
+    # cpu: drawn by a CPU generator (the same pairs on every device), then moved to x's device
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(PAIR_SEED)).to(x.device)
     return x[perm], x[perm.roll(-1)]
 
 

@@ -63,6 +63,12 @@ def default_n_beta(n: int) -> float:
     return n / math.log(n) if n > 1 else 1.0
 
 
+def _noise(like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """N(0, 1) of ``like``'s shape and dtype, drawn from ``generator`` on its own device (the CPU for
+    ctx.generator) and moved to ``like``'s: the same draws whatever device the model is on."""
+    return torch.randn(like.shape, generator=generator, dtype=like.dtype, device=generator.device).to(like.device)
+
+
 def sgld_llc(
     loss_fn: Callable[[dict[str, torch.Tensor]], torch.Tensor],
     params: Mapping[str, torch.Tensor],
@@ -78,17 +84,18 @@ def sgld_llc(
     ``init_loss`` and ``mean_loss``. ``loss_fn`` maps a parameter dict to a scalar and must work under
     ``torch.func.vmap`` (the chains are one batched computation)."""
     center = {k: v.detach() for k, v in params.items()}
+    device = next(iter(center.values())).device if center else torch.device("cpu")
     init_loss = float(loss_fn(center))
     w = {k: v.unsqueeze(0).repeat(num_chains, *[1] * v.dim()).clone() for k, v in center.items()}
     step_fn = vmap(grad_and_value(loss_fn))
     sqrt_step = math.sqrt(step)
-    draws = torch.zeros(num_chains, num_draws, dtype=torch.float64)
+    draws = torch.zeros(num_chains, num_draws, dtype=torch.float64, device=device)
     for t in range(num_burnin + num_draws):
         g, loss = step_fn(w)
         if t >= num_burnin:
             draws[:, t - num_burnin] = loss.detach().double()  # loss at the state before this update
         w = {k: w[k] - (step / 2) * (n_beta * g[k] + gamma * (w[k] - center[k]))
-             + sqrt_step * torch.randn(w[k].shape, generator=generator, dtype=w[k].dtype) for k in w}
+             + sqrt_step * _noise(w[k], generator) for k in w}
     if not torch.isfinite(draws).all():
         raise ValueError("SGLD diverged (non-finite loss): lower the step size or raise the localisation")
     per_chain = n_beta * (draws.mean(dim=1) - init_loss)

@@ -62,6 +62,7 @@ def interpolation_points(n_interp: int = 21, dtype: torch.dtype = torch.float32)
     """
     if not isinstance(n_interp, int) or n_interp < 3:
         raise UserError(f"n_interp must be an integer >= 3 (r² needs 3 points to mean anything), got {n_interp!r}")
+    # cpu: the same λ on every device; linear_connectivity moves them to the samples' device
     return torch.linspace(0.0, 1.0, n_interp, dtype=dtype)
 
 
@@ -82,7 +83,7 @@ def r_squared(y: torch.Tensor, lam: torch.Tensor, rtol: float | None = None) -> 
     if rtol is None:
         rtol = 64 * torch.finfo(y.dtype).eps if y.dtype.is_floating_point else 0.0
     y = y.to(torch.float64)
-    lc = lam.to(torch.float64)
+    lc = lam.to(y.device, torch.float64)
     lc = lc - lc.mean()
     mean = y.mean(dim=-2, keepdim=True)
     yc = y - mean

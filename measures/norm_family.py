@@ -86,7 +86,7 @@ def log_spectral_product(matrices: list[torch.Tensor]) -> float:
 
 def spectral_dist_init(matrices: Mapping[str, torch.Tensor], initial: Mapping[str, torch.Tensor]) -> float:
     """Σ_i ‖W_i − W_i⁰‖_2² over the matrices named in ``matrices``."""
-    return sum(spectral_norm(m.double() - initial[k].double()) ** 2 for k, m in matrices.items())
+    return sum(spectral_norm(m.double() - initial[k].to(m.device).double()) ** 2 for k, m in matrices.items())
 
 
 def chain_layers(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
@@ -131,7 +131,7 @@ def path_norm(layers: list[tuple[torch.Tensor, torch.Tensor | None]]) -> float:
     the sum over all paths ending at that unit (from an input or a bias unit) of the
     product of squared weights. Float64 throughout.
     """
-    h = torch.ones(layers[0][0].shape[1], dtype=torch.float64)
+    h = torch.ones(layers[0][0].shape[1], dtype=torch.float64, device=layers[0][0].device)
     for weight, bias in layers:
         h = weight.double().square() @ h
         if bias is not None:

@@ -13,6 +13,15 @@ or a subclass of :class:`Measure` decorated with :func:`register_measure`.
 comes from ``ctx.generator`` (seeded per run, checkpoint and measure).
 It returns a float, or a dict of floats that are recorded as sub-measures
 ``"<name>/<key>"`` (each scored like a measure with the parent's metadata).
+
+Devices: the model, the probe/train/test tensors and ``ctx.init_state`` are on one
+device (the CPU, or the GPU a Tracker's or the suite's model is on). A measure
+creates every tensor it uses on the model's device (``device=p.device``,
+``x.new_zeros``, ``torch.zeros_like``), and returns Python floats (``float(t)``).
+``ctx.generator`` is a CPU generator, whatever the device: draw on the CPU and
+move the draw (``torch.randn(shape, generator=ctx.generator).to(p.device)``), so
+the draws, and the value, are the same on every device.
+tests/test_measures_device.py checks the built-in measures for this.
 """
 
 from __future__ import annotations
@@ -140,7 +149,7 @@ class MeasureContext:
     y_test: torch.Tensor
     init_state: Mapping[str, torch.Tensor]
     metrics: Mapping[str, float] = field(default_factory=dict)
-    generator: torch.Generator = field(default_factory=torch.Generator)
+    generator: torch.Generator = field(default_factory=torch.Generator)  # cpu: see the module docstring
     _cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -162,6 +171,7 @@ class MeasureContext:
         The activation cache is shared with the original.
         """
         digest = hashlib.sha256(f"{self.seed}/{self.step}/{name}".encode()).digest()
+        # cpu: the same draws on every device; measures move them to the model's (module docstring)
         gen = torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") & (2**63 - 1))
         return replace(self, generator=gen, _cache=self._cache)
 

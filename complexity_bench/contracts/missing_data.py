@@ -33,7 +33,7 @@ class _Missing(torch.Tensor):
 def missing(why: str, label: str = "input") -> torch.Tensor:
     """A placeholder tensor whose every use raises MissingData(why); ``label`` names its class."""
     kind = type(f"Missing_{label}", (_Missing,), {"why": why})
-    return torch.empty(0).as_subclass(kind)
+    return torch.empty(0).as_subclass(kind)  # cpu: a placeholder; every use of it raises, on any device
 
 
 def is_missing(x: Any) -> bool:

@@ -50,6 +50,7 @@ def compute(
         view = make_view(model, probe if probe is None else x, lmn_cut)
         if not m.applicable(task, view):
             raise UserError(f"measure {m.name!r} applies to {m.info.applies_to} tasks only")
-        init = in_view_names(view, model, dict(init_state)) if init_state is not None else {}
+        init = ({k: v.to(device) for k, v in in_view_names(view, model, dict(init_state)).items()}
+                if init_state is not None else {})
         ctx = make_context(task, seed, step, x, data, init, metrics or {})
         return compute_measure(m, view, ctx)

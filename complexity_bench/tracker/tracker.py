@@ -186,9 +186,13 @@ class Tracker:
         if self.verbose:
             self._announce()
 
-    def _data_on(self, model: nn.Module) -> tuple:
+    @staticmethod
+    def _device_of(model: nn.Module) -> torch.device:
         param = next(iter(model.parameters()), None)
-        device = param.device if param is not None else torch.device("cpu")
+        return param.device if param is not None else torch.device("cpu")
+
+    def _data_on(self, model: nn.Module) -> tuple:
+        device = self._device_of(model)
         if device not in self._on_device:
             move = lambda t: t if is_missing(t) else t.to(device)  # noqa: E731
             test = None if self._test is None else tuple(map(move, self._test))
@@ -203,8 +207,9 @@ class Tracker:
 
     def _initial_state(self, view: nn.Module, model: nn.Module) -> dict[str, torch.Tensor]:
         """The run's initial weights in the view's names: ``init_state`` if given, else the first log's."""
-        if self._user_init is not None:
-            return in_view_names(view, model, dict(self._user_init))
+        if self._user_init is not None:  # on the model's device, wherever the user's copy is
+            device = self._device_of(model)
+            return {k: v.to(device) for k, v in in_view_names(view, model, dict(self._user_init)).items()}
         return {k: v.detach().clone() for k, v in view.state_dict().items()}
 
     def _metrics(self, model: nn.Module, given: dict, train: tuple, test: tuple | None) -> dict[str, float | None]:
