@@ -195,10 +195,15 @@ def _sentences(track: pd.DataFrame, rf: list[dict], rho_rows: list[tuple]) -> li
                + (f" ({', '.join(f'`{t}`' for t in passing)})" if passing else "")
                + f"; in a minority (interval below 0.5) on {len(failing)}"
                + (f" ({', '.join(f'`{t}`' for t in failing)})" if failing else "") + ".")
-    for task, rho, lo, hi, n in rho_rows:
-        if n:
-            out.append(f"(c) `{task}`: within-run Spearman ρ between the exact region count and LMN, median over "
-                       f"{n} runs: {_fmt(rho, lo, hi)}.")
+    rows = [r for r in rho_rows if r[4]]
+    pos = [t for t, _, lo, _, _ in rows if lo > 0]
+    neg = [t for t, _, _, hi, _ in rows if hi < 0]
+    regions = [r for r in rf if r["measure"] == REGIONS and r["n_runs"]]
+    both = [r["task"] for r in regions if r["both"][1] > 0.5]
+    out.append(f"(c) Within runs the region count moves with LMN (median ρ, interval above 0) on {len(pos)} of "
+               f"{len(rows)} tasks where it applies" + (f" ({', '.join(f'`{t}`' for t in pos)})" if pos else "")
+               + f", against it (interval below 0) on {len(neg)}; it passes rule (b) in a majority of grokking runs "
+               f"on {len(both)} of {len(regions)}" + (f" ({', '.join(f'`{t}`' for t in both)})" if both else "") + ".")
     return out
 
 

@@ -76,7 +76,6 @@ def findings(lb: pd.DataFrame, by_task: pd.DataFrame, runs: pd.DataFrame) -> lis
             where = "contains" if chance else "excludes"
             out.append(f"`{name}` ({verb}) has headline {_ci(r, 'headline')}, whose interval {where} chance "
                        f"(0.5); rank {_rank(r)} ({basis}).")
-    out += _lmn_vs_l2(by_task, runs)
     row = lb[lb["measure"] == "l2-dist-init"]
     if len(row) and not pd.isna(row.iloc[0]["headline_hi"]):
         r = row.iloc[0]
@@ -89,30 +88,6 @@ def findings(lb: pd.DataFrame, by_task: pd.DataFrame, runs: pd.DataFrame) -> lis
         parts = [f"`{m}` ({int(n)} of {len(tasks)})" for m, n in zip(unranked["measure"], unranked["headline_n_tasks"])]
         out.append("Unranked (headline not defined on every eligible task; reasons in `nan_reasons`): "
                    + ", ".join(parts) + ".")
-    return out
-
-
-def _lmn_vs_l2(by_task: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
-    """The LMN paper's claim that LMN is more linear in test loss than L2, per task."""
-    bt = by_task.set_index(["measure", "task"])
-    out = []
-    for task in sorted(by_task["task"].astype(str).unique()):
-        if ("lmn", task) not in bt.index or ("l2", task) not in bt.index:
-            continue
-        a, b = bt.loc[("lmn", task)], bt.loc[("l2", task)]
-        if any(pd.isna(x) for x in (a["trk_r2"], b["trk_r2"])):
-            continue
-        if a["trk_r2_lo"] > b["trk_r2_hi"]:
-            verdict = "LMN is more linear in test loss than L2 (intervals disjoint)"
-        elif b["trk_r2_lo"] > a["trk_r2_hi"]:
-            verdict = "L2 is more linear in test loss than LMN (intervals disjoint)"
-        else:
-            verdict = "the intervals overlap: no difference shown"
-        med = (f"; within runs, median R² {a['trk_r2_run_median']:.2f} vs {b['trk_r2_run_median']:.2f}"
-               if not (pd.isna(a["trk_r2_run_median"]) or pd.isna(b["trk_r2_run_median"])) else "")
-        n = int(a["n_runs_tracking"])
-        out.append(f"`{task}`: pooled R² of test loss on LMN {_ci(a, 'trk_r2')} vs L2 {_ci(b, 'trk_r2')}: {verdict}"
-                   f"{med} ({n} grokking runs of {int((runs['task'] == task).sum())}).")
     return out
 
 

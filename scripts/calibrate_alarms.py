@@ -1,6 +1,6 @@
 """Calibrate the Tracker's early-warning alarm thresholds on a results folder.
 
-    python scripts/calibrate_alarms.py [results/] [--out complexity_bench/alarm_thresholds.json]
+    python scripts/calibrate_alarms.py [results/full] [--out complexity_bench/alarm_thresholds.json]
 
 For each measure (and sub-measure), the alarm threshold theta is the one the
 leaderboard's lead-time score uses (docs/scoring.md, early warning): over the
@@ -89,7 +89,7 @@ def calibrate(results: Path, alpha: float | None = None) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("results", nargs="?", default="results", type=Path)
+    ap.add_argument("results", nargs="?", default="results/full", type=Path)
     ap.add_argument("--out", default=DEFAULT_OUT, type=Path)
     ap.add_argument("--false-alarm", default=None, type=float, help="default: the scorer's (0.10)")
     args = ap.parse_args(argv)

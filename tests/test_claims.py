@@ -91,7 +91,6 @@ def test_within_run_rho_is_the_median_of_scipys():
     assert n == 3 and rho == pytest.approx(expected) and lo <= rho <= hi
 
 
-@pytest.mark.skipif(not (ROOT / "results" / "full" / "runs.csv").exists(), reason="TEMPORARY until results/full lands")
 def test_readme_claims_match_the_committed_full_suite():
     readme = (ROOT / "README.md").read_text()
     start, end = readme.index(START), readme.index(END) + len(END)
