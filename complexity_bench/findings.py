@@ -1,14 +1,15 @@
 """The README's findings, generated from a results folder's CSVs.
 
-Every sentence is computed from ``leaderboard.csv``, ``leaderboard_by_task.csv`` and
-``runs.csv``, and says how many tasks and runs it rests on; which way a sentence goes
-(tied or not, above or below chance, more or less linear) is decided by the numbers,
-never written by hand. ``tests/test_readme_findings.py`` regenerates the block from
-``results/`` and fails when the README's copy differs, so a finding that stops holding
-after a re-run cannot stay in the README.
+Every sentence is computed from ``leaderboard.csv`` and ``runs.csv``, and says how
+many tasks and runs it rests on; which way a sentence goes (tied or not, above or
+below chance) is decided by the numbers, never written by hand.
+``tests/test_readme_findings.py`` regenerates the block from ``results/full/`` (the
+reference leaderboard) and fails when the README's copy differs, so a finding that
+stops holding after a re-run cannot stay in the README. The LMN paper's claims
+(LMN vs L2 per task, and the rest) are ``claims.py``'s block.
 
-    python -m complexity_bench.findings results/            # print the block
-    python -m complexity_bench.findings results/ --readme   # write it into README.md
+    python -m complexity_bench.findings results/full            # print the block
+    python -m complexity_bench.findings results/full --readme   # write it into README.md
 """
 
 from __future__ import annotations
