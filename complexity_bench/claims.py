@@ -202,7 +202,7 @@ def _sentences(track: pd.DataFrame, rf: list[dict], rho_rows: list[tuple]) -> li
     both = [r["task"] for r in regions if r["both"][1] > 0.5]
     out.append(f"(c) Within runs the region count moves with LMN (median ρ, interval above 0) on {len(pos)} of "
                f"{len(rows)} tasks where it applies" + (f" ({', '.join(f'`{t}`' for t in pos)})" if pos else "")
-               + f", against it (interval below 0) on {len(neg)}; it passes rule (b) in a majority of grokking runs "
+               + f", against it (interval below 0) on {len(neg)}; it passes rule (b) in a majority of grokking runs (interval above 0.5) "
                f"on {len(both)} of {len(regions)}" + (f" ({', '.join(f'`{t}`' for t in both)})" if both else "") + ".")
     return out
 
