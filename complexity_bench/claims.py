@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from complexity_bench.generated_block import block_main
+from complexity_bench.generated_block import block_main, fmt_interval
 from complexity_bench.scoring.bootstrap import bootstrap_weights, interval
 from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.prepare import TaskRuns
@@ -67,16 +67,8 @@ class RiseAndFall:
         return bool(in_window), bool(fell)
 
 
-def _fmt(v: float, lo: float, hi: float, digits: int = 2) -> str:
-    if v is None or np.isnan(v):
-        return "n/a"
-    if np.isnan(lo):
-        return f"{v:.{digits}f}"
-    return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
-
-
-def _weights(runs: TaskRuns, cfg: ScoreConfig) -> np.ndarray:
-    # the leaderboard's own replicates for this task (same seed, task name and levels)
+def replicate_weights(runs: TaskRuns, cfg: ScoreConfig) -> np.ndarray:
+    """The leaderboard's own bootstrap replicates of this task (same seed, task name and levels)."""
     return bootstrap_weights(len(runs), cfg.n_boot, cfg.seed, runs.task, configs=runs.config_id)
 
 
@@ -99,9 +91,10 @@ def _per_run(traces: pd.DataFrame, runs: TaskRuns, measure: str) -> dict[int, tu
     return out
 
 
-def rise_and_fall_row(traces: pd.DataFrame, runs: TaskRuns, measure: str, cfg: ScoreConfig,
+def rise_and_fall_row(traces: pd.DataFrame, runs: TaskRuns, measure: str, W: np.ndarray,
                       rule: RiseAndFall = RiseAndFall()) -> dict:
-    """Claim (b) for one measure on one task: shares of grokking runs (T_gen > T_mem) that pass."""
+    """Claim (b) for one measure on one task: shares of grokking runs (T_gen > T_mem) that
+    pass; ``W``: the task's :func:`replicate_weights`."""
     per_run = _per_run(traces, runs, measure)
     peak = np.zeros(len(runs), bool)
     fell = np.zeros(len(runs), bool)
@@ -112,13 +105,14 @@ def rise_and_fall_row(traces: pd.DataFrame, runs: TaskRuns, measure: str, cfg: S
             if verdict is not None:
                 use[r] = True
                 peak[r], fell[r] = verdict
-    W = _weights(runs, cfg)
     return {"task": runs.task, "measure": measure, "n_runs": int(use.sum()), "of_runs": len(runs),
             "peak": _share(peak, use, W), "fall": _share(fell, use, W), "both": _share(peak & fell, use, W)}
 
 
-def within_run_rho(traces: pd.DataFrame, runs: TaskRuns, a: str, b: str, cfg: ScoreConfig) -> tuple[float, float, float, int]:
-    """Median over runs of the Spearman ρ between measures a and b across a run's checkpoints."""
+def within_run_rho(traces: pd.DataFrame, runs: TaskRuns, a: str, b: str,
+                   W: np.ndarray) -> tuple[float, float, float, int]:
+    """Median over runs of the Spearman ρ between measures a and b across a run's
+    checkpoints; ``W``: the task's :func:`replicate_weights`."""
     pa, pb = _per_run(traces, runs, a), _per_run(traces, runs, b)
     rho = np.full(len(runs), np.nan)
     for r in set(pa) & set(pb):
@@ -130,7 +124,6 @@ def within_run_rho(traces: pd.DataFrame, runs: TaskRuns, a: str, b: str, cfg: Sc
     ok = ~np.isnan(rho)
     if not ok.any():
         return (np.nan, np.nan, np.nan, 0)
-    W = _weights(runs, cfg)
     return (float(np.median(rho[ok])), *interval(weighted_median(rho, W)), int(ok.sum()))
 
 
@@ -148,22 +141,35 @@ def _task_label(task: str) -> str:
     return f"`{task}`" + (" (paper)" if task in PAPER_TASKS else "")
 
 
-def table_tracking(by_task: pd.DataFrame, runs: pd.DataFrame) -> list[str]:
-    """(a): tracking R² of test loss on LMN vs on L2, pooled and median within runs."""
+def tracking_rows(by_task: pd.DataFrame, runs: pd.DataFrame) -> list[dict]:
+    """(a) per task with both measures: (value, lo, hi) of LMN's and L2's tracking R², pooled
+    and median within runs, and which is higher for each."""
     bt = by_task.set_index(["measure", "task"])
-    lines = ["| task | pooled R², LMN | pooled R², L2 | pooled: which is higher | within-run median R², LMN | "
-             "within-run median R², L2 | within runs: which is higher | grokking runs / runs |",
-             "|---|---|---|---|---|---|---|---|"]
+    rows = []
     for task in sorted(by_task["task"].astype(str).unique()):
         if ("lmn", task) not in bt.index or ("l2", task) not in bt.index:
             continue
         a, b = bt.loc[("lmn", task)], bt.loc[("l2", task)]
-        pa, pb = (a["trk_r2"], a["trk_r2_lo"], a["trk_r2_hi"]), (b["trk_r2"], b["trk_r2_lo"], b["trk_r2_hi"])
-        ma = (a["trk_r2_run_median"], a["trk_r2_run_median_lo"], a["trk_r2_run_median_hi"])
-        mb = (b["trk_r2_run_median"], b["trk_r2_run_median_lo"], b["trk_r2_run_median_hi"])
-        lines.append(f"| {_task_label(task)} | {_fmt(*pa)} | {_fmt(*pb)} | {_verdict(pa, pb, 'LMN', 'L2')} | "
-                     f"{_fmt(*ma)} | {_fmt(*mb)} | {_verdict(ma, mb, 'LMN', 'L2')} | "
-                     f"{int(a['n_runs_tracking'])} / {int((runs['task'] == task).sum())} |")
+        ci = lambda row, col: (row[col], row[f"{col}_lo"], row[f"{col}_hi"])  # noqa: E731
+        row = {"task": task, "pooled": (ci(a, "trk_r2"), ci(b, "trk_r2")),
+               "within": (ci(a, "trk_r2_run_median"), ci(b, "trk_r2_run_median")),
+               "n_runs": int(a["n_runs_tracking"]), "of_runs": int((runs["task"] == task).sum())}
+        row["pooled_verdict"] = _verdict(*row["pooled"], "LMN", "L2")
+        row["within_verdict"] = _verdict(*row["within"], "LMN", "L2")
+        rows.append(row)
+    return rows
+
+
+def table_tracking(rows: list[dict]) -> list[str]:
+    """(a): tracking R² of test loss on LMN vs on L2, pooled and median within runs."""
+    lines = ["| task | pooled R², LMN | pooled R², L2 | pooled: which is higher | within-run median R², LMN | "
+             "within-run median R², L2 | within runs: which is higher | grokking runs / runs |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        (pa, pb), (ma, mb) = r["pooled"], r["within"]
+        lines.append(f"| {_task_label(r['task'])} | {fmt_interval(*pa)} | {fmt_interval(*pb)} | {r['pooled_verdict']} | "
+                     f"{fmt_interval(*ma)} | {fmt_interval(*mb)} | {r['within_verdict']} | "
+                     f"{r['n_runs']} / {r['of_runs']} |")
     return lines
 
 
@@ -172,19 +178,15 @@ def table_rise_and_fall(rows: list[dict]) -> list[str]:
     lines = ["| task | measure | peak within [0.5, 4] x T_mem | falls ≥ 10% by T_gen | both | grokking runs / runs |",
              "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {_task_label(r['task'])} | `{r['measure']}` | {_fmt(*r['peak'])} | {_fmt(*r['fall'])} | "
-                     f"{_fmt(*r['both'])} | {r['n_runs']} / {r['of_runs']} |")
+        lines.append(f"| {_task_label(r['task'])} | `{r['measure']}` | {fmt_interval(*r['peak'])} | {fmt_interval(*r['fall'])} | "
+                     f"{fmt_interval(*r['both'])} | {r['n_runs']} / {r['of_runs']} |")
     return lines
 
 
-def _sentences(track: pd.DataFrame, rf: list[dict], rho_rows: list[tuple]) -> list[str]:
+def _sentences(track: list[dict], rf: list[dict], rho_rows: list[tuple]) -> list[str]:
     out = []
-    bt = track.set_index(["measure", "task"])
-    tasks = [t for t in sorted(track["task"].astype(str).unique()) if ("lmn", t) in bt.index and ("l2", t) in bt.index]
-    pooled = [_verdict(tuple(bt.loc[("lmn", t), c] for c in ("trk_r2", "trk_r2_lo", "trk_r2_hi")),
-                       tuple(bt.loc[("l2", t), c] for c in ("trk_r2", "trk_r2_lo", "trk_r2_hi")), "LMN", "L2")
-              for t in tasks]
-    out.append(f"(a) Pooled tracking R²: LMN higher on {pooled.count('LMN higher')} of {len(tasks)} tasks, "
+    pooled = [r["pooled_verdict"] for r in track]
+    out.append(f"(a) Pooled tracking R²: LMN higher on {pooled.count('LMN higher')} of {len(track)} tasks, "
                f"L2 higher on {pooled.count('L2 higher')}, no difference shown on "
                f"{pooled.count('overlap: no difference shown')}, undefined on {pooled.count('undefined')}.")
     lmn = [r for r in rf if r["measure"] == "lmn" and r["n_runs"]]
@@ -214,25 +216,27 @@ def render(results: Path, cfg: ScoreConfig | None = None, label: str | None = No
     by_task = pd.read_csv(results / "leaderboard_by_task.csv")
     traces = pd.read_parquet(results / "traces.parquet", columns=["run_id", "step", "measure", "value"])
     traces = traces[traces["measure"].isin(["lmn", REGIONS])]
+    track = tracking_rows(by_task, runs)
     rf, rho_rows = [], []
     for task in sorted(runs["task"].astype(str).unique()):
         tr = TaskRuns.from_frame(runs[runs["task"] == task])
         sub = traces[traces["run_id"].isin(set(tr.run_ids))]
+        W = replicate_weights(tr, cfg)
         for measure in ("lmn", REGIONS):
             if (sub["measure"] == measure).any():
-                rf.append(rise_and_fall_row(sub, tr, measure, cfg))
+                rf.append(rise_and_fall_row(sub, tr, measure, W))
         if (sub["measure"] == REGIONS).any():
-            rho_rows.append((task, *within_run_rho(sub, tr, REGIONS, "lmn", cfg)))
+            rho_rows.append((task, *within_run_rho(sub, tr, REGIONS, "lmn", W)))
     rho_lines = ["| task | median within-run Spearman ρ (region count, LMN) | runs |", "|---|---|---|"]
-    rho_lines += [f"| {_task_label(t)} | {_fmt(r, lo, hi)} | {n} |" for t, r, lo, hi, n in rho_rows]
+    rho_lines += [f"| {_task_label(t)} | {fmt_interval(r, lo, hi)} | {n} |" for t, r, lo, hi, n in rho_rows]
     body = [
         f"Rests on the runs in `{label or results.as_posix()}` ({len(runs)} runs, {runs['task'].nunique()} tasks); "
         f"{cfg.n_boot} bootstrap replicates, {int(cfg.level * 100)}% intervals.",
-        "", "**(a) LMN vs L2: tracking R² of test loss**", "", *table_tracking(by_task, runs),
+        "", "**(a) LMN vs L2: tracking R² of test loss**", "", *table_tracking(track),
         "", "**(b) LMN rises until memorisation and falls through generalisation; (c) the region count, same rule**",
         "", *table_rise_and_fall(rf),
         "", "**(c) Does the exact region count move with LMN? (ReLU-family tasks)**", "", *rho_lines,
-        "", *[f"- {s}" for s in _sentences(by_task, rf, rho_rows)],
+        "", *[f"- {s}" for s in _sentences(track, rf, rho_rows)],
     ]
     return "\n".join([START, *body, END])
 

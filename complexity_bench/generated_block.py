@@ -12,6 +12,17 @@ import re
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
+
+
+def fmt_interval(v: float | None, lo: float | None, hi: float | None, digits: int = 2) -> str:
+    """``v [lo, hi]``; ``v`` alone without an interval; ``n/a`` without a value."""
+    if v is None or pd.isna(v):
+        return "n/a"
+    if lo is None or pd.isna(lo):
+        return f"{v:.{digits}f}"
+    return f"{v:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+
 
 def replace_block(text: str, block: str, start: str, end: str) -> str:
     """``text`` with the span from ``start`` to ``end`` (markers included) replaced by ``block``."""

@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from complexity_bench.claims import END, START, RiseAndFall, render, rise_and_fall_row, within_run_rho
+from complexity_bench.claims import (
+    END, START, RiseAndFall, render, replicate_weights, rise_and_fall_row, within_run_rho,
+)
 from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.prepare import TaskRuns
 
@@ -67,7 +69,8 @@ def test_shares_count_runs_and_intervals_bracket_them():
     runs = _runs()
     fails = {"r00", "r11", "r22"}  # 3 of 12 runs peak late
     tr = _traces(runs, lambda r: trace(2000 if r in fails else 150, 0.5))
-    row = rise_and_fall_row(tr, TaskRuns.from_frame(runs), "lmn", ScoreConfig(n_boot=200))
+    task_runs = TaskRuns.from_frame(runs)
+    row = rise_and_fall_row(tr, task_runs, "lmn", replicate_weights(task_runs, ScoreConfig(n_boot=200)))
     assert row["n_runs"] == 12
     assert row["peak"][0] == pytest.approx(9 / 12) and row["fall"][0] == 1.0 and row["both"][0] == pytest.approx(9 / 12)
     assert row["peak"][1] <= 9 / 12 <= row["peak"][2] and row["fall"][1:] == (1.0, 1.0)
@@ -76,7 +79,8 @@ def test_shares_count_runs_and_intervals_bracket_them():
 def test_censored_runs_are_not_judged():
     runs = _runs(t_gen=np.nan)
     tr = _traces(runs, lambda r: trace(150, 0.5))
-    row = rise_and_fall_row(tr, TaskRuns.from_frame(runs), "lmn", ScoreConfig(n_boot=50))
+    task_runs = TaskRuns.from_frame(runs)
+    row = rise_and_fall_row(tr, task_runs, "lmn", replicate_weights(task_runs, ScoreConfig(n_boot=50)))
     assert row["n_runs"] == 0 and np.isnan(row["both"][0])
 
 
@@ -86,7 +90,9 @@ def test_within_run_rho_is_the_median_of_scipys():
     noisy = {r: trace(150, 0.5) + rng.normal(0, 2, len(STEPS)) for r in runs["run_id"]}
     a = _traces(runs, lambda r: trace(150, 0.5), "a")
     b = _traces(runs, lambda r: noisy[r], "b")
-    rho, lo, hi, n = within_run_rho(pd.concat([a, b]), TaskRuns.from_frame(runs), "a", "b", ScoreConfig(n_boot=50))
+    task_runs = TaskRuns.from_frame(runs)
+    rho, lo, hi, n = within_run_rho(pd.concat([a, b]), task_runs, "a", "b",
+                                    replicate_weights(task_runs, ScoreConfig(n_boot=50)))
     expected = np.median([stats.spearmanr(trace(150, 0.5), noisy[r]).statistic for r in runs["run_id"]])
     assert n == 3 and rho == pytest.approx(expected) and lo <= rho <= hi
 
