@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from complexity_bench.pipeline.outputs import measure_time_rows
+
 results = Path(sys.argv[1] if len(sys.argv) > 1 else "results/full")
 runs = pd.read_csv(results / "runs.csv")
 traces = pd.read_parquet(results / "traces.parquet", columns=["run_id", "task", "step", "measure", "seconds"])
-traces["parent"] = traces["measure"].str.split("/").str[0]
-once = traces.drop_duplicates(["run_id", "step", "parent"])
+once = measure_time_rows(traces)
 manifest = json.loads((results / "manifest.json").read_text())
 
 train = runs.groupby("task")["train_seconds"].sum()

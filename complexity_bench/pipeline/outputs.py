@@ -90,10 +90,16 @@ def measure_table(measures: list, traces: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def measure_seconds_total(traces: pd.DataFrame) -> float:
-    """Sum of compute() times; a dict-valued measure's time is repeated on each sub-measure row, so count it once."""
+def measure_time_rows(traces: pd.DataFrame) -> pd.DataFrame:
+    """One row per compute() call, with its ``parent`` measure: a dict-valued measure's time
+    is repeated on each sub-measure row, so keep one row per (run, step, parent)."""
     parent = traces["measure"].str.split("/").str[0]
-    return float(traces.assign(parent=parent).drop_duplicates(["run_id", "step", "parent"])["seconds"].sum())
+    return traces.assign(parent=parent).drop_duplicates(["run_id", "step", "parent"])
+
+
+def measure_seconds_total(traces: pd.DataFrame) -> float:
+    """Sum of compute() times, each call counted once (:func:`measure_time_rows`)."""
+    return float(measure_time_rows(traces)["seconds"].sum())
 
 
 def _git(*args: str) -> str | None:
