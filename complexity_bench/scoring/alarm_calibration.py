@@ -1,4 +1,4 @@
-"""Alarm thresholds calibrated out of sample (docs/protocol.md, "Early warning").
+"""Alarm thresholds calibrated out of sample (docs/protocol.md, "Alarms out of sample").
 
 An alarm fires at the first checkpoint after T_mem whose progress p(t) (early_warning.py)
 exceeds a threshold theta. theta is calibrated on runs that memorised but never
