@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--configs", default="1,2,3")
     ap.add_argument("--noise-seed-shares", default="0,0.5,0.9")
     ap.add_argument("--c-true", default="0.5,0.65")
+    ap.add_argument("--task-configs", default="", help="TASK=N,...: configurations of these tasks instead of --configs")
     args = ap.parse_args(argv)
     try:
         runs = read_table(args.results, "runs.csv")
@@ -108,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     costs = run_costs(runs, traces)
     grid = [(S, C, z, c) for c in map(float, args.c_true.split(",")) for z in map(float, args.noise_seed_shares.split(","))
             for C in map(int, args.configs.split(",")) for S in map(int, args.seeds.split(","))]
+    override = dict((t, int(n)) for t, n in (kv.split("=") for kv in args.task_configs.split(",") if kv))
     table = []
     for k, (S, C, z, c) in enumerate(grid, 1):
-        res = power(splits, S, C, c, args.n_sim, args.n_boot, seed=0, noise_seed_share=z)
-        table.append(asdict(res))
+        per_task = {s.task: override.get(s.task, C) for s in splits} if override else C
+        res = power(splits, S, per_task, c, args.n_sim, args.n_boot, seed=0, noise_seed_share=z)
+        table.append(asdict(res) | {"n_configs": C})
         print(f"[{k}/{len(grid)}] S={S} C={C} noise seed share={z} C-index={c}: power {res.power:.3f}",
               file=sys.stderr, flush=True)
     data = {

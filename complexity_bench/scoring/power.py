@@ -174,7 +174,7 @@ def seed_cluster_weights(rng: np.random.Generator, seed: np.ndarray, n_boot: int
 @dataclass(frozen=True)
 class PowerResult:
     n_seeds: int
-    n_configs: int
+    n_configs: int | dict[str, int]
     c_true: float
     noise_seed_share: float
     power: float
@@ -183,19 +183,25 @@ class PowerResult:
     mean_lower: float
 
 
-def power(splits: list[TaskSplit], n_seeds: int, n_configs: int, c_true: float, n_sim: int, n_boot: int,
+def power(splits: list[TaskSplit], n_seeds: int, n_configs: int | dict[str, int], c_true: float, n_sim: int, n_boot: int,
           seed: int = 0, noise_seed_share: float = 0.0, level: float = 0.95,
           statistic: WithinConfigCindex = within_config_cindex) -> PowerResult:
     """Share of ``n_sim`` synthetic suites (one task per split) whose across-task mean C-index
     has its bootstrap lower bound ((1 - level) / 2 percentile) above 0.5. Seeded: the same
-    arguments give the same answer."""
-    rng = np.random.default_rng([seed, n_seeds, n_configs, int(round(c_true * 1000)),
+    arguments give the same answer. ``n_configs``: per task (a dict by task name) or the
+    same for every task."""
+    per_task = {s.task: n_configs.get(s.task, 0) if isinstance(n_configs, dict) else n_configs for s in splits}
+    key = list(per_task.values()) if isinstance(n_configs, dict) else [n_configs]
+    rng = np.random.default_rng([seed, n_seeds, *key, int(round(c_true * 1000)),
                                  int(round(noise_seed_share * 1000))])
     hits, cs, lows = 0, [], []
     for _ in range(n_sim):
         point, reps = [], []
         for split in splits:
-            x, time, event, config, seeds = simulate_task(rng, split, n_configs, n_seeds, c_true, noise_seed_share)
+            if per_task[split.task] < 1:
+                continue
+            x, time, event, config, seeds = simulate_task(rng, split, per_task[split.task], n_seeds, c_true,
+                                                          noise_seed_share)
             W = np.vstack([np.ones((1, len(x))), seed_cluster_weights(rng, seeds, n_boot)])
             c = statistic(x, time, event, config, W)
             point.append(c[0])

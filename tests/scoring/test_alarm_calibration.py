@@ -1,4 +1,4 @@
-"""Alarm thresholds calibrated out of sample (alarm_calibration.py; docs/protocol.md, "Early warning")."""
+"""Alarm thresholds calibrated out of sample (alarm_calibration.py; docs/protocol.md, "Alarms out of sample")."""
 
 import numpy as np
 import pandas as pd
