@@ -100,6 +100,8 @@ def _seed_sum_of_squares_share(table: np.ndarray) -> float:
     """The seed's share of the within-configuration sum of squares: the naive reading,
     biased up with few configurations (with C configurations and no seed effect it is
     1/C in expectation), shown beside the variance component for comparison."""
+    if table.shape[0] < 2:
+        return np.nan
     within = table - table.mean(axis=1, keepdims=True)
     ss_within = (within ** 2).sum()
     ss_seed = table.shape[0] * ((within.mean(axis=0)) ** 2).sum()
