@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     directions = {str(m): int(d) for m, d in zip(measures["measure"], measures["direction"])}
     shares = measure_seed_shares(runs, traces, directions)
     costs = run_costs(runs, traces)
-    grid = [(S, C, z, c) for c in map(float, args.c_true.split(",")) for z in map(float, args.noise_seed_shares.split(","))
+    grid = [(S, C, z, c) for c in map(float, args.c_true.split(","))
+            for z in map(float, args.noise_seed_shares.split(","))
             for C in map(int, args.configs.split(",")) for S in map(int, args.seeds.split(","))]
     override = dict((t, int(n)) for t, n in (kv.split("=") for kv in args.task_configs.split(",") if kv))
     table = []
@@ -135,8 +136,9 @@ def markdown(data: dict) -> str:
     lines = ["| task | configs x seeds | var between configs | var seed | var residual | seed share within "
              "(sum-of-squares share) | censored |", "|---|---|---|---|---|---|---|"]
     for s in data["splits"]:
-        lines.append(f"| `{s['task']}` | {s['n_configs']} x {s['n_seeds']} | {s['var_config']:.4f} | {s['var_seed']:.4f} | "
-                     f"{s['var_resid']:.4f} | {s['seed_share_within']:.2f} ({s['seed_share_ss']:.2f}) | {s['censored_share']:.2f} |")
+        lines.append(f"| `{s['task']}` | {s['n_configs']} x {s['n_seeds']} | {s['var_config']:.4f} | "
+                     f"{s['var_seed']:.4f} | {s['var_resid']:.4f} | {s['seed_share_within']:.2f} "
+                     f"({s['seed_share_ss']:.2f}) | {s['censored_share']:.2f} |")
     lines += ["", "| measure | seed share of its within-configuration variance at T_mem, median over tasks (range) |",
               "|---|---|"]
     for m, rows in data["measure_seed_shares"].items():

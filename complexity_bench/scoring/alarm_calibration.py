@@ -17,7 +17,7 @@ threshold its calibration runs allow, the largest of their maxima (no calibratio
 alarms above it): when that is above the target, no threshold learnt from the other
 tasks reaches the target on this one.
 
-    >>> calibrate_threshold(np.array([0.1, 0.5, 0.3, 0.9]), np.ones((1, 4)), 0.25)[0]  # one of 4 may exceed
+    >>> float(calibrate_threshold(np.array([0.1, 0.5, 0.3, 0.9]), np.ones((1, 4)), 0.25)[0])  # one of 4 may exceed
     0.5
 """
 

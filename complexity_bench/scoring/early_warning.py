@@ -38,10 +38,10 @@ clock a measure must beat.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.metrics import roc_auc_score
-
-from typing import TYPE_CHECKING
 
 from complexity_bench.scoring.bootstrap import Result
 from complexity_bench.scoring.config import ScoreConfig

@@ -133,7 +133,8 @@ def variance_split(runs: pd.DataFrame, grids: dict[str, np.ndarray] | None = Non
         vc, vs, ve = _two_way(table.to_numpy(float))
         grid = tuple(int(v) for v in np.sort(np.asarray((grids or {}).get(str(task), ()))))
         out.append(TaskSplit(str(task), table.shape[0], table.shape[1], vc, vs, ve, float(frame["censored"].mean()),
-                             _seed_sum_of_squares_share(table.to_numpy(float)), float(table.to_numpy().mean()), float(frame["t_mem"].median()),
+                             _seed_sum_of_squares_share(table.to_numpy(float)), float(table.to_numpy().mean()),
+                             float(frame["t_mem"].median()),
                              float(frame["budget"].max()), grid))
     return out
 
@@ -185,8 +186,8 @@ class PowerResult:
     mean_lower: float
 
 
-def power(splits: list[TaskSplit], n_seeds: int, n_configs: int | dict[str, int], c_true: float, n_sim: int, n_boot: int,
-          seed: int = 0, noise_seed_share: float = 0.0, level: float = 0.95,
+def power(splits: list[TaskSplit], n_seeds: int, n_configs: int | dict[str, int], c_true: float, n_sim: int,
+          n_boot: int, seed: int = 0, noise_seed_share: float = 0.0, level: float = 0.95,
           statistic: WithinConfigCindex = within_config_cindex) -> PowerResult:
     """Share of ``n_sim`` synthetic suites (one task per split) whose across-task mean C-index
     has its bootstrap lower bound ((1 - level) / 2 percentile) above 0.5. Seeded: the same
