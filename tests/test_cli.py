@@ -45,7 +45,8 @@ def test_run_writes_every_output(smoke_out):
     board = pd.read_csv(smoke_out / "leaderboard.csv")
     assert "plugin-weight-count" in set(board["measure"])  # a measure from a file outside the repo
     runs = pd.read_csv(smoke_out / "runs.csv")
-    assert {"t_mem", "t_gen", "censored", "delay", "seed", "weight_decay", "device"} <= set(runs.columns)
+    assert {"t_mem", "t_gen", "censored", "delay", "t_spike", "t_collapse", "seed", "weight_decay", "device"} <= set(
+        runs.columns)
     assert set(runs["device"]) == {"cpu"}
     traces = pd.read_parquet(smoke_out / "traces.parquet")
     assert {"run_id", "step", "measure", "value", "seconds", "test_loss"} <= set(traces.columns)

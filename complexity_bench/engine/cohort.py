@@ -277,7 +277,8 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
     results = []
     for run in runs:
         m = run.metrics
-        events = detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(run.recipe.steps))
+        events = detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(run.recipe.steps),
+                               train_loss=m["train_loss"])
         results.append(RunResult(run.variant, m, run.checkpoints, seconds, engine=model.engine, events=events,
                                  device=dev.type))
     return results

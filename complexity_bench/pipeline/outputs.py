@@ -56,7 +56,7 @@ def assemble(plan: "Plan", store: RunStore) -> Frames:
                 "run_id": v.run_id, "task": task_name, "task_version": v.task_version, "seed": v.seed,
                 **v.param_dict,
                 "t_mem": ev.t_mem, "t_gen": ev.t_gen, "censored": ev.censored, "delay": ev.delay,
-                "budget": ev.budget, "last_step": result.metrics["step"][-1], "threshold": task.threshold,
+                "t_spike": ev.t_spike, "t_collapse": ev.t_collapse, "budget": ev.budget, "last_step": result.metrics["step"][-1], "threshold": task.threshold,
                 "axes": "+".join(task.axes), "train_seconds": result.seconds, "engine": result.engine,
                 "device": result.device,
             })
@@ -72,7 +72,7 @@ def assemble(plan: "Plan", store: RunStore) -> Frames:
                     trace_rows.append({"run_id": v.run_id, "task": task_name, **r,
                                        **{c: float(at.at[r["step"], c]) for c in METRIC_COLUMNS}})
     runs = pd.DataFrame(run_rows)
-    for col in ("t_mem", "t_gen"):
+    for col in ("t_mem", "t_gen", "t_spike", "t_collapse"):
         runs[col] = runs[col].astype("float64")  # None -> NaN
     traces = pd.DataFrame(trace_rows, columns=["run_id", "task", "step", "measure", "value", "seconds", "error",
                                                *METRIC_COLUMNS])

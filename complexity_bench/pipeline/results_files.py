@@ -30,7 +30,8 @@ REQUIRED: dict[str, dict[str, str]] = {
     "curves.parquet": {"run_id": "text", "step": "step"},
 }
 OPTIONAL: dict[str, dict[str, str]] = {  # checked when present
-    "runs.csv": {"seed": "number", "delay": "number", "threshold": "number"},
+    "runs.csv": {"seed": "number", "delay": "number", "threshold": "number", "t_spike": "number",
+                 "t_collapse": "number"},
     "traces.parquet": {"task": "text", "seconds": "number", "train_loss": "number", "test_loss": "number",
                        "train_acc": "number", "test_acc": "number"},
     "curves.parquet": {"train_loss": "number", "test_loss": "number", "train_acc": "number", "test_acc": "number"},
