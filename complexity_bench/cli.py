@@ -108,12 +108,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from complexity_bench.pipeline.outputs import rescore
+    from complexity_bench.pipeline.store import lock_output
     from complexity_bench.tracker.save import collect_run_folders
 
-    collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
-    manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
-    print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
-    return cmd_report(args)
+    with lock_output(args.results_dir, create=False):  # the lock `run` holds: neither overwrites the other
+        collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
+        manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
+        print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
+        return cmd_report(args)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from complexity_bench.pipeline.store import RunStore, lock_output
 from complexity_bench.contracts.task import SUITES, TASKS, Task, Variant
 
 MAX_COHORT = 64  # runs per job: bounds a job's memory and what a kill can lose
+MAX_WORKERS = 1024  # worker processes: a bound far above any machine's cores, below the OS's own limits
 
 
 @dataclass
@@ -49,6 +50,9 @@ class RunConfig:
         n = self.workers or len(os.sched_getaffinity(0))
         if n < 1:
             raise UserError(f"--workers must be >= 1, got {self.workers}")
+        if n > MAX_WORKERS:
+            raise UserError(f"--workers {self.workers} is more processes than any machine runs usefully "
+                            f"(each holds its own torch); use at most {MAX_WORKERS}, or 0 for one per core")
         return n
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 from complexity_bench.errors import UserError
-from complexity_bench.pipeline.store import RunStore, atomic_write
+from complexity_bench.pipeline.store import RunStore, atomic_write, atomic_write_files
 from complexity_bench.contracts.task import get_task
 from complexity_bench.engine.training import METRIC_COLUMNS
 
@@ -121,10 +121,10 @@ def code_state() -> dict[str, Any]:
 
 
 def write_frames(out: Path, frames: Frames) -> None:
-    _write_csv(out / "runs.csv", frames.runs)
-    _write_csv(out / "measures.csv", frames.measures)
-    _write_parquet(out / "traces.parquet", frames.traces)
-    _write_parquet(out / "curves.parquet", frames.curves)
+    """The four tables, all or nothing (a full disk leaves the old ones, see ``atomic_write_files``)."""
+    atomic_write_files({out / "runs.csv": _csv_bytes(frames.runs), out / "measures.csv": _csv_bytes(frames.measures),
+                        out / "traces.parquet": _parquet_bytes(frames.traces),
+                        out / "curves.parquet": _parquet_bytes(frames.curves)})
 
 
 def read_frames(out: Path) -> Frames:
@@ -138,9 +138,9 @@ def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: b
     from complexity_bench.scoring import PROTOCOL_VERSION, ScoreConfig, score
 
     tables = score(frames.runs, frames.traces, frames.measures, ScoreConfig(n_boot=bootstrap))
-    _write_csv(out / "leaderboard.csv", tables.leaderboard)
-    _write_csv(out / "leaderboard_by_task.csv", tables.by_task)
-    _write_csv(out / "pairwise.csv", tables.pairwise)
+    atomic_write_files({out / "leaderboard.csv": _csv_bytes(tables.leaderboard),
+                        out / "leaderboard_by_task.csv": _csv_bytes(tables.by_task),
+                        out / "pairwise.csv": _csv_bytes(tables.pairwise)})
     if figures:
         from complexity_bench.figures import write_figures
 
@@ -198,13 +198,13 @@ def rescore(out: Path, bootstrap: int = 1000, figures: bool = True) -> dict[str,
     return manifest
 
 
-def _write_csv(path: Path, df: pd.DataFrame) -> None:
-    atomic_write(path, df.to_csv(index=False, float_format="%.6g").encode())
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False, float_format="%.6g").encode()
 
 
-def _write_parquet(path: Path, df: pd.DataFrame) -> None:
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
     import io
 
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
-    atomic_write(path, buf.getvalue())
+    return buf.getvalue()
