@@ -26,6 +26,7 @@ RUN_FILES = ("runs.csv", "traces.parquet", "curves.parquet", "measures.csv")
 def save_run(out: str | Path, frames: Frames, manifest: dict[str, Any]) -> Path:
     """Write one run's frames and manifest into ``out`` (created if needed); returns the folder."""
     out = Path(out)
+    _refuse_another_run(out, set(frames.runs["run_id"].astype(str)))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -33,6 +34,24 @@ def save_run(out: str | Path, frames: Frames, manifest: dict[str, Any]) -> Path:
     write_frames(out, frames)
     atomic_write(out / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
     return out
+
+
+def _refuse_another_run(out: Path, run_ids: set[str]) -> None:
+    """A UserError when ``out`` holds runs other than ``run_ids`` (another Tracker's save, a
+    suite's results): saving would replace them. Saving the same run again (more steps
+    logged) replaces its own files."""
+    path = out / "runs.csv"
+    if not path.exists():
+        return
+    try:
+        held = set(pd.read_csv(path, usecols=["run_id"], dtype=str)["run_id"])
+    except Exception:  # unreadable or foreign: not this run's, so not ours to replace
+        held = {"(unreadable runs.csv)"}
+    if held != run_ids:
+        shown = ", ".join(repr(r) for r in sorted(held)[:3]) + (" ..." if len(held) > 3 else "")
+        raise UserError(f"{str(out)!r} already holds {'another run' if len(held) == 1 else 'other runs'} ({shown}); "
+                        f"save run {', '.join(sorted(run_ids))} into a folder of its own (e.g. one per run under "
+                        "a common folder, which `score` collects)")
 
 
 def run_folders(root: Path) -> list[Path]:
