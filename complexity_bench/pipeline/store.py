@@ -258,7 +258,7 @@ def lock_output(out: Path, create: bool = True) -> Iterator[None]:
     (``score`` reads a folder, and must not leave an empty one behind)."""
     out = Path(out)
     if not create and not out.is_dir():
-        raise UserError(f"{str(out)!r} is not a results folder (no such folder); run `run --out {out}` first")
+        raise UserError(f"{str(out)!r} is not a results folder (not a folder); run `run --out {out}` first")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"
