@@ -1,5 +1,6 @@
-"""Fuzzing the command line and the results readers: every input ends in a result or
-in one line on stderr with exit status 2, never a traceback.
+"""Fuzzing the command line, the results readers and the Tracker: every input ends in a
+result or in one line on stderr with exit status 2 (a UserError for the Tracker), never a
+traceback, and a refused input leaves every stored file as it was.
 
 ``main()`` runs in this process. ``run`` and ``bench`` stop before any work, after
 ``run``'s input checks (``make_plan``, the worker count, the executor; an unwritable
@@ -240,7 +241,7 @@ tracker_ops = st.lists(st.one_of(
     st.tuples(st.just("save"), save_targets)), min_size=1, max_size=6)
 
 
-@settings(FUZZ, max_examples=30)
+@settings(FUZZ, max_examples=20)
 @given(ops=tracker_ops)
 def test_fuzz_tracker(results_folder, tmp_path_factory, ops):
     from complexity_bench import Tracker

@@ -71,7 +71,7 @@ def call(argv, capsys):
 @pytest.fixture
 def results(results_folder, tmp_path):
     out = tmp_path / "results"
-    shutil.copytree(results_folder, out, ignore=shutil.ignore_patterns("store"))
+    shutil.copytree(results_folder, out, ignore=shutil.ignore_patterns("store", "report.html"))
     return out
 
 
