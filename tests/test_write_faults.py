@@ -60,7 +60,8 @@ def inject_write_failure(monkeypatch, err, when=lambda path: True, at_open=False
 
 
 def snapshot(folder):
-    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    """Every stored file's bytes (not ``.lock``, which ``run`` and ``score`` create to lock the folder)."""
+    return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file() and p.name != ".lock"}
 
 
 def call(argv, capsys):
@@ -168,3 +169,15 @@ def test_absurd_worker_count_is_one_line(tmp_path, capsys):
                       tmp_path / "out"], capsys)
     assert_one_line(code, err, "--workers")
     assert not (tmp_path / "out").exists()
+
+
+def test_score_of_tracker_runs_with_a_broken_manifest_beside_them(results, tmp_path, capsys):
+    """``score ROOT`` collects the Tracker runs below ROOT into ROOT's own files, updating
+    ROOT/manifest.json: a broken one is one line naming it, and nothing is collected."""
+    root = tmp_path / "my_runs"
+    save_run(root / "a", read_frames(results), {"source": "Tracker"})
+    (root / "manifest.json").write_text("{not json")
+    before = snapshot(root)
+    code, err = call(["score", root, "--bootstrap", "3", "--no-figures"], capsys)
+    assert_one_line(code, err, "manifest.json: cannot be read")
+    assert snapshot(root) == before

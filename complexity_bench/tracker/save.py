@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 
 from complexity_bench.errors import UserError
-from complexity_bench.pipeline.outputs import Frames, read_frames, write_frames
-from complexity_bench.pipeline.store import atomic_write
+from complexity_bench.pipeline.outputs import Frames, frame_files, read_frames
+from complexity_bench.pipeline.results_files import read_manifest
+from complexity_bench.pipeline.store import atomic_write_files
 
 RUN_FILES = ("runs.csv", "traces.parquet", "curves.parquet", "measures.csv")
 
@@ -31,8 +32,8 @@ def save_run(out: str | Path, frames: Frames, manifest: dict[str, Any]) -> Path:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create {str(out)!r}: {exc.strerror}") from exc
-    write_frames(out, frames)
-    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
+    atomic_write_files({**frame_files(out, frames),  # all or nothing
+                        out / "manifest.json": json.dumps(manifest, indent=2, default=str).encode()})
     return out
 
 
@@ -95,11 +96,10 @@ def collect_run_folders(root: str | Path) -> int:
         curves=pd.concat([p.curves for p in parts], ignore_index=True),
         measures=measures.drop_duplicates("measure").drop(columns="_folder").reset_index(drop=True),
     )
-    write_frames(root, merged)
     manifest_path = root / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest = read_manifest(root)  # checked: a broken one is a UserError naming it
     manifest.update(collected_from=[str(f.relative_to(root)) for f in folders], runs=len(runs))
-    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
+    atomic_write_files({**frame_files(root, merged), manifest_path: json.dumps(manifest, indent=2).encode()})
     return len(runs)
 
 
