@@ -5,8 +5,9 @@ each measure with s = direction * value (docs/scoring.md):
 
     p(t) = (s(T_mem) - s(t)) / (|s(T_mem) - s(0)| + eps),   t > T_mem
 
-s(T_mem) is the value at the last logged step <= T_mem and s(0) the first
-logged value, exactly as the scorer reads a run (scoring/early_warning.py).
+computed by the scorer's own function (scoring/progress.py). s(T_mem) is the
+value at the last logged step <= T_mem and s(0) the first logged value,
+exactly as the scorer reads a run (scoring/early_warning.py).
 Larger p means "the measure has fallen back a larger share of what it rose
 before memorisation": generalisation is nearer.
 
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from complexity_bench.errors import UserError
+from complexity_bench.scoring.progress import relative_fall
 
 THRESHOLDS_FILE = "alarm_thresholds.json"
 POOLED = "pooled"
@@ -74,7 +76,7 @@ def progress(steps: np.ndarray, s: np.ndarray, t_mem: float, eps: float) -> np.n
         return out
     s_mem, s_init = sv[k - 1], sv[0]
     after = ok & (steps > t_mem)
-    out[after] = (s_mem - s[after]) / (abs(s_mem - s_init) + eps)
+    out[after] = relative_fall(s_mem, s_init, s[after], eps)
     return out
 
 
