@@ -86,8 +86,7 @@ def main() -> None:
     tracker = train(args.steps, args.weight_decay, args.seed, args.out, args.measures)
     events = tracker.events()
     print(f"T_mem = {events.t_mem}, T_gen = {events.t_gen} (of {args.steps} steps)")
-    cols = ["measure", "p", "p_max", "threshold", "alarm", "alarm_step", "reason"]
-    print(tracker.warning()[cols].to_string(index=False))
+    print(tracker.warning())  # every column, whatever the terminal's width
     if tracker.skipped:
         print("skipped:", tracker.skipped)
 
