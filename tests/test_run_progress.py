@@ -6,7 +6,9 @@ import io
 
 from complexity_bench.contracts.measure import MEASURES
 from complexity_bench.pipeline import progress
-from complexity_bench.pipeline.harness import RunConfig, run
+from complexity_bench.pipeline.executors import make_executor
+from complexity_bench.pipeline.harness import RunConfig, make_jobs, make_plan
+from complexity_bench.pipeline.progress import execute_with_progress
 
 PLUGIN = '''
 import warnings
@@ -24,9 +26,11 @@ def test_a_log_file_gets_step_progress_within_a_job_and_warnings_on_their_own_li
     plugin.write_text(PLUGIN)
     monkeypatch.setattr(progress, "LINE_EVERY_S", 0.0)  # a line at every report
     monkeypatch.setattr(progress, "SEND_EVERY_S", 0.0)
-    with MEASURES.scope():
-        run(RunConfig(suite="smoke", tasks="modadd-mlp", measures="step,warning-measure", out=tmp_path / "out",
-                      plugins=(str(plugin),), workers=1, progress=True, figures=False, bootstrap=0))
+    cfg = RunConfig(suite="smoke", tasks="modadd-mlp", measures="warning-measure", plugins=(str(plugin),))
+    with MEASURES.scope():  # what `run` does up to scoring, with its progress shown
+        plan = make_plan(cfg)
+        jobs = make_jobs(plan, tmp_path / "store", workers=1, engine="auto")
+        list(execute_with_progress(make_executor("local", 1, cfg.plugins), jobs, plan.n_runs, enabled=True))
     lines = capfd.readouterr().err.splitlines()
     shown = [line for line in lines if "progress:" in line]
     assert all(line.startswith("progress: ") for line in shown)  # whole lines: no carriage returns, no bar
