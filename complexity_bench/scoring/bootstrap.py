@@ -15,7 +15,7 @@ mean of replicate b averages the b-th replicate of every task.
 
     >>> W = crossed_weights(3, seed=0, task="t", configs=np.array([0, 0, 1, 1]), seeds=np.array([0, 1, 0, 1]),
     ...                     groups=np.array([0, 0, 1, 1]))
-    >>> W.shape, (W[:, 0] * W[:, 3] == W[:, 1] * W[:, 2]).all()  # a product of a config and a seed weight
+    >>> W.shape, bool((W[:, 0] * W[:, 3] == W[:, 1] * W[:, 2]).all())  # a product of a config and a seed weight
     ((3, 4), True)
 """
 

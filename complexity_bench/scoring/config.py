@@ -56,6 +56,9 @@ class ScoreConfig:
         over all ordered pairs, with p-values 1 - P(A beats B), rejects at level
         1 - tie_probability; rank = 1 + the number of measures that beat it
         (ranking.py).
+    scorer_baselines: add the baselines the scorer computes from runs.csv
+        (``random``, ``recipe-wd``, ``recipe-oracle``; scorer_baselines.py).
+        False only to score a few measures quickly (tests).
     """
 
     horizon: float = 2.0
@@ -69,6 +72,7 @@ class ScoreConfig:
     level: float = 0.95
     resample: str = "crossed"
     tie_probability: float = 0.95
+    scorer_baselines: bool = True
 
     def __post_init__(self) -> None:
         if self.resample not in RESAMPLING:

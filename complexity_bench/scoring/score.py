@@ -83,7 +83,8 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
     cfg = config or ScoreConfig()
     if "task" not in traces.columns:
         traces = traces.merge(runs[["run_id", "task"]], on="run_id", how="left")
-    traces, measures = with_scorer_baselines(runs, traces, measures)
+    if cfg.scorer_baselines:
+        traces, measures = with_scorer_baselines(runs, traces, measures)
     names = list(dict.fromkeys([*measures["measure"].astype(str), *traces["measure"].astype(str).unique()]))
     # Sub-measure rows only exist when traces have them; parents without values stay listed.
     meta = _measure_meta(measures, names)
