@@ -21,7 +21,7 @@ from torch import nn
 from complexity_bench.contracts.measure import MeasureContext, measure
 
 
-@measure(name="random", version="2", direction=+1, direction_source='none: noise; +1 by convention, at chance whichever way', needs=(), baseline=True,
+@measure(name="random", version="2", direction=+1, direction_source='none: noise; +1 by convention, at chance whichever way', needs=(), stochastic=True, baseline=True,
          description="Uniform noise in [0, 1) keyed by the run's identity (task, hyperparameters, seed) and the step.")
 def random_baseline(model: nn.Module, ctx: MeasureContext) -> float:
     params = sorted((str(k), repr(v)) for k, v in ctx.params.items())
