@@ -150,7 +150,7 @@ def leaderboard_table(df: pd.DataFrame, table_id: str, count_col: str = "n_tasks
         return '<p class="empty">No leaderboard rows in this results folder.</p>'
     df = order_rows(df)
     if "headline_task_median" in df:
-        df = df.assign(headline_spread=df["headline_task_median"], headline_spread_lo=df["headline_task_min"],
+        df = df.copy().assign(headline_spread=df["headline_task_median"], headline_spread_lo=df["headline_task_min"],
                        headline_spread_hi=df["headline_task_max"])
     scores = [s for s in SCORES if s.key in df]
     has = lambda c: c in df  # noqa: E731
