@@ -26,7 +26,7 @@ VALUE_COLUMNS = ["run_id", "task", "step", "measure", "value", "error", "train_l
 def tiny_gpt2() -> torch.nn.Module:
     torch.manual_seed(0)
     config = transformers.GPT2Config(vocab_size=P + 1, n_positions=2, n_embd=32, n_layer=1, n_head=2,
-                                     num_labels=P, pad_token_id=P)
+                                     num_labels=P, pad_token_id=P, bos_token_id=P, eos_token_id=P)
     return transformers.GPT2ForSequenceClassification(config)
 
 
