@@ -158,3 +158,16 @@ def test_merge_keeps_an_unrelated_folder_and_export_keeps_a_file(folders, tmp_pa
     before = file.read_bytes()
     assert main(["export", str(submitted), "--measure", "my-l2", "--out", str(file)]) == 2
     assert "exists" in capsys.readouterr().err and file.read_bytes() == before
+
+
+def test_the_documented_workflow_a_new_run_of_the_suite_merges_into_the_reference(results_folder, tmp_path, capsys):
+    """run --measures NEW on the reference's suite, export, validate, merge: accepted (same events)."""
+    mine, file = tmp_path / "mine", tmp_path / "l2-dist-init.result.json"
+    assert main(["run", "--suite", "smoke", "--tasks", "xor-mlp", "--measures", "l2-dist-init", "--out", str(mine),
+                 "--workers", "1", "--no-figures", "--no-progress", "--bootstrap", "10"]) == 0
+    assert main(["export", str(mine), "--measure", "l2-dist-init", "--out", str(file)]) == 0
+    assert main(["validate", str(file)]) == 0
+    rc, err = _merge([file], results_folder, tmp_path / "merged", capsys)
+    assert rc == 0, err
+    board = pd.read_csv(tmp_path / "merged" / "leaderboard.csv")
+    assert {"l2-dist-init", "l2", "step", "random"} <= set(board["measure"])
