@@ -112,8 +112,10 @@ def test_validate_prints_one_line_per_problem(folders, tmp_path, capsys):
         doc["values"][0]["value"] = "high"
         doc["runs"][1]["censored"] = "yes"
     bad = _variant(tmp_path, folders[2], break_two)
-    assert main(["validate", str(bad)]) == 2
-    lines = capsys.readouterr().err.strip().splitlines()
+    assert main(["validate", str(bad), str(folders[2]), str(tmp_path / "absent.json")]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[2:] == [f"{folders[2]}: valid", f"{tmp_path / 'absent.json'}: cannot be read (No such file or directory)"]
+    lines = lines[:2]
     assert len(lines) == 2 and all(line.startswith(f"{bad}: ") for line in lines), lines
     assert "runs/1/censored" in lines[0] and "values/0/value" in lines[1]
 

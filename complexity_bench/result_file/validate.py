@@ -1,6 +1,7 @@
 """``validate FILE``: a result file checked against the shipped JSON Schema and against itself.
 
-Every problem is one line (``FILE: where: what``). The checks beyond the
+Every problem is one line (``FILE: where: what``); ``validate`` prints them and
+exits with status 1 when there is any (2 stays for bad usage, as everywhere). The checks beyond the
 schema: the seal (sha256) matches the content, every value belongs to a listed
 run and to the measure's table, no (run, step, measure) appears twice, the runs'
 tasks and task versions are the suite's, and the suite fingerprint matches the runs.
@@ -81,8 +82,13 @@ def problems_of(doc: dict[str, Any]) -> list[str]:
 
 
 def validate_file(path: str | Path) -> list[str]:
-    """The problems of result file ``path``, each ``path: where: what`` (empty when valid)."""
-    return [f"{path}: {p}" for p in problems_of(read_document(path))]
+    """The problems of result file ``path``, each ``path: where: what`` (empty when valid);
+    a file that cannot be read as a JSON object is one problem."""
+    try:
+        doc = read_document(path)
+    except UserError as exc:
+        return [str(exc)]
+    return [f"{path}: {p}" for p in problems_of(doc)]
 
 
 def read_valid(path: str | Path) -> dict[str, Any]:
