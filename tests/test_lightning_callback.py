@@ -17,7 +17,7 @@ from complexity_bench import Tracker  # noqa: E402
 from complexity_bench.integrations.lightning import ComplexityCallback  # noqa: E402
 from helpers.grokking_module import grokking_net, modular_addition  # noqa: E402
 
-STEPS = 300
+STEPS = 200
 (TRAIN, TEST) = modular_addition()
 # alarms: a threshold below any p, so the alarm fires at the first log after T_mem is known
 TRACKER_ARGS = dict(measures="lmn,l2,effective-rank", probe=TRAIN[0][:32], train=TRAIN, test=TEST, steps=STEPS,

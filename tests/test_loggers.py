@@ -72,6 +72,7 @@ def test_wandb_offline_run_holds_every_value_on_the_trackers_step_axis_and_one_a
         tracker = tracked_run(WandbLogger(run))
     finally:
         run.finish()
+        wandb.teardown()  # stop the W&B service process this test started
     (path,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
     recs = records(path)
     metrics = [(m.name or m.glob_name, m.step_metric) for k, m in recs if k == "metric"]
