@@ -9,6 +9,10 @@ reading the pair (a, b) as two tokens and classifying their sum. The measure
 values are appended to the Trainer's log history (trainer.state.log_history,
 keys complexity/<measure>); the Tracker's run folder goes to
 <out>/complexity/<run id>.
+
+One run of the defaults (OMP_NUM_THREADS=1, on this project's 2-core Intel Xeon
+shared with other jobs, load ~11): T_mem = 135, T_gen = 2,835 (it generalises
+late), no alarm, 8 min 49 s wall, 65 s CPU.
 """
 
 from __future__ import annotations

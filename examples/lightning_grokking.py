@@ -8,6 +8,10 @@ The model and data are examples/grokking_tracker.py's (full-batch AdamW); `model
 has the measures see the network, not the LightningModule around it. The
 measure values go to the Trainer's logger (CSV here: <out>/csv/version_0/metrics.csv,
 tags complexity/<measure>), the Tracker's run folder to <out>/complexity/<run id>.
+
+One run of the defaults (OMP_NUM_THREADS=1, on this project's 2-core Intel Xeon
+shared with other jobs, load ~11): T_mem = 75, T_gen = 615, the l2 alarm at step
+195 (no other), 1 min 26 s wall, 25 s CPU.
 """
 
 from __future__ import annotations
