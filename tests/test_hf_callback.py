@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 import torch
 
-transformers = pytest.importorskip("transformers")
+transformers = extra("transformers")
 
+from helpers.extras import extra
 from complexity_bench import Tracker  # noqa: E402
 from complexity_bench.integrations.hf import ComplexityTrainerCallback, Logits  # noqa: E402
 from helpers.grokking_module import P, modular_addition  # noqa: E402

@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers.extras import extra
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
@@ -26,7 +28,7 @@ def saved_steps(out: Path) -> list[int]:
 
 
 def test_lightning_example_runs(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("lightning")
+    extra("lightning")
     run_example("lightning_grokking.py", monkeypatch, "--steps", "12", "--measures", "l2", "--out", str(tmp_path))
     assert "stopped at step 12" in capsys.readouterr().out
     assert saved_steps(tmp_path) == list(range(13))
@@ -35,7 +37,7 @@ def test_lightning_example_runs(tmp_path, monkeypatch, capsys):
 
 
 def test_hf_example_runs(tmp_path, monkeypatch, capsys):
-    pytest.importorskip("transformers")
+    extra("transformers")
     run_example("hf_grokking.py", monkeypatch, "--steps", "12", "--measures", "l2", "--out", str(tmp_path))
     out = capsys.readouterr().out
     assert "stopped at step 12" in out and "13 log-history entries with measures" in out

@@ -8,10 +8,11 @@ import pytest
 import torch
 from torch import nn
 
+from helpers.extras import extra
 from complexity_bench import Tracker
 
-tb = pytest.importorskip("tensorboard")
-wandb = pytest.importorskip("wandb")
+tb = extra("tensorboard")
+wandb = extra("wandb")
 
 from complexity_bench.integrations.loggers import TensorBoardLogger, WandbLogger  # noqa: E402
 from helpers.wandb_records import records  # noqa: E402
