@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 import torch
 
+from helpers.extras import extra
+
 transformers = extra("transformers")
 
-from helpers.extras import extra
 from complexity_bench import Tracker  # noqa: E402
 from complexity_bench.integrations.hf import ComplexityTrainerCallback, Logits  # noqa: E402
 from helpers.grokking_module import P, modular_addition  # noqa: E402

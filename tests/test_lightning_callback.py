@@ -11,9 +11,10 @@ import pytest
 import torch
 from torch import nn
 
+from helpers.extras import extra
+
 L = extra("lightning.pytorch")
 
-from helpers.extras import extra
 from complexity_bench import Tracker  # noqa: E402
 from complexity_bench.integrations.lightning import ComplexityCallback  # noqa: E402
 from helpers.grokking_module import grokking_net, modular_addition  # noqa: E402
