@@ -112,6 +112,8 @@ def test_values_reach_the_trainers_logger_at_their_steps_and_the_run_folder_is_w
     alarm_steps = [int(r["step"]) for r in rows if r.get("complexity/alarm/l2")]
     assert alarm_steps == [announced_step(callback.tracker)]
     assert callback.tracker.warning().set_index("measure").at["l2", "alarm_step"] <= alarm_steps[0]
+    last_l2 = t[t["measure"] == "l2"]["value"].iloc[-1]
+    assert float(trainer.callback_metrics["complexity/l2"]) == pytest.approx(last_l2, rel=1e-6)  # float32 there
     saved = pd.read_parquet(callback.saved_to / "traces.parquet")
     pd.testing.assert_frame_equal(saved[VALUE_COLUMNS], t[VALUE_COLUMNS])
 
