@@ -91,6 +91,7 @@ def test_export_holds_the_folders_values_and_validates(folders, capsys):
     pd.testing.assert_series_equal(got, want, check_names=False)
     assert {r["run_id"] for r in doc["runs"]} == set(pd.read_csv(submitted / "runs.csv")["run_id"])
     assert doc["suite"]["tasks"] == {TASK: "3"} and doc["provenance"]["exported"]["torch_version"]
+    assert set(doc["provenance"]["exported"]["blas"]) == {"torch_blas", "torch_lapack", "numpy_blas"}
     assert main(["validate", str(file)]) == 0
     assert capsys.readouterr().out.strip() == f"{file}: valid"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,11 +28,8 @@ def cpu_name() -> str:
 
 def blas() -> dict[str, str]:
     """The BLAS torch and numpy were built with (their results differ with it)."""
-    out = {}
-    for part in torch.__config__.show().replace("\n", ",").split(","):
-        key, _, value = part.strip().partition("=")
-        if key in ("BLAS_INFO", "LAPACK_INFO"):
-            out[f"torch_{key.split('_')[0].lower()}"] = value.strip()
+    config = torch.__config__.show()  # "... Build settings: BLAS_INFO=mkl, ..., LAPACK_INFO=mkl, ..."
+    out = {f"torch_{key.lower()}": value for key, value in re.findall(r"\b(BLAS|LAPACK)_INFO=([^,\s]+)", config)}
     try:
         import numpy
 
