@@ -41,3 +41,20 @@ def test_hf_example_runs(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "stopped at step 12" in out and "13 log-history entries with measures" in out
     assert saved_steps(tmp_path) == list(range(13))
+
+
+def test_readme_integration_snippets_compile_and_import_what_exists():
+    import importlib
+    import re
+
+    text = (EXAMPLES.parent / "README.md").read_text()
+    section = text.split("## Where you already train", 1)[1].split("\n## Add a measure", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 3
+    for code in blocks:
+        compile(code, "README.md", "exec")
+        assert 5 <= len(code.strip().splitlines()) <= 10
+        for module, names in re.findall(r"^from (\S+) import (.+)$", code, re.M):
+            extra(module.split(".")[0])
+            imported = importlib.import_module(module)
+            assert all(hasattr(imported, n.strip()) for n in names.split(",")), (module, names)
