@@ -55,12 +55,13 @@ class Snapshots(transformers.TrainerCallback):
         self._take(state, model)
 
 
-def train(tmp_path, callbacks):
+def train(tmp_path, callbacks, max_steps=STEPS, save_steps=None, resume=None):
     args = transformers.TrainingArguments(
-        output_dir=str(tmp_path), max_steps=STEPS, per_device_train_batch_size=len(TRAIN[0]), learning_rate=1e-3,
-        logging_steps=10, save_strategy="no", report_to=[], use_cpu=True, disable_tqdm=True, seed=0)
+        output_dir=str(tmp_path), max_steps=max_steps, per_device_train_batch_size=len(TRAIN[0]), learning_rate=1e-3,
+        logging_steps=10, save_strategy="steps" if save_steps else "no", save_steps=save_steps or 500, report_to=[],
+        lr_scheduler_type="constant", use_cpu=True, disable_tqdm=True, seed=0)  # the same steps whatever max_steps
     trainer = transformers.Trainer(model=tiny_gpt2(), args=args, train_dataset=Pairs(), callbacks=callbacks)
-    trainer.train()
+    trainer.train(resume_from_checkpoint=resume)
     return trainer
 
 
@@ -101,3 +102,12 @@ def test_stop_on_alarm_stops_training_at_the_alarm(trained, tmp_path):
     trainer = train(tmp_path, [callback])
     third_log = sorted(trained[1].tracker.curve["step"])[2]
     assert trainer.state.global_step == third_log < STEPS
+
+
+def test_a_resumed_trainer_continues_the_same_trace(trained, tmp_path):
+    train(tmp_path, [ComplexityTrainerCallback(**TRACKER_ARGS)], max_steps=STEPS // 2, save_steps=STEPS // 2)
+    resumed = ComplexityTrainerCallback(**TRACKER_ARGS)
+    trainer = train(tmp_path, [resumed], resume=str(tmp_path / f"checkpoint-{STEPS // 2}"))
+    assert trainer.state.global_step == STEPS
+    whole = trained[1].tracker.traces
+    pd.testing.assert_frame_equal(resumed.tracker.traces[VALUE_COLUMNS], whole[VALUE_COLUMNS])

@@ -11,8 +11,9 @@ written to ``trainer_state.json`` with each checkpoint), and with
 ``stop_on_alarm=True`` stops training (``control.should_training_stop``) when
 an alarm fires. The measures see ``Logits(model)``: the model with its output's
 ``logits`` as its output, so the Tracker's metrics and data measures read
-logits from ``model(x)``. A resumed Trainer starts a new trace (the Tracker's
-state is not in ``trainer_state.json``). docs/integrations.md.
+logits from ``model(x)``. The Tracker's state is saved into each checkpoint
+folder (``on_save``) and read back when a Trainer resumes from one of them, so
+the trace continues. docs/integrations.md.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from complexity_bench.errors import UserError
 from complexity_bench.integrations.driver import ScheduledTracker, make_tracker
 from complexity_bench.integrations.optional import require
 from complexity_bench.tracker.tracker import Tracker
 
 transformers = require("transformers", "hf")
+STATE_FILE = "complexity_tracker.pt"  # the Tracker's state, in each checkpoint folder
 
 
 class Logits(nn.Module):
@@ -83,7 +86,21 @@ class ComplexityTrainerCallback(transformers.TrainerCallback):
             control.should_training_stop = True
 
     def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if state.global_step > 0:  # resumed from a checkpoint
+            self._restore(Path(args.output_dir) / f"checkpoint-{state.global_step}" / STATE_FILE)
         self._log(state, control, model)
+
+    def on_save(self, args, state, control, **kwargs):
+        """Beside the Trainer's checkpoint (``checkpoint-<step>/``), the Tracker's logged state."""
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if state.is_world_process_zero and folder.is_dir():
+            torch.save(self.driver.state_dict(), folder / STATE_FILE)
+
+    def _restore(self, path: Path) -> None:
+        if not path.exists():
+            raise UserError(f"resuming at a checkpoint without {STATE_FILE} ({path.parent}): the Tracker's trace "
+                            "cannot continue; start a new run or resume from a checkpoint this callback saved")
+        self.driver.load_state_dict(torch.load(path, weights_only=True))
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         self._log(state, control, model)
