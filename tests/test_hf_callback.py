@@ -111,3 +111,11 @@ def test_a_resumed_trainer_continues_the_same_trace(trained, tmp_path):
     assert trainer.state.global_step == STEPS
     whole = trained[1].tracker.traces
     pd.testing.assert_frame_equal(resumed.tracker.traces[VALUE_COLUMNS], whole[VALUE_COLUMNS])
+
+
+def test_resuming_where_the_callback_saved_nothing_is_refused(tmp_path):
+    from complexity_bench.errors import UserError
+
+    train(tmp_path, [], max_steps=4, save_steps=4)  # a checkpoint without the callback's state
+    with pytest.raises(UserError, match="without complexity_tracker.pt"):
+        train(tmp_path, [ComplexityTrainerCallback(**TRACKER_ARGS)], max_steps=8, resume=str(tmp_path / "checkpoint-4"))
