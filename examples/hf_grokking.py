@@ -22,6 +22,7 @@ import argparse
 import torch
 import transformers
 
+from complexity_bench import Data, Schedule
 from complexity_bench.integrations.hf import ComplexityTrainerCallback
 from grokking_tracker import P, modular_addition
 
@@ -51,8 +52,9 @@ def main() -> None:
     config = transformers.GPT2Config(vocab_size=P + 1, n_positions=2, n_embd=64, n_layer=1, n_head=4, num_labels=P,
                                      pad_token_id=P, bos_token_id=P, eos_token_id=P)  # P is no operand: the last token is b
     model = transformers.GPT2ForSequenceClassification(config)
-    complexity = ComplexityTrainerCallback(measures=args.measures, probe=train[0][:128], train=train, test=test,
-                                           steps=args.steps, stop_on_alarm=args.stop_on_alarm, verbose=True)
+    complexity = ComplexityTrainerCallback(args.measures, Data(probe=train[0][:128], train=train, test=test),
+                                           schedule=Schedule(steps=args.steps), stop_on_alarm=args.stop_on_alarm,
+                                           verbose=True)
     training = transformers.TrainingArguments(
         output_dir=args.out, max_steps=args.steps, per_device_train_batch_size=len(train[0]), learning_rate=1e-3,
         weight_decay=args.weight_decay, logging_steps=100, save_strategy="no", report_to=[], use_cpu=True,

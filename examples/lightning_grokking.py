@@ -22,6 +22,7 @@ import lightning.pytorch as L
 import torch
 import torch.nn.functional as F
 
+from complexity_bench import Data, Schedule
 from complexity_bench.integrations.lightning import ComplexityCallback
 from grokking_tracker import AdditionMLP, modular_addition
 
@@ -57,8 +58,9 @@ def main() -> None:
 
     train, test = modular_addition(seed=0)
     torch.manual_seed(0)
-    complexity = ComplexityCallback(model="net", measures=args.measures, probe=train[0][:128], train=train, test=test,
-                                    steps=args.steps, stop_on_alarm=args.stop_on_alarm, verbose=True)
+    complexity = ComplexityCallback(args.measures, Data(probe=train[0][:128], train=train, test=test),
+                                    schedule=Schedule(steps=args.steps), model="net",
+                                    stop_on_alarm=args.stop_on_alarm, verbose=True)
     trainer = L.Trainer(max_steps=args.steps, callbacks=[complexity], logger=L.loggers.CSVLogger(args.out, name="csv"),
                         default_root_dir=args.out, enable_checkpointing=False, enable_progress_bar=False,
                         enable_model_summary=False, log_every_n_steps=1)

@@ -12,15 +12,17 @@ from helpers.extras import extra
 
 transformers = extra("transformers")
 
-from complexity_bench import Tracker  # noqa: E402
+from complexity_bench import Data, RunLabel, Schedule, Tracker  # noqa: E402
 from complexity_bench.integrations.hf import ComplexityTrainerCallback, Logits  # noqa: E402
 from helpers.grokking_module import P, modular_addition  # noqa: E402
 
 STEPS = 40
 (TRAIN, TEST) = modular_addition()
-# threshold 0: T_mem is step 0, known at the third log; alarm threshold -inf: it fires then
-TRACKER_ARGS = dict(measures="l2,effective-rank", probe=TRAIN[0][:32], train=TRAIN, test=TEST, steps=STEPS,
-                    threshold=0.0, alarms={"l2": float("-inf")}, run_id="hf-test")
+# accuracy threshold 1e-6 (one training pair right): T_mem is step 0, known at the third log;
+# alarm threshold -inf: it fires then
+TRACKER_ARGS = dict(measures="l2,effective-rank", data=Data(probe=TRAIN[0][:32], train=TRAIN, test=TEST),
+                    schedule=Schedule(steps=STEPS, threshold=1e-6), alarms={"l2": float("-inf")},
+                    run=RunLabel(run_id="hf-test"))
 VALUE_COLUMNS = ["run_id", "task", "step", "measure", "value", "error", "train_loss", "test_loss", "train_acc",
                  "test_acc"]
 

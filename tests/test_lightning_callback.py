@@ -15,15 +15,15 @@ from helpers.extras import extra
 
 L = extra("lightning.pytorch")
 
-from complexity_bench import Tracker  # noqa: E402
+from complexity_bench import Data, RunLabel, Schedule, Tracker  # noqa: E402
 from complexity_bench.integrations.lightning import ComplexityCallback  # noqa: E402
 from helpers.grokking_module import grokking_net, modular_addition  # noqa: E402
 
 STEPS = 200
 (TRAIN, TEST) = modular_addition()
 # alarms: a threshold below any p, so the alarm fires at the first log after T_mem is known
-TRACKER_ARGS = dict(measures="lmn,l2,effective-rank", probe=TRAIN[0][:32], train=TRAIN, test=TEST, steps=STEPS,
-                    alarms={"l2": -1e9}, run_id="lightning-test")
+TRACKER_ARGS = dict(measures="lmn,l2,effective-rank", data=Data(probe=TRAIN[0][:32], train=TRAIN, test=TEST),
+                    schedule=Schedule(steps=STEPS), alarms={"l2": -1e9}, run=RunLabel(run_id="lightning-test"))
 VALUE_COLUMNS = ["run_id", "task", "step", "measure", "value", "error", "train_loss", "test_loss", "train_acc",
                  "test_acc"]
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from helpers.extras import extra
-from complexity_bench import Tracker
+from complexity_bench import Data, Tracker
 
 tb = extra("tensorboard")
 wandb = extra("wandb")
@@ -27,7 +27,7 @@ def tracked_run(*loggers) -> Tracker:
     x, y = torch.randn(32, 4), torch.randint(0, 3, (32,))
     model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 3))
     opt = torch.optim.SGD(model.parameters(), lr=0.5)
-    tracker = Tracker(MEASURES, probe=x[:16], train=(x, y), alarms={"l2": -1e9})
+    tracker = Tracker(MEASURES, Data(probe=x[:16], train=(x, y)), alarms={"l2": -1e9})
     for logger in loggers:
         tracker.add_logger(logger)
     for step in range(STEPS[-1] + 1):

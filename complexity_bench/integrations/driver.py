@@ -20,18 +20,20 @@ from complexity_bench.tracker.tracker import Tracker
 
 # The Tracker's logged state (the rows, the metrics curve, the run's initial weights, the skipped
 # measures, the alarms announced, log timings): what a checkpoint must carry for a resumed fit to
-# continue the same trace. The view, data on device and schedule are rebuilt from the arguments.
+# continue the same trace. The view, data on device and schedule are rebuilt from the arguments;
+# the architecture check starts again from the first log after a resume.
 # tests/test_lightning.py's resume test fails if the Tracker keeps its state elsewhere.
 TRACKER_STATE = ("_rows", "_curve", "_init_state", "skipped", "_announced", "log_seconds")
 
 
-def make_tracker(tracker: Tracker | None, kwargs: Mapping[str, Any]) -> Tracker:
-    """The callback's Tracker: the one given, or one built from the Tracker's own arguments."""
+def make_tracker(tracker: Tracker | None, args: tuple, kwargs: Mapping[str, Any]) -> Tracker:
+    """The callback's Tracker: the one given, or one built from the Tracker's own arguments
+    (``measures``, ``Data(...)``, ``schedule=``, ``run=``, ...: docs/tracker.md)."""
     if tracker is not None:
-        if kwargs:
-            raise UserError(f"pass either tracker= or the Tracker's arguments ({', '.join(kwargs)}), not both")
+        if args or kwargs:
+            raise UserError("pass either tracker= or the Tracker's arguments, not both")
         return tracker
-    return Tracker(**kwargs)
+    return Tracker(*args, **kwargs)
 
 
 def model_of(module: nn.Module, model: str | Callable[[nn.Module], nn.Module] | None) -> nn.Module:

@@ -1,7 +1,8 @@
 """Hugging Face transformers: ``ComplexityTrainerCallback``, the Tracker as a ``TrainerCallback``.
 
     trainer = Trainer(model=model, args=args, train_dataset=data, callbacks=[
-        ComplexityTrainerCallback(measures="l2,effective-rank", probe=x[:128], train=(x, y), steps=3000)])
+        ComplexityTrainerCallback("l2,effective-rank", Data(probe=x[:128], train=(x, y)),
+                                  schedule=Schedule(steps=3000))])
 
 At each step on the Tracker's schedule (``on_step_end``, at ``state.global_step``;
 step 0 in ``on_train_begin``) it logs the measures on the model the Trainer
@@ -49,16 +50,18 @@ class ComplexityTrainerCallback(transformers.TrainerCallback):
     """The Tracker's measures, events and alarms in a transformers ``Trainer``.
 
     Args:
-        **tracker_args: the Tracker's arguments (``measures``, ``probe``, ``train``,
-            ``test``, ``steps``, ``alarms``, ...); or ``tracker=`` a Tracker.
+        *tracker_args, **tracker_kwargs: the Tracker's arguments (``measures``,
+            ``Data(...)``, ``schedule=Schedule(steps=...)``, ``run=``, ``alarms=``, ...);
+            or ``tracker=`` a Tracker.
         run_dir: where the Tracker's run folder is written when training ends (default:
             ``<args.output_dir>/complexity/<run_id>``); False: not written.
         stop_on_alarm: stop training (``control.should_training_stop``) when an alarm fires.
     """
 
-    def __init__(self, *, tracker: Tracker | None = None, run_dir: str | Path | bool | None = None,
-                 stop_on_alarm: bool = False, **tracker_args: Any):
-        self.driver = ScheduledTracker(make_tracker(tracker, tracker_args), stop_on_alarm)
+    def __init__(self, *tracker_args: Any, tracker: Tracker | None = None,
+                 run_dir: str | Path | bool | None = None,
+                 stop_on_alarm: bool = False, **tracker_kwargs: Any):
+        self.driver = ScheduledTracker(make_tracker(tracker, tracker_args, tracker_kwargs), stop_on_alarm)
         self.run_dir = run_dir
         self.saved_to: Path | None = None
         self._wrapped: tuple[int, Logits] | None = None

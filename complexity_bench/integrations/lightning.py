@@ -1,7 +1,7 @@
 """PyTorch Lightning: ``ComplexityCallback``, the Tracker as a ``lightning.pytorch`` callback.
 
     trainer = L.Trainer(max_steps=3000, callbacks=[
-        ComplexityCallback(measures="lmn,l2", probe=x[:128], train=(x, y), steps=3000)])
+        ComplexityCallback("lmn,l2", Data(probe=x[:128], train=(x, y)), schedule=Schedule(steps=3000))])
 
 At each step on the Tracker's schedule (``on_train_batch_end``, at
 ``trainer.global_step``: the weights after that many optimizer steps; step 0 in
@@ -33,8 +33,9 @@ class ComplexityCallback(pl.callbacks.Callback):
     """The Tracker's measures, events and alarms in a Lightning ``Trainer``.
 
     Args:
-        **tracker_args: the Tracker's arguments (``measures``, ``probe``, ``train``,
-            ``test``, ``steps``, ``alarms``, ...); or ``tracker=`` a Tracker.
+        *tracker_args, **tracker_kwargs: the Tracker's arguments (``measures``,
+            ``Data(...)``, ``schedule=Schedule(steps=...)``, ``run=``, ``alarms=``, ...);
+            or ``tracker=`` a Tracker.
         model: what the measures see: None (the LightningModule), an attribute name
             (``"net"``), or a function of the LightningModule.
         run_dir: where the run folder is written at the end (default:
@@ -42,10 +43,10 @@ class ComplexityCallback(pl.callbacks.Callback):
         stop_on_alarm: stop training (``trainer.should_stop``) when an alarm fires.
     """
 
-    def __init__(self, *, tracker: Tracker | None = None, model: str | Callable[[nn.Module], nn.Module] | None = None,
-                 run_dir: str | Path | bool | None = None, stop_on_alarm: bool = False, **tracker_args: Any):
+    def __init__(self, *tracker_args: Any, tracker: Tracker | None = None,
+                 model: str | Callable[[nn.Module], nn.Module] | None = None, run_dir: str | Path | bool | None = None, stop_on_alarm: bool = False, **tracker_kwargs: Any):
         super().__init__()
-        self.driver = ScheduledTracker(make_tracker(tracker, tracker_args), stop_on_alarm)
+        self.driver = ScheduledTracker(make_tracker(tracker, tracker_args, tracker_kwargs), stop_on_alarm)
         self.model, self.run_dir = model, run_dir
         self.saved_to: Path | None = None
 
