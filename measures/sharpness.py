@@ -4,13 +4,15 @@
 eigenvalue of the Hessian of the task's full-batch training loss over all parameters, by
 power iteration on exact Hessian-vector products (``hessian_trace.hessian_vector_product``):
 
-    v ← H v / ‖H v‖,  μ = vᵀ H v (Rayleigh quotient),
+    v ← H v / ‖H v‖,  μ = vᵀ H v (Rayleigh quotient),  ρ = ‖H v‖ (→ the spectral radius),
 
-from v_0 ~ N(0, I) drawn from ``ctx.generator``, until |μ_t − μ_{t−1}| <= 1e-3 |μ_t| (at most
-100 products). Power iteration finds the eigenvalue of largest *magnitude*; when that one is
-negative (away from a minimum, or on a hinge-loss ReLU net whose Hessian is indefinite), a
-second iteration on H − μI (all of whose eigenvalues are >= 0) finds λ_max − μ. Not converging
-within the budget raises ``ValueError`` (a missing value with the reason, never a guess).
+from v_0 ~ N(0, I) drawn from ``ctx.generator``, until μ and ρ both change by at most 1e-3
+(relative) between iterations (at most 100 products). When μ = ρ (within 1e-2) the
+dominant eigenvalue is +ρ = λ_max. Otherwise the eigenvalue of largest magnitude is negative
+or ±ρ are both eigenvalues (a hinge-loss ReLU net's Hessian [[0, B], [Bᵀ, 0]] has a spectrum
+symmetric about 0, where μ stalls between them), and a second iteration on H + ρI (whose
+eigenvalues λ + ρ lie in [0, 2ρ]) gives λ_max + ρ. Not converging within the budget raises
+``ValueError`` (a missing value with the reason, never a guess).
 direction = +1: sharper minima generalise worse (Keskar et al. 2017; Jiang et al.'s
 sharpness family).
 
@@ -86,18 +88,24 @@ def _gaussian_like(params: Mapping[str, torch.Tensor], generator: torch.Generato
 
 
 def power_iteration(matvec: Callable[[Params], Params], start: Params, shift: float = 0.0,
-                    rtol: float = POWER["rtol"], max_iter: int = POWER["max_iter"]) -> float:
-    """Dominant eigenvalue (largest magnitude) of the symmetric operator v -> matvec(v) − shift·v."""
+                    rtol: float = POWER["rtol"], max_iter: int = POWER["max_iter"]) -> tuple[float, float]:
+    """(Rayleigh quotient vᵀAv, spectral radius ‖Av‖) of the symmetric A: v -> matvec(v) − shift·v, by power
+    iteration from ``start``, once both change by at most ``rtol`` (relative) between iterations.
+
+    ‖Av‖ converges to A's spectral radius even when ±ρ are both eigenvalues (there the Rayleigh
+    quotient stalls at a value between them); the Rayleigh quotient converges to the dominant
+    eigenvalue when that one is unique.
+    """
     v = _normalised(start)
-    previous = math.nan
+    previous = (math.nan, math.nan)
     for _ in range(max_iter):
         w = matvec(v)
         if shift:
             w = {k: w[k] - shift * v[k] for k in w}
-        mu = float(_dot(v, w))
-        if math.isfinite(previous) and abs(mu - previous) <= rtol * abs(mu):
-            return mu
-        previous = mu
+        current = (float(_dot(v, w)), float(_dot(w, w).sqrt()))
+        if all(math.isfinite(b) and abs(a - b) <= rtol * abs(a) for a, b in zip(current, previous)):
+            return current
+        previous = current
         v = _normalised(w)
     raise ValueError(f"power iteration did not converge in {max_iter} Hessian-vector products "
                      f"(rtol {rtol}): the top eigenvalues are too close to separate")
@@ -108,10 +116,11 @@ def top_hessian_eigenvalue(loss_fn: Callable[..., torch.Tensor], params: Mapping
     """λ_max of ∇²_params loss_fn(params, *extra): the largest algebraic eigenvalue (module docstring)."""
     hvp = hessian_vector_product(loss_fn, params, *extra)
     start = _gaussian_like(params, generator)
-    dominant = power_iteration(hvp, start, **power)
-    if dominant >= 0:
-        return dominant
-    return power_iteration(hvp, start, shift=dominant, **power) + dominant
+    mu, rho = power_iteration(hvp, start, **power)
+    if abs(mu - rho) <= 10 * power.get("rtol", POWER["rtol"]) * rho:  # +ρ is the unique dominant eigenvalue
+        return mu
+    # H + ρI has eigenvalues λ + ρ in [0, 2ρ], the largest being λ_max + ρ
+    return power_iteration(hvp, start, shift=-rho, **power)[0] - rho
 
 
 def flatness_sigma(error_of: Callable[[Params], torch.Tensor], params: Mapping[str, torch.Tensor],
