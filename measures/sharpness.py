@@ -24,13 +24,15 @@ unperturbed one (Jiang et al.'s ``pacbayes.flatness``, their §"PAC-Bayesian mea
 
 with M = 16 draws z_m ~ N(0, I) taken once from ``ctx.generator`` and reused at every σ
 (common random numbers: err(σ) is then one fixed function of σ, so the bisection is on a
-deterministic curve), and σ found by 24 bisection steps in log σ between 1e-6 and 10 (a
-relative resolution of 10^(7/2^24)−1 ≈ 1e-6; a net whose error stays within d even at σ = 10
-reports 1/10² = 0.01). The error is 1 − the task's own per-sample ``correct`` on the training
+deterministic curve), and σ found by 14 bisection steps in log σ between 1e-6 and 10 (a
+relative resolution of 10^(7/2^14) − 1 ≈ 0.1 %; a net whose error stays within d even at
+σ = 10 reports 1/10² = 0.01). The error is 1 − the task's own per-sample ``correct`` on the training
 set, so this applies to every task that scores accuracy (regression tasks count a sample
 correct within their tolerance). direction = +1 (Jiang et al.: larger 1/σ'² = sharper = worse).
 
-Both are stochastic (their random draws come from ``ctx.generator``), run on the model's
+Cost (docs/measures.md): seconds per checkpoint on the default suite's largest net (sparse
+parity, 42k parameters, 1,000 training samples), so both are in the expensive tier (the full
+suite, or any suite when named). Both are stochastic (their random draws come from ``ctx.generator``), run on the model's
 device through ``torch.func.functional_call`` on detached copies of the parameters, and
 never touch the model.
 
@@ -61,7 +63,7 @@ __all__ = ["power_iteration", "top_hessian_eigenvalue", "flatness_sigma", "Hessi
 JIANG = ("Jiang, Neyshabur, Mobahi, Krishnan & Bengio 2020, Fantastic Generalization Measures and Where to "
          "Find Them, ICLR (arXiv 1912.02178)")
 POWER = {"rtol": 1e-3, "max_iter": 100}
-FLATNESS = {"deviation": 0.1, "n_draws": 16, "sigma_low": 1e-6, "sigma_high": 10.0, "steps": 24}
+FLATNESS = {"deviation": 0.1, "n_draws": 16, "sigma_low": 1e-6, "sigma_high": 10.0, "steps": 14}
 
 Params = dict[str, torch.Tensor]
 
@@ -161,7 +163,7 @@ class HessianTopEigenvalue(Measure):
         name="hessian-top-eigenvalue", version="1", direction=+1,
         direction_source="Keskar et al. 2017; Jiang et al. 2020 (sharpness): sharper minima (larger top Hessian "
                          "eigenvalue) generalise worse",
-        needs=frozenset({"weights", "data", "gradients"}), cost="moderate", stochastic=True, applies_to="any",
+        needs=frozenset({"weights", "data", "gradients"}), cost="expensive", stochastic=True, applies_to="any",
         reference="Keskar et al. 2017 (arXiv 1609.04836); " + JIANG + "; power iteration as in PyHessian "
                   "(Yao et al. 2020, arXiv 1912.07145)",
         description="largest eigenvalue of the Hessian of the full-batch training loss over all parameters, by "
@@ -184,7 +186,7 @@ class PacBayesFlatness(Measure):
         name="pac-bayes-flatness", version="1", direction=+1,
         direction_source="Jiang et al. 2020: pacbayes.flatness 1/σ'² is a complexity measure (larger = sharper = "
                          "worse generalisation), among the best-correlated in their study",
-        needs=frozenset({"weights", "data"}), cost="moderate", stochastic=True, applies_to="any", reference=JIANG,
+        needs=frozenset({"weights", "data"}), cost="expensive", stochastic=True, applies_to="any", reference=JIANG,
         description="1/σ'², σ' the largest std of isotropic Gaussian weight noise keeping the mean training error "
                     "over 16 draws within 0.1 of the unperturbed error (bisection in log σ on fixed draws); tasks "
                     "that score accuracy",
