@@ -8,7 +8,8 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from complexity_bench.measures.llc import check_chain_health, mala_log_acceptance, second_half_drift, sgld_llc
+from complexity_bench.measures.llc import (check_chain_health, mala_log_acceptance, second_half_drift,
+                                          second_half_drift_z, sgld_llc)
 
 
 def test_log_acceptance_matches_scipy_gaussian_densities():
@@ -51,6 +52,16 @@ def test_drift_of_a_linear_trend():
     n_beta, llc = 50.0, 3.0
     assert second_half_drift(draws, 40, n_beta, llc) == pytest.approx(n_beta * 0.01 * 30 / llc)
     assert second_half_drift(torch.ones(2, 80), 40, n_beta, llc) == 0.0
+    assert second_half_drift_z(torch.ones(2, 80), 40) == 0.0
+
+
+def test_drift_z_against_a_direct_batch_means_computation():
+    g = np.random.default_rng(1)
+    draws = g.normal(size=(2, 80)) + np.linspace(0, 1, 80)
+    third, last = draws[:, 20:50], draws[:, 50:80]  # steps 60-89 and 90-119 of T = 120
+    bm = [q.reshape(2, 6, 5).mean(2).ravel() for q in (third, last)]
+    z = abs(bm[1].mean() - bm[0].mean()) / math.sqrt(bm[0].var(ddof=1) / 12 + bm[1].var(ddof=1) / 12)
+    assert second_half_drift_z(torch.from_numpy(draws), 40) == pytest.approx(z)
 
 
 def test_a_chain_still_relaxing_fails_the_drift_check():
