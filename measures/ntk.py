@@ -117,7 +117,7 @@ def _initial_params(model: nn.Module, init_state: Mapping[str, torch.Tensor]) ->
     direction_source="Kumar, Bordelon, Gershman & Pehlevan 2023: grokking is the transition from lazy (kernel) to "
                      "rich (feature-learning) dynamics; a kernel that moved from init and aligned with the labels is "
                      "the rich, generalising side",
-    needs=("weights", "data"),
+    needs=("weights", "data", "gradients"),
     cost="expensive",
     reference="Kumar, Bordelon, Gershman & Pehlevan 2023, Grokking as the transition from lazy to rich training "
               "dynamics (arXiv 2310.06110); Cristianini, Shawe-Taylor, Elisseeff & Kandola 2001 (kernel-target "
