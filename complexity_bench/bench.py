@@ -39,7 +39,7 @@ Reported (JSON keys):
   Linear(100,100)-SiLU-Linear(100,31) at N = 961 (null with a note when absent).
 - ``measure_seconds``: seconds per checkpoint of every registered measure on each default-suite
   task's model after a short training (``complexity_bench.measure_costs``; the quick bench: the
-  paper's net only, one timed call).
+  paper's net only, cheap and moderate tiers, one timed call).
 - ``denormal_slowdown``: step time late in a run (modadd-mlp, weight decay 0, trained
   ``after_steps`` steps without flushing) with denormals kept / flushed, and the share
   of denormal values in its weights and Adam state; ``denormal_kernel_slowdown``: the
@@ -477,7 +477,8 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
     from complexity_bench.measure_costs import measure_seconds
 
     res["measure_seconds"] = measure_seconds(
-        train_steps=50 if quick else 500, repeats=1 if quick else 3, tasks=[PAPER_TASK] if quick else None, progress=say)
+        train_steps=50 if quick else 500, repeats=1 if quick else 3, tasks=[PAPER_TASK] if quick else None,
+        tiers=("cheap", "moderate") if quick else None, progress=say)
 
     say("LMN")
     lmn = lmn_seconds(961)

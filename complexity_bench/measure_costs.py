@@ -67,13 +67,13 @@ def time_measures(model: torch.nn.Module, ctx: MeasureContext, names: Iterable[s
 
 
 def measure_seconds(train_steps: int = 500, repeats: int = 3, suite: str = "default",
-                    tasks: Iterable[str] | None = None,
+                    tasks: Iterable[str] | None = None, tiers: Iterable[str] | None = None,
                     progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """{task: {"parameters", "step", "seconds": {measure: s or error}}} for the suite's tasks, or the named
-    ``tasks`` among them (module docstring)."""
+    ``tasks`` among them, for every measure, or those of the named cost ``tiers`` (module docstring)."""
     say = progress or (lambda s: None)
     TASKS.discover()
-    names = MEASURES.names()
+    names = sorted(m.name for m in MEASURES if tiers is None or m.info.cost in set(tiers))
     wanted = None if tasks is None else set(tasks)
     out: dict[str, Any] = {}
     for task in suite_tasks(suite):
