@@ -42,7 +42,7 @@ Example::
     >>> a = torch.diag(torch.tensor([3.0, -5.0, 1.0]))          # L(w) = wᵀ A w / 2: H = A
     >>> loss = lambda p: 0.5 * p["w"] @ a @ p["w"]
     >>> gen = torch.Generator().manual_seed(0)
-    >>> round(top_hessian_eigenvalue(loss, {"w": torch.zeros(3)}, gen, rtol=1e-10, max_iter=2000), 6)
+    >>> round(top_hessian_eigenvalue(loss, {"w": torch.zeros(3)}, gen, rtol=1e-8, max_iter=2000), 4)
     3.0
 """
 

@@ -60,8 +60,8 @@ def test_tiny_net_matches_full_eigendecomposition(make_context, task_name, activ
     exact = float(torch.linalg.eigvalsh(_exact_hessian(net, ctx.task.loss, x, y)).max())
     params = dict(net.named_parameters())
     loss_fn = lambda p, t: ctx.task.loss(functional_call(net, p, (x,)), t)  # noqa: E731
-    tight = top_hessian_eigenvalue(loss_fn, params, _gen(), y, rtol=1e-10, max_iter=5000)
-    assert tight == pytest.approx(exact, rel=1e-5)
+    tight = top_hessian_eigenvalue(loss_fn, params, _gen(), y, rtol=1e-9, max_iter=5000)
+    assert tight == pytest.approx(exact, rel=1e-4)
     plugin = get_measure("hessian-top-eigenvalue").compute(net, ctx.for_measure("hessian-top-eigenvalue"))
     assert plugin == pytest.approx(exact, rel=2e-2)  # default stopping rule: rtol 1e-3 on the Rayleigh quotient
 
