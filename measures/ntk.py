@@ -4,8 +4,9 @@ For the probe inputs x_1..x_N, outputs f(θ, x) ∈ R^C and every parameter θ, 
 
     K(θ)_ij = Σ_c ⟨∂f_c(θ, x_i)/∂θ, ∂f_c(θ, x_j)/∂θ⟩      (N×N, summed over the C outputs)
 
-computed from per-sample Jacobians (``torch.func.jacrev`` vmapped over samples, on detached
-parameters through ``functional_call``) in float32, contracted in float64. Sub-measures:
+computed one output at a time: for each c, the N×#θ matrix A_c of per-sample gradients
+∂f_c(x_i)/∂θ (``torch.func.grad`` vmapped over samples, on detached parameters through
+``functional_call``, float32) and K += A_c A_cᵀ in float64. Sub-measures:
 
 - ``kernel-distance`` = ‖K(θ_t) − K(θ_0)‖_F / ‖K(θ_0)‖_F with θ_0 the run's initial weights
   (``ctx.init_state``): 0 in the lazy (kernel) regime, growing as features are learned. Kumar
@@ -18,10 +19,9 @@ parameters through ``functional_call``) in float32, contracted in float64. Sub-m
   share one direction).
 
 Summing over outputs (the trace NTK, not the NC×NC kernel) keeps K at N×N; for one output it is
-the full eNTK. Memory: Jacobians are taken in chunks of samples of at most ~32 MB
-(chunk × C × #θ floats) and each block K[a, b] is contracted from the two chunks' Jacobians,
-recomputing a chunk's Jacobian rather than holding all of them (the paper net's 128 × 31 ×
-20,723 would be 330 MB). A zero initial kernel (all-zero init) or kernel raises ``ValueError``.
+the full eNTK. One output at a time holds N×#θ gradients (10 MB for the paper net), never the
+N×C×#θ Jacobian (330 MB), and computes each sample's gradient once per output.
+A zero initial kernel (all-zero init) or kernel raises ``ValueError``.
 
 Example::
 
@@ -38,41 +38,31 @@ from typing import Mapping
 
 import torch
 from torch import nn
-from torch.func import functional_call, jacrev, vmap
+from torch.func import functional_call, grad, vmap
 
 from complexity_bench.contracts.measure import MeasureContext, measure
 
-__all__ = ["per_sample_jacobians", "empirical_ntk", "kernel_distance", "label_alignment", "label_matrix"]
+__all__ = ["output_gradients", "empirical_ntk", "kernel_distance", "label_alignment", "label_matrix"]
 
-CHUNK_FLOATS = 8 * 2 ** 20  # ~32 MB of float32 Jacobian per chunk (module docstring)
-
-
-def per_sample_jacobians(model: nn.Module, params: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """(n, C, #θ) float32: ∂f_c(x_i)/∂θ for every sample, output and parameter (flattened in ``params`` order)."""
+def output_gradients(model: nn.Module, params: Mapping[str, torch.Tensor], x: torch.Tensor, c: int) -> torch.Tensor:
+    """(N, #θ): ∂f_c(x_i)/∂θ for every sample (parameters flattened in ``params`` order), by ``torch.func``."""
     detached = {k: v.detach() for k, v in params.items()}
 
     def single(p: dict[str, torch.Tensor], xi: torch.Tensor) -> torch.Tensor:
-        return functional_call(model, p, (xi.unsqueeze(0),)).reshape(-1)
+        return functional_call(model, p, (xi.unsqueeze(0),)).reshape(-1)[c]
 
-    jac = vmap(jacrev(single), in_dims=(None, 0))(detached, x)
-    return torch.cat([jac[k].reshape(len(x), jac[k].shape[1], -1) for k in detached], dim=2)
+    g = vmap(grad(single), in_dims=(None, 0))(detached, x)
+    return torch.cat([g[k].reshape(len(x), -1) for k in detached], dim=1)
 
 
 def empirical_ntk(model: nn.Module, params: Mapping[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """K (N×N, float64), the output-summed empirical NTK of ``model`` at ``params`` on ``x`` (module docstring)."""
     with torch.no_grad():
         n_out = functional_call(model, {k: v.detach() for k, v in params.items()}, (x[:1],)).numel()
-    n_params = sum(p.numel() for p in params.values())
-    chunk = max(1, CHUNK_FLOATS // max(1, n_out * n_params))
-    starts = list(range(0, len(x), chunk))
     kernel = torch.zeros(len(x), len(x), dtype=torch.float64, device=x.device)
-    for ia, a in enumerate(starts):
-        ja = per_sample_jacobians(model, params, x[a:a + chunk]).double()
-        for b in starts[ia:]:
-            jb = ja if b == a else per_sample_jacobians(model, params, x[b:b + chunk]).double()
-            block = torch.einsum("icp,jcp->ij", ja, jb)
-            kernel[a:a + chunk, b:b + chunk] = block
-            kernel[b:b + chunk, a:a + chunk] = block.T
+    for c in range(n_out):
+        a = output_gradients(model, params, x, c).double()
+        kernel += a @ a.T
     if not torch.isfinite(kernel).all():
         raise ValueError("empirical NTK is non-finite")
     return kernel
