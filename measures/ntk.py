@@ -112,7 +112,8 @@ def _initial_params(model: nn.Module, init_state: Mapping[str, torch.Tensor]) ->
     reference="Kumar, Bordelon, Gershman & Pehlevan 2023, Grokking as the transition from lazy to rich training "
               "dynamics (arXiv 2310.06110); Cristianini, Shawe-Taylor, Elisseeff & Kandola 2001 (kernel-target "
               "alignment)",
-    description="empirical NTK of the probe set (summed over outputs, all parameters, torch.func jacrev+vmap): "
+    description="empirical NTK of the probe set (summed over outputs, all parameters; torch.func per-sample "
+                "gradients vmapped, one output at a time): "
                 "kernel-distance ||K_t−K_0||_F/||K_0||_F from the initial weights' kernel, and label-alignment "
                 "<K,YYᵀ>/(||K|| ||YYᵀ||) with the probe labels",
 )
