@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="what is registered, with metadata")
     ls.add_argument("what", choices=["measures", "tasks"])
+    ls.add_argument("name", nargs="?", default=None, help="one measure or task: all its fields, wrapped")
     ls.add_argument("--plugin", action="append", default=[], metavar="PATH")
 
     s = sub.add_parser("score", help="re-score stored results (or a folder of Tracker.save runs) without retraining")
@@ -90,30 +91,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from complexity_bench.contracts.measure import MEASURES
     from complexity_bench.contracts.plugins import load_plugins
-    from complexity_bench.contracts.task import TASKS
+    from complexity_bench.listing import list_text
 
     load_plugins(args.plugin)
-    if args.what == "measures":
-        rows = [{"name": m.name, **m.info.as_row(), "description": m.info.description} for m in MEASURES]
-    else:
-        rows = [t.describe() for t in TASKS]
-    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
-        print(pd.DataFrame(rows).to_string(index=False))
+    print(list_text(args.what, args.name))
     return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     from complexity_bench.pipeline.outputs import rescore
+    from complexity_bench.pipeline.store import lock_output
     from complexity_bench.tracker.save import collect_run_folders
 
-    collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
-    manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
-    print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
-    return cmd_report(args)
+    with lock_output(args.results_dir, create=False):  # the lock `run` holds: neither overwrites the other
+        collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
+        manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
+        print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
+        return cmd_report(args)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -125,23 +120,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_check_measure(args: argparse.Namespace) -> int:
-    from complexity_bench.contracts.measure import MEASURES
-    from complexity_bench.contracts.plugins import load_plugins
-    from complexity_bench.testing import check_measure
+    from complexity_bench.check_isolated import check_isolated
 
     target = args.target
-    if target.endswith(".py") or Path(target).is_file():
-        names = [n for n in load_plugins([target]) if n in MEASURES]
-        if not names:
-            raise UserError(f"{target!r} defines no measure")
-    else:
-        names = [MEASURES.get(target).name]  # unknown name: one line with "did you mean"
-    ok = True
-    for name in names:
-        report = check_measure(name, raise_on_failure=False)
-        print(report)
-        ok &= report.ok
-    return 0 if ok else 1
+    # in a supervised process, with time limits: a plugin that exits, is killed or hangs
+    # fails its check in one line (check_isolated.py)
+    checked = check_isolated(target, is_file=target.endswith(".py") or Path(target).is_file())
+    for c in checked:
+        print(c.text)
+    return 0 if all(c.ok for c in checked) else 1
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
