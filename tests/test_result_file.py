@@ -18,6 +18,7 @@ from complexity_bench.cli import main
 from complexity_bench.result_file.document import seal
 from complexity_bench.result_file.export import suite_version
 from complexity_bench.scoring import SCORES
+from complexity_bench.scoring.config import PROTOCOL_VERSION
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 TASK = "modadd-mlp"
@@ -124,7 +125,7 @@ def test_validate_prints_one_line_per_problem(folders, tmp_path, capsys):
 @pytest.mark.parametrize("change, reseal, reason", [
     (lambda d: d.update(format_version=2), True, "format_version: 2 is not readable"),
     (lambda d: d["values"][3].update(value=d["values"][3]["value"] * 1.001), False, "sha256: does not match"),
-    (lambda d: d["suite"].update(protocol_version="1"), True, "refused: protocol version 1, the reference's is 2"),
+    (lambda d: d["suite"].update(protocol_version="1"), True, f"refused: protocol version 1, the reference's is {PROTOCOL_VERSION}"),
     (lambda d: _task_version(d, "2"), True, "refused: task modadd-mlp version 2"),
     (lambda d: d.update(runs=d["runs"][1:], values=[v for v in d["values"] if v["run_id"] != d["runs"][0]["run_id"]]),
      True, "of the reference is missing (1 runs missing)"),
