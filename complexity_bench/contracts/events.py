@@ -25,6 +25,7 @@ from typing import Sequence
 import numpy as np
 
 CONSECUTIVE = 3  # guards against a single lucky evaluation (docs/protocol.md, "Events")
+ACCURACY_THRESHOLD = 0.99  # q: the accuracy T_mem and T_gen are reached at (docs/protocol.md, "Events")
 SPIKE_FACTOR = 10.0  # a spike: training loss above 10x its running minimum (docs/protocol.md)
 
 
