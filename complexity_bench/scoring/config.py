@@ -90,10 +90,11 @@ class ScoreTables:
 
 
 # Score columns and whether larger is better (None: neither; a diagnostic), as each scorer declares them.
-from complexity_bench.scoring import conditional, early_warning, forecast, granulated, tracking  # noqa: E402
+from complexity_bench.scoring import (conditional, early_warning, forecast, granulated, instability,  # noqa: E402
+                                      tracking)
 
 HIGHER_IS_BETTER: dict[str, bool | None] = {**tracking.COLUMNS, **early_warning.COLUMNS, **forecast.COLUMNS,
-                                            **granulated.COLUMNS, **conditional.COLUMNS}
+                                            **granulated.COLUMNS, **conditional.COLUMNS, **instability.COLUMNS}
 SCORES: tuple[str, ...] = tuple(HIGHER_IS_BETTER)
 # The two prediction questions, asked within a configuration at a common step (docs/protocol.md,
 # "Version 3"): do the measure's values order which of two seeds of one recipe generalises first
