@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="train (or reuse) runs, evaluate measures, score, write the leaderboard")
     r.add_argument("--measures", default="all", help="'all' or comma-separated names (default: all)")
     r.add_argument("--tasks", default="all", help="'all' or comma-separated names (default: all)")
-    r.add_argument("--suite", default="default", help="smoke | default | full | operations | gpu | long (default: default)")
+    r.add_argument("--suite", default="default",
+                   help="smoke | default | full | operations | gpu | long (default: default)")
     r.add_argument("--out", default="results", type=Path, help="output folder (default: results/)")
     r.add_argument("--workers", default=0, type=_non_negative_int, help="worker processes (default: 0 = one per core)")
     r.add_argument("--plugin", action="append", default=[], metavar="PATH", help="a .py file defining measures or tasks (repeatable)")

@@ -55,9 +55,9 @@ NEEDS = frozenset({"weights", "data", "gradients"})
 # at the same moments (docs/protocol.md, "Checkpoints"); a tier changes which suites
 # include a measure, never where it is measured.
 COST_TIERS: dict[str, dict] = {
-    "cheap": {"toy_seconds": 0.5, "suites": ("smoke", "default", "full")},
-    "moderate": {"toy_seconds": 5.0, "suites": ("smoke", "default", "full")},
-    "expensive": {"toy_seconds": 30.0, "suites": ("full",)},
+    "cheap": {"toy_seconds": 0.5, "suites": ("smoke", "default", "full", "operations", "gpu", "long")},
+    "moderate": {"toy_seconds": 5.0, "suites": ("smoke", "default", "full", "operations", "gpu", "long")},
+    "expensive": {"toy_seconds": 30.0, "suites": ("full", "gpu")},
 }
 APPLIES_TO = frozenset({"any", "piecewise_linear", "cyclic_group", "classification"})
 

@@ -27,3 +27,13 @@ def test_long_suite_is_the_documented_design():
 def test_other_suites_keep_the_early_stop():
     v = TASKS.get("modadd-mlp").variants("full")[0]
     assert v.param_dict["stop_factor"] == 1.5 and v.param_dict["steps"] == 20_000
+
+
+def test_every_new_suite_plans_runs_and_the_cheap_measures():
+    from complexity_bench.contracts.measure import MEASURES
+    from complexity_bench.pipeline.harness import RunConfig, make_plan
+
+    cheap = {m.name for m in MEASURES if m.info.cost == "cheap"}
+    for suite, task in (("long", "xor-mlp"), ("operations", "modsub-mlp"), ("gpu", "s5-transformer")):
+        plan = make_plan(RunConfig(tasks=task, measures="all", suite=suite))
+        assert plan.variants[task] and cheap <= {m.name for m in plan.measures}, suite
