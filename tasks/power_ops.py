@@ -105,7 +105,8 @@ _GPU_ONLY = {"modcubexy-mlp", "modsub-transformer", "moddiv-transformer", "modsu
 
 def _grids(name: str, arch: str) -> dict[str, list[dict[str, Any]]]:
     suite = "gpu" if name in _GPU_ONLY else "operations"
-    return {"smoke": [{"steps": 300 if arch == "mlp" else 200}], suite: _RECIPE_AND_CONTROL[arch]}
+    # smoke: a pipeline check (it need not grok); 50 transformer steps cost ~1 CPU-s
+    return {"smoke": [{"steps": 300 if arch == "mlp" else 50}], suite: _RECIPE_AND_CONTROL[arch]}
 
 
 # Budgets (docs/tasks.md, "Power et al.'s operations"): the MLP's from the seed-0 pilots
