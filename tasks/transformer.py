@@ -11,7 +11,7 @@ random 30% of all pairs for training (p = 113, d_model = 128).
 
 Here p = 47 and d_model = 128 so that one run groks on one CPU core in minutes (a
 training step of the 209,792-parameter net on its 883 training pairs costs ~30 ms);
-the train fraction is 0.4. The stages are in ``complexity_bench/contracts/transformer_stages.py``.
+the train fraction is 0.4. The stages are in ``tasks/_transformer_stages.py``.
 
 Where measures cut (``input_stage = 2``, ``hidden_stage = 3``): after attention, the
 "=" position's residual stream is one real vector per input (d_model = 128), and
@@ -48,7 +48,7 @@ from typing import Any, ClassVar, Mapping
 
 from complexity_bench.contracts.models import StagedModel
 from complexity_bench.contracts.task import register_task
-from complexity_bench.contracts.transformer_stages import AttentionAtLast, OperandsThenEquals, ResidualMLP, unembedding
+from ._transformer_stages import AttentionAtLast, OperandsThenEquals, ResidualMLP, unembedding
 
 from ._common import seeded_model
 from .algorithmic import _ModAdd

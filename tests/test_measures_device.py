@@ -38,7 +38,7 @@ from torch.utils._device import _device_constructors
 from complexity_bench import Tracker, compute
 from complexity_bench.contracts.measure import MEASURES, MeasureContext, compute_measure
 from complexity_bench.contracts.models import PairEmbedding, StagedModel, mlp_stages
-from complexity_bench.contracts.transformer_stages import AttentionAtLast, OperandsThenEquals, ResidualMLP, unembedding
+from complexity_bench.tasks._transformer_stages import AttentionAtLast, OperandsThenEquals, ResidualMLP, unembedding
 from complexity_bench.testing import ToyModularAddition
 
 ROOT = Path(__file__).resolve().parents[1]
