@@ -3,7 +3,7 @@
 import json
 
 from complexity_bench.pipeline import harness, outputs
-from complexity_bench.pipeline.harness import RunConfig
+from complexity_bench.pipeline.plan import RunConfig
 
 
 def test_manifest_records_the_commit_at_the_start(tmp_path, monkeypatch):

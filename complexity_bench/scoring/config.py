@@ -16,6 +16,9 @@ import pandas as pd
 # every measure at the same checkpoints, ranks on the two prediction questions with ties.
 PROTOCOL_VERSION = "2"
 
+# Bootstrap replicates unless a caller asks for another number (`run`/`score --bootstrap`).
+DEFAULT_N_BOOT = 1000
+
 # ScoreConfig.resample -> how the bootstrap draws a task's runs (bootstrap.py)
 RESAMPLING = {"hierarchical": "configurations, then seeds", "clusters": "configurations, seeds whole",
               "runs": "runs"}
@@ -55,7 +58,7 @@ class ScoreConfig:
 
     horizon: float = 2.0
     false_alarm: float = 0.10
-    n_boot: int = 1000
+    n_boot: int = DEFAULT_N_BOOT
     seed: int = 0
     eps: float = 1e-12
     sign_tol: float = 0.05
