@@ -1,4 +1,4 @@
-"""Measures and the Tracker on the model's device (issue #15).
+"""Measures and the Tracker on the model's device (docs/tracker.md).
 
 A measure computed on a model whose parameters are on device D must make every
 tensor it uses on D (or move it there) and return Python floats. Three checks:
