@@ -7,13 +7,12 @@ import torch
 
 from complexity_bench import MEASURES
 from complexity_bench.contracts.measure import FunctionMeasure, MeasureInfo
-from complexity_bench.testing import check_measure
+from complexity_bench.testing import check_measure, parametrize_with_checks
 
 
-@pytest.mark.parametrize("name", MEASURES.names())
-def test_every_registered_measure_conforms(name):
-    report = check_measure(name)
-    assert report.ok
+@parametrize_with_checks(MEASURES.names())
+def test_every_registered_measure_conforms(measure, check):
+    check(measure)
 
 
 def _global_rng(model, ctx):
