@@ -23,6 +23,12 @@ def _seeded(model, ctx):
     return float(torch.rand((), generator=ctx.generator))
 
 
+def _mutates_weights(model, ctx):
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    return 0.0
+
+
 def _fm(fn, **kw):
     return FunctionMeasure(fn, MeasureInfo(name="bad", version="1", direction=1, **kw))
 
@@ -134,3 +140,17 @@ def test_a_registered_measure_pickles_without_the_registry():
     assert "pickled-seeded" not in MEASURES
     clone = pickle.loads(blob)
     assert clone.info.name == "pickled-seeded" and clone.fn is _seeded
+
+
+def test_parametrized_checks_fail_one_by_one_naming_their_check():
+    """One pytest case per (measure, check): a measure that mutates the model fails the
+    "model unchanged" case alone, and its message names that check."""
+    mark = parametrize_with_checks([_fm(_mutates_weights)])
+    failed = {}
+    for measure, check in mark.args[1]:
+        try:
+            check(measure)
+        except AssertionError as exc:
+            failed[check.__name__] = str(exc)
+    assert list(failed) == ["check_model_unchanged"]
+    assert "FAIL  model unchanged" in failed["check_model_unchanged"]
