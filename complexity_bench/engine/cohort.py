@@ -25,7 +25,7 @@ Why: the smallest nets of the suite are dominated by per-operation overhead (a
 overhead once for all of them (measured speed-ups: docs/performance.md). On a GPU it
 is what fills the device.
 ``cohort_compatible`` says when a group of variants can be trained this way; the
-harness falls back to the loop otherwise.
+engine selection (select.py) falls back to the loop otherwise.
 
 Modules: this one holds compatibility and the training loop; the stacked model is in
 ``cohort_model``, its optimizers in ``cohort_optimizer`` (AdamW through ``fused_adamw``,
