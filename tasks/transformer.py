@@ -64,9 +64,9 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     # one short run: exercises the pipeline (it need not grok)
     "smoke": [{"steps": 200}],
     "default": [],
-    # the canonical setting and its weight-decay-0 control, 5 seeds each: a training step
-    # costs ~30 ms on one CPU core, so these 10 runs are ~1 CPU-hour of the full suite's
-    # budget (docs/protocol.md, "The full suite"); wider grids belong to a GPU suite
+    # the canonical setting and its weight-decay-0 control, 5 seeds each: 10 runs, a share
+    # of the full suite's budget its measured cost allows (docs/tasks.md; docs/protocol.md,
+    # "The full suite"); wider grids belong to a GPU suite
     "full": [{"weight_decay": wd} for wd in (0.0, 1.0)],
 }
 
