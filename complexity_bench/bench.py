@@ -57,7 +57,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from complexity_bench.engine.cohort import lockstep_stepper
+from complexity_bench.engine.cohort import lockstep_stepper, train_cohort
 from complexity_bench.engine.select import cohort_engines
 from complexity_bench.contracts.task import Recipe, Task, Variant, get_task, TASKS
 from complexity_bench.engine.allocator import keep_freed_memory
