@@ -133,12 +133,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from complexity_bench.pipeline.outputs import rescore
+    from complexity_bench.pipeline.store import lock_output
     from complexity_bench.tracker.save import collect_run_folders
 
-    collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
-    manifest = rescore(args.results_dir, figures=not args.no_figures, **_given(bootstrap=args.bootstrap))
-    print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
-    return cmd_report(args)
+    with lock_output(args.results_dir, create=False):  # the lock `run` holds: neither overwrites the other
+        collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
+        manifest = rescore(args.results_dir, figures=not args.no_figures, **_given(bootstrap=args.bootstrap))
+        print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
+        return cmd_report(args)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -150,23 +152,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_check_measure(args: argparse.Namespace) -> int:
-    from complexity_bench.contracts.measure import MEASURES
-    from complexity_bench.contracts.plugins import load_plugins
-    from complexity_bench.testing import check_measure
+    from complexity_bench.check_isolated import check_isolated
 
     target = args.target
-    if target.endswith(".py") or Path(target).is_file():
-        names = [n for n in load_plugins([target]) if n in MEASURES]
-        if not names:
-            raise UserError(f"{target!r} defines no measure")
-    else:
-        names = [MEASURES.get(target).name]  # unknown name: one line with "did you mean"
-    ok = True
-    for name in names:
-        report = check_measure(name, raise_on_failure=False)
-        print(report)
-        ok &= report.ok
-    return 0 if ok else 1
+    # in a supervised process, with time limits: a plugin that exits, is killed or hangs
+    # fails its check in one line (check_isolated.py)
+    checked = check_isolated(target, is_file=target.endswith(".py") or Path(target).is_file())
+    for c in checked:
+        print(c.text)
+    return 0 if all(c.ok for c in checked) else 1
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

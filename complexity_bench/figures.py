@@ -28,6 +28,7 @@ and nothing opens a window. Missing values are simply not drawn.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from pathlib import Path
@@ -37,6 +38,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
+from complexity_bench.pipeline.store import atomic_write
 from complexity_bench.scoring.config import BESIDE, HEADLINE, HIGHER_IS_BETTER, ScoreTables
 
 _PANELS = ("headline", *HEADLINE, *BESIDE)
@@ -148,7 +150,7 @@ def _curves(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list[
         if k < len(measures) - ncol:  # x labels only on the bottom panel of each column
             ax.tick_params(labelbottom=False)
     fig.supxlabel("step (symlog scale)", fontsize=9, y=0.08 / height)
-    fig.savefig(path)
+    _save(fig, path)
     return path
 
 
@@ -207,7 +209,7 @@ def _vs_loss(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list
         _no_data(fig.add_subplot(1, 1, 1))
     fig.suptitle(f"{task}: direction·measure vs test loss in [T_mem, T_gen] (grokking runs, colour = run)",
                  fontsize=10, y=1 - 0.1 / height)
-    fig.savefig(path)
+    _save(fig, path)
     return path
 
 
@@ -219,7 +221,7 @@ def _leaderboard(lb: pd.DataFrame, path: Path) -> Path:
                         bottom=0.4 / height, wspace=0.12)
     if lb.empty:
         _no_data(fig.add_subplot(1, 1, 1), "no measures scored")
-        fig.savefig(path)
+        _save(fig, path)
         return path
     lb = lb.reset_index(drop=True)
     y = np.arange(len(lb))[::-1]
@@ -254,8 +256,15 @@ def _leaderboard(lb: pd.DataFrame, path: Path) -> Path:
     fig.suptitle("Leaderboard: ranked on the headline (ties share a rank; [rank interval]); mean over tasks, "
                  "95% hierarchical bootstrap intervals (blue: measure, grey: baseline, red: non-causal oracle)",
                  fontsize=10, y=1 - 0.1 / height)
-    fig.savefig(path)
+    _save(fig, path)
     return path
+
+
+def _save(fig: Figure, path: Path) -> None:
+    """The PNG through the package's one atomic write (a full disk: one line, no partial file)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    atomic_write(path, buf.getvalue())
 
 
 def _rank_label(row: pd.Series) -> str:
@@ -274,7 +283,6 @@ def write_figures(runs: pd.DataFrame, traces: pd.DataFrame, tables: ScoreTables,
     test_acc, ...) drawn in the accuracy panels instead of the checkpoint rows.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     by_task = tables.by_task
     measures = list(dict.fromkeys(by_task["measure"])) if len(by_task) else \

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 import pickle
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -40,6 +41,7 @@ from torch import nn
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, NEEDS, Measure, MeasureContext, MeasureInfo, compute_measure
 from complexity_bench.contracts.models import PairEmbedding, StagedModel, mlp_stages
 from complexity_bench.contracts.task import Task, TaskData
+from complexity_bench.pipeline.evaluate import MeasureTimeout, real_value, time_limit
 
 
 class ToyModularAddition(Task):
@@ -142,46 +144,61 @@ def _finite(value: Any) -> tuple[bool, str]:
 
 
 def _is_finite_number(v: Any) -> bool:
-    try:
-        return math.isfinite(float(v)) and not isinstance(v, (bool, str))
-    except (TypeError, ValueError):
-        return False
+    return not real_value(v, "")[1]  # the rule `run` stores values by
 
 
 @dataclass
 class Trial:
     """What the checks look at: a measure's compute() on the toy model (global RNG seeded 1,
     so a measure that uses it gives another value in the rerun), the model before it, and,
-    on first use, a second compute() on a fresh toy model (global RNG seeded 2)."""
+    on first use, two more compute() calls on a fresh toy model (global RNG seeded 2): with
+    the same context, and with another run seed's generator. ``call_limit``: seconds one
+    compute() call may take (SIGALRM: main thread only; a call past it fails); None, no limit."""
 
     measure: Measure
     model: nn.Module
     ctx: MeasureContext
     before: tuple
+    call_limit: float | None = None
     value: Any = None
     seconds: float = math.nan
     failure: tuple[str, str] | None = None  # (check, reason) when compute() raised
-    _rerun: tuple[nn.Module, MeasureContext, Any] | None = None
+    _rerun: tuple[Any, Any] | str | None = None  # (again, other generator), or why it raised
 
     @classmethod
-    def run(cls, measure: Measure) -> "Trial":
+    def run(cls, measure: Measure, call_limit: float | None = None) -> "Trial":
         model, ctx = toy_context()
-        trial = cls(measure, model, ctx, _snapshot(model))
+        trial = cls(measure, model, ctx, _snapshot(model), call_limit)
         torch.manual_seed(1)
         try:
             start = time.perf_counter()
-            trial.value = compute_measure(measure, model, ctx)
+            trial.value = trial.compute(model, ctx)
             trial.seconds = time.perf_counter() - start
+        except MeasureTimeout as exc:
+            trial.failure = ("compute() runs", str(exc))
         except Exception as exc:
             trial.failure = _why_compute_failed(measure, exc)
         return trial
 
-    def rerun(self) -> tuple[nn.Module, MeasureContext, Any]:
-        """(model, context, value) of the second compute() on a fresh toy model."""
+    def compute(self, model: nn.Module, ctx: MeasureContext) -> Any:
+        with time_limit(self.call_limit) if self.call_limit else nullcontext():
+            return compute_measure(self.measure, model, ctx)
+
+    def rerun(self, report: CheckReport) -> tuple[Any, Any]:
+        """(value again, value with another run seed's generator) on a fresh toy model;
+        a failed check, and _Stop, when either call raised."""
         if self._rerun is None:
             model, ctx = toy_context()
             torch.manual_seed(2)
-            self._rerun = (model, ctx, compute_measure(self.measure, model, ctx))
+            try:
+                again = self.compute(model, ctx)
+                # another run seed gives compute() another ctx.generator, and nothing else
+                self._rerun = (again, self.compute(model, replace(ctx, seed=ctx.seed + 1)))
+            except Exception as exc:
+                self._rerun = f"{type(exc).__name__}: {exc}"
+        if isinstance(self._rerun, str):
+            report.check(False, "compute() runs every time", self._rerun)
+            raise _Stop
         return self._rerun
 
 
@@ -235,15 +252,13 @@ def check_model_unchanged(measure: Measure, trial: Trial, report: CheckReport) -
 
 def check_deterministic(measure: Measure, trial: Trial, report: CheckReport) -> None:
     _needs_value(trial, report)
-    again = trial.rerun()[2]
+    again = trial.rerun(report)[0]
     report.check(_equal_values(trial.value, again), "deterministic for a seed", f"{trial.value!r} then {again!r}")
 
 
 def check_generator_declared(measure: Measure, trial: Trial, report: CheckReport) -> None:
     _needs_value(trial, report)
-    model, ctx, _ = trial.rerun()
-    # another run seed gives compute() another ctx.generator, and nothing else
-    other = compute_measure(measure, model, replace(ctx, seed=ctx.seed + 1))
+    other = trial.rerun(report)[1]
     if not measure.info.stochastic:
         report.check(_equal_values(trial.value, other), "independent of ctx.generator (not declared stochastic)",
                      f"{trial.value!r}, then {other!r} with another generator: declare stochastic=True")
@@ -265,15 +280,19 @@ CHECKS = (check_metadata, check_applies_to_toy_task, check_reads_only_its_needs,
           check_model_unchanged, check_deterministic, check_generator_declared, check_picklable)
 
 
-def check_measure(measure: Measure | str, raise_on_failure: bool = True) -> CheckReport:
-    """Run every check of CHECKS in order; raise AssertionError listing every failure."""
+def check_measure(measure: Measure | str, raise_on_failure: bool = True,
+                  call_limit: float | None = None) -> CheckReport:
+    """Run every check of CHECKS in order; raise AssertionError listing every failure.
+
+    call_limit: seconds one compute() call may take (see ``Trial``). ``check-measure`` runs
+    this in a supervised process with its cost tier's limit (complexity_bench/check_isolated.py)."""
     measure = MEASURES.get(measure) if isinstance(measure, str) else measure
     report = CheckReport(measure=getattr(getattr(measure, "info", None), "name", repr(measure)))
     trial = None
     try:
         for check in CHECKS:
             if trial is None and check is not check_metadata:
-                trial = Trial.run(measure)
+                trial = Trial.run(measure, call_limit)
             check(measure, trial, report)
     except _Stop:
         return _finish(report, raise_on_failure)

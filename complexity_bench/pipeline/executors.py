@@ -58,11 +58,16 @@ class ProcessExecutor:
     def map_unordered(self, fn: Callable[[Any], Any], jobs: Iterable[Any]) -> Iterator[Any]:
         # spawn, not fork: a forked child inherits the parent's OpenMP thread pool state
         ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker,
+        jobs = list(jobs)
+        with ProcessPoolExecutor(max(1, min(self.workers, len(jobs))), mp_context=ctx, initializer=init_worker,
                                  initargs=(self.plugin_paths,)) as pool:
             futures = [pool.submit(fn, job) for job in jobs]
-            for fut in as_completed(futures):
-                yield fut.result()
+            try:
+                for fut in as_completed(futures):
+                    yield fut.result()
+            finally:  # a failed job (a full disk, say) ends the invocation now, not after every other job
+                for fut in futures:
+                    fut.cancel()
 
 
 class RayExecutor:

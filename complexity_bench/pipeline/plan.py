@@ -16,6 +16,8 @@ from complexity_bench.errors import UserError
 from complexity_bench.pipeline.executors import EXECUTORS
 from complexity_bench.scoring.config import DEFAULT_N_BOOT
 
+MAX_WORKERS = 1024  # worker processes: a bound far above any machine's cores, below the OS's own limits
+
 
 @dataclass
 class RunConfig:
@@ -39,6 +41,9 @@ class RunConfig:
         n = self.workers or len(os.sched_getaffinity(0))
         if n < 1:
             raise UserError(f"--workers must be >= 1, got {self.workers}")
+        if n > MAX_WORKERS:
+            raise UserError(f"--workers {self.workers} is more processes than any machine runs usefully "
+                            f"(each holds its own torch); use at most {MAX_WORKERS}, or 0 for one per core")
         return n
 
 
