@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="what is registered, with metadata")
     ls.add_argument("what", choices=["measures", "tasks"])
+    ls.add_argument("name", nargs="?", default=None, help="one measure or task: all its fields, wrapped")
     ls.add_argument("--plugin", action="append", default=[], metavar="PATH")
 
     s = sub.add_parser("score", help="re-score stored results (or a folder of Tracker.save runs) without retraining")
@@ -115,19 +116,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from complexity_bench.contracts.measure import MEASURES
     from complexity_bench.contracts.plugins import load_plugins
-    from complexity_bench.contracts.task import TASKS
+    from complexity_bench.listing import list_text
 
     load_plugins(args.plugin)
-    if args.what == "measures":
-        rows = [{"name": m.name, **m.info.as_row(), "description": m.info.description} for m in MEASURES]
-    else:
-        rows = [t.describe() for t in TASKS]
-    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
-        print(pd.DataFrame(rows).to_string(index=False))
+    print(list_text(args.what, args.name))
     return 0
 
 

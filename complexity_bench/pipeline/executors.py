@@ -17,6 +17,7 @@ import torch
 from complexity_bench.engine import denormals
 from complexity_bench.engine.allocator import keep_freed_memory
 from complexity_bench.errors import UserError
+from complexity_bench.pipeline.progress import route_warnings
 
 
 def init_worker(plugin_paths: tuple[str, ...] = ()) -> None:
@@ -25,6 +26,7 @@ def init_worker(plugin_paths: tuple[str, ...] = ()) -> None:
     denormals.set_flush(True)  # a worker process is ours: flush for good
     keep_freed_memory()  # per-step buffers stay in the heap (allocator.py says why)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    route_warnings()  # each on its own line, never inside the progress bar (progress.py)
     from complexity_bench.contracts.plugins import load_plugins
 
     load_plugins(plugin_paths)

@@ -11,12 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from complexity_bench.pipeline.executors import make_executor
-from complexity_bench.pipeline.jobs import Job, JobOutcome, run_job
+from complexity_bench.pipeline.jobs import Job, JobOutcome
 from complexity_bench.pipeline.outputs import assemble, code_state, write_all
 from complexity_bench.pipeline.plan import Plan, RunConfig, make_plan
+from complexity_bench.pipeline.progress import execute_with_progress
 from complexity_bench.report import write_report
 from complexity_bench.pipeline.store import RunStore, lock_output
 
@@ -58,12 +57,4 @@ def run(cfg: RunConfig) -> dict:
 
 
 def _execute(executor, jobs: list[Job], total_runs: int, progress: bool) -> list[JobOutcome]:
-    outcomes: list[JobOutcome] = []
-    start = time.perf_counter()
-    with tqdm(total=total_runs, unit="run", disable=not progress, desc="runs", dynamic_ncols=True) as bar:
-        for outcome in executor.map_unordered(run_job, jobs):
-            outcomes.append(outcome)
-            steps = sum(o.steps_trained for o in outcomes)
-            bar.set_postfix_str(f"{steps / max(time.perf_counter() - start, 1e-9):,.0f} train steps/s, last: {outcome.task}")
-            bar.update(outcome.runs)
-    return outcomes
+    return list(execute_with_progress(executor, jobs, total_runs, progress))  # progress.py: what is shown

@@ -50,6 +50,7 @@ from sklearn.metrics import roc_auc_score
 from complexity_bench.scoring.bootstrap import Result
 from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.prepare import Series, TaskRuns, no_variance
+from complexity_bench.scoring.progress import relative_fall
 from complexity_bench.scoring.stats import chunked, weighted_auroc
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ COLUMNS = ("ew_auroc", "ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate", 
 def predictor(series: Series, eps: float) -> np.ndarray:
     """p(t) for every point of the series (NaN for runs without s(T_mem))."""
     r = series.run
-    return (series.s_mem[r] - series.s) / (np.abs(series.s_mem[r] - series.s_init[r]) + eps)
+    return relative_fall(series.s_mem[r], series.s_init[r], series.s, eps)
 
 
 def never_run_maxima(series: Series, runs: TaskRuns, eps: float) -> np.ndarray:
