@@ -37,6 +37,9 @@ Reported (JSON keys):
   evaluations included, not counted as flops).
 - ``lmn_seconds_n961``: ``measures.lmn.linear_mapping_number`` on a paper-sized tail
   Linear(100,100)-SiLU-Linear(100,31) at N = 961 (null with a note when absent).
+- ``measure_seconds``: seconds per checkpoint of every registered measure on each default-suite
+  task's model after a short training (``complexity_bench.measure_costs``; the quick bench: the
+  paper's net only, cheap and moderate tiers, one timed call).
 - ``denormal_slowdown``: step time late in a run (modadd-mlp, weight decay 0, trained
   ``after_steps`` steps without flushing) with denormals kept / flushed, and the share
   of denormal values in its weights and Adam state; ``denormal_kernel_slowdown``: the
@@ -421,6 +424,7 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
     else:
         res.update(training_gflops=None, training_efficiency=None, denormal_slowdown=None, worker_scaling=None,
                    note=f"task {PAPER_TASK!r} is not registered")
+    res["measure_seconds"] = bench_measures(quick, say)
     say("LMN")
     res["lmn"] = lmn_seconds(961)
     res["lmn_seconds_n961"] = res["lmn"]["seconds"]
@@ -501,6 +505,15 @@ def bench_all_cores(task: Task, cfg: dict[str, Any], cores: int, matmul_all_core
             "training_gflops_all_cores_jobs": jobs, "training_efficiency_all_cores_jobs": jobs / matmul}
 
 
+def bench_measures(quick: bool, say: Callable[[str], None]) -> dict[str, Any]:
+    """Seconds per checkpoint of every registered measure (complexity_bench/measure_costs.py)."""
+    from complexity_bench.measure_costs import measure_seconds
+
+    return measure_seconds(
+        train_steps=50 if quick else 500, repeats=1 if quick else 3, tasks=[PAPER_TASK] if quick else None,
+        tiers=("cheap", "moderate") if quick else None, progress=say)
+
+
 def _fmt(v: Any, spec: str = ".3g") -> str:
     return "-" if v is None else format(v, spec) if isinstance(v, (int, float)) else str(v)
 
@@ -533,6 +546,9 @@ def table(res: dict[str, Any]) -> str:
               f" (synthetic all-denormal kernel: {_fmt(res.get('denormal_kernel_slowdown'))}x)",
               f"LMN N=961 (paper tail): {_fmt(res['lmn_seconds_n961'])} s"
               + (f" ({res['lmn'].get('note')})" if res["lmn"].get("note") else "")]
+    for task, row in (res.get("measure_seconds") or {}).items():
+        lines += ["", f"seconds per checkpoint, {task} ({row['parameters']} parameters, step {row['step']}):"]
+        lines += [f"  {name:<28}{_fmt(s) if isinstance(s, float) else s}" for name, s in row["seconds"].items()]
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""``python -m complexity_bench`` — run, list, score, report, check-measure, bench.
+"""``python -m complexity_bench`` — run, list, score, report, check-measure, bench, export, validate, merge.
 
 User errors print one line (``error: ...``) and exit with status 2.
 """
@@ -92,6 +92,21 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure this machine's speed for the suite")
     b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     b.add_argument("--quick", action="store_true", help="a < 1 minute version (fewer runs and steps)")
+
+    e = sub.add_parser("export", help="write one measure's values on a results folder as a result file others can merge")
+    e.add_argument("results_dir", type=Path)
+    e.add_argument("--measure", required=True, help="the measure's name")
+    e.add_argument("--out", type=Path, default=None, help="the file to write (default: NAME.result.json here)")
+
+    v = sub.add_parser("validate", help="check result files (the shipped JSON Schema and their own consistency)")
+    v.add_argument("files", nargs="+", type=Path)
+
+    mg = sub.add_parser("merge", help="score result files together with a reference results folder")
+    mg.add_argument("files", nargs="+", type=Path)
+    mg.add_argument("--out", type=Path, required=True, help="the merged results folder to write")
+    mg.add_argument("--reference", type=Path, default=Path("results"), help="the reference results folder (default: results/)")
+    _bootstrap_argument(mg)
+    mg.add_argument("--no-figures", action="store_true")
     return p
 
 
@@ -162,8 +177,39 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main([flag for flag, on in (("--json", args.json), ("--quick", args.quick)) if on])
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from complexity_bench.result_file import export_measure
+
+    path = export_measure(args.results_dir, args.measure, args.out)
+    print(f"wrote {path}: {args.measure} on {args.results_dir} (check it: python -m complexity_bench validate {path})")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from complexity_bench.result_file import validate_file
+
+    bad = 0
+    for path in args.files:
+        problems = validate_file(path)
+        for line in problems or [f"{path}: valid"]:
+            print(_one_line(line))
+        bad += bool(problems)
+    return 1 if bad else 0  # as check-measure: 1 is "the file has problems", 2 bad usage
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from complexity_bench.result_file import merge_files
+
+    manifest = merge_files(args.files, args.reference, args.out, figures=not args.no_figures,
+                           **_given(bootstrap=args.bootstrap))
+    print(f"merged {len(args.files)} file(s) with {args.reference} into {args.out}: "
+          f"{manifest['leaderboard_rows']} measures on the leaderboard")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "list": cmd_list, "score": cmd_score, "report": cmd_report,
-            "check-measure": cmd_check_measure, "bench": cmd_bench}
+            "check-measure": cmd_check_measure, "bench": cmd_bench, "export": cmd_export, "validate": cmd_validate,
+            "merge": cmd_merge}
 
 
 def main(argv: list[str] | None = None) -> int:

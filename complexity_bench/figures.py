@@ -43,13 +43,18 @@ from complexity_bench.scoring.config import BESIDE, HEADLINE, HIGHER_IS_BETTER, 
 
 _PANELS = ("headline", *HEADLINE, *BESIDE)
 _LABELS = {
-    "headline": "headline: mean of AUROC and C",
+    "headline": "headline: within-configuration\nmean of AUROC and C",
+    "cw_auroc": "early warning within\nconfiguration and step (AUROC)",
+    "cf_cindex": "forecast within\nconfiguration (C)",
+    "recipe_headline": "recipe level: mean of\nunconditional AUROC and C",
+    "ctl_auroc": "controls: wd-0 runs vs\ngrokking runs (AUROC)",
     "trk_rho": "tracking ρ (pooled)",
     "ew_auroc": "early-warning AUROC",
     "fc_cindex": "forecast concordance C",
     "fc_sign_error_max": "worst-case sign-error",
 }
-_CHANCE = {"headline": 0.5, "trk_rho": 0.0, "ew_auroc": 0.5, "fc_cindex": 0.5, "fc_sign_error_max": 0.5}
+_CHANCE = {"headline": 0.5, "trk_rho": 0.0, "ew_auroc": 0.5, "fc_cindex": 0.5, "fc_sign_error_max": 0.5,
+           "cw_auroc": 0.5, "cf_cindex": 0.5, "recipe_headline": 0.5, "ctl_auroc": 0.5}
 _DPI = 90
 
 
@@ -254,7 +259,7 @@ def _leaderboard(lb: pd.DataFrame, path: Path) -> Path:
         ax.grid(axis="x", alpha=0.3)
         ax.tick_params(axis="x", labelsize=7)
     fig.suptitle("Leaderboard: ranked on the headline (ties share a rank; [rank interval]); mean over tasks, "
-                 "95% hierarchical bootstrap intervals (blue: measure, grey: baseline, red: non-causal oracle)",
+                 "95% bootstrap intervals (seeds crossed with configurations) (blue: measure, grey: baseline, red: non-causal oracle)",
                  fontsize=10, y=1 - 0.1 / height)
     _save(fig, path)
     return path

@@ -150,6 +150,14 @@ class Tracker:
         self._on_device: dict[torch.device, tuple] = {}
         self._announced: set[str] = set()
         self.log_seconds: list[float] = []
+        self._loggers: list[Any] = []
+
+    def add_logger(self, logger: Any) -> "Tracker":
+        """Send every logged value, and every alarm when it fires, to ``logger`` too: an object with
+        ``log_values(step, values, metrics)`` and ``alarm(measure, text, step)``
+        (complexity_bench.integrations.loggers: TensorBoard, W&B). Returns the Tracker."""
+        self._loggers.append(logger)
+        return self
 
     # -- when -------------------------------------------------------------------
     def due(self, step: int) -> bool:
@@ -200,7 +208,9 @@ class Tracker:
         self._rows += [{"run_id": self.run_id, "task": self.task.name, **r, **metric_cols} for r in rows]
         self._curve.append({"step": step, **metric_cols})
         self.log_seconds.append(time.perf_counter() - start)
-        if self.verbose:
+        for logger in self._loggers:
+            logger.log_values(int(step), {r["measure"]: r["value"] for r in rows}, metric_cols)
+        if self.verbose or self._loggers:
             self._announce()
 
     @staticmethod
@@ -316,9 +326,13 @@ class Tracker:
         table = self.warning()
         for r in table[table["alarm"] & ~table["measure"].isin(self._announced)].itertuples():
             self._announced.add(r.measure)
-            print(f"[complexity_bench] alarm: {r.measure} p = {r.p_max:.3g} > {r.threshold:.3g} at step "
-                  f"{int(r.alarm_step)} (T_mem = {int(r.t_mem)}); generalisation may be near "
-                  f"({self.alarm_source}; may not transfer to this model)", flush=True)
+            text = (f"{r.measure} p = {r.p_max:.3g} > {r.threshold:.3g} at step {int(r.alarm_step)} "
+                    f"(T_mem = {int(r.t_mem)}); generalisation may be near "
+                    f"({self.alarm_source}; may not transfer to this model)")
+            if self.verbose:
+                print(f"[complexity_bench] alarm: {text}", flush=True)
+            for logger in self._loggers:
+                logger.alarm(r.measure, text, int(r.alarm_step))
 
     def frames(self) -> Frames:
         """This run as the suite's tables (runs, traces, curves, measures)."""
