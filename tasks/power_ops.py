@@ -70,7 +70,7 @@ OPERATIONS: dict[str, tuple[str, Callable[[torch.Tensor, torch.Tensor, int], tor
 
 
 class PowerOperation:
-    """Mixin: the label and the input pairs of ``operation`` mod ``vocab``; the grids are the class's."""
+    """Mixin: the label and the input pairs of ``operation`` mod ``vocab``."""
 
     operation: ClassVar[str]
     vocab: ClassVar[int]
@@ -84,9 +84,6 @@ class PowerOperation:
     def pairs(self) -> torch.Tensor:
         x = all_pairs(self.vocab)
         return x[x[:, 1] != 0] if self.operation == "moddiv" else x
-
-    def grid(self, suite: str) -> list[dict[str, Any]]:
-        return self.grids.get(suite, [])
 
 
 def _properties(operation: str, base: frozenset) -> frozenset:

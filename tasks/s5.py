@@ -35,7 +35,6 @@ import torch
 
 from complexity_bench.contracts.task import register_task
 
-from .algorithmic import all_pairs
 from .transformer import NANDA, ModAddTransformer
 
 S5_ELEMENTS: tuple[tuple[int, ...], ...] = tuple(itertools.permutations(range(5)))
@@ -75,9 +74,3 @@ class S5Transformer(ModAddTransformer):
 
     def label(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return composition_table(S5_ELEMENTS)[a, b]
-
-    def pairs(self) -> torch.Tensor:
-        return all_pairs(self.vocab)
-
-    def grid(self, suite: str) -> list[dict[str, Any]]:
-        return self.grids.get(suite, [])
