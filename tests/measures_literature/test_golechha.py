@@ -13,7 +13,13 @@ from complexity_bench.contracts.measure import compute_measure, get_measure
 from complexity_bench.contracts.models import StagedModel, mlp_stages
 from complexity_bench.contracts.task import get_task
 from complexity_bench.measures.golechha import THRESHOLD, absolute_weight_entropy, first_linear, pruned_outputs
-from complexity_bench.testing import toy_context
+from complexity_bench.testing import ToyModularAddition
+
+
+def _toy_model():
+    """The toy task's embedding ReLU MLP, untrained (its init is random enough for these checks)."""
+    task = ToyModularAddition()
+    return task.make_model(task.resolve({}), 0)
 
 
 def _mlp(widths, activation="relu", seed=0):
@@ -59,8 +65,9 @@ def test_abs_weight_entropy_analytic_and_elementwise():
     assert absolute_weight_entropy([torch.full((2, 2), math.e, dtype=torch.float64)]) == pytest.approx(-4 * math.e, rel=1e-14)  # negative
 
 
-def test_abs_weight_entropy_plugin_sums_linear_and_embedding_weights_not_biases():
-    model, ctx = toy_context()
+def test_abs_weight_entropy_plugin_sums_linear_and_embedding_weights_not_biases(make_context):
+    model = _toy_model()
+    ctx = make_context("digits-mlp", torch.zeros(1, 2), torch.zeros(1, dtype=torch.long))
     expected = -math.fsum(abs(v) * math.log(abs(v))
                           for name, p in model.named_parameters() if p.ndim == 2
                           for v in p.detach().double().flatten().tolist() if v != 0)
@@ -68,7 +75,7 @@ def test_abs_weight_entropy_plugin_sums_linear_and_embedding_weights_not_biases(
 
 
 def test_first_linear_skips_the_embedding():
-    model, _ = toy_context()
+    model = _toy_model()
     path, layer = first_linear(model)
     assert path == f"stages.{model.input_stage}" and layer is model.stages[model.input_stage]
 
