@@ -112,7 +112,7 @@ def pruned_outputs(model: nn.Module, x: torch.Tensor, generator: torch.Generator
     w = layer.weight
     n = w.numel()
     k = int(round(fraction * n))
-    chosen = torch.randperm(n, generator=generator)[:k].to(w.device)
+    chosen = torch.randperm(n, generator=generator, device=generator.device)[:k].to(w.device)
     pruned = w.detach().flatten().clone()
     pruned[chosen] = 0
     return functional_call(model, {f"{path}.weight": pruned.view_as(w)}, (x,))
