@@ -21,7 +21,17 @@ def warning_measure(model, ctx):
 '''
 
 
+def _fresh_fork_server() -> None:
+    """The measure-evaluation children fork from one fork server per process, which keeps the
+    stderr it started with: under pytest that is the capture file of whichever test started it.
+    A server started inside this test writes where capfd reads."""
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()
+
+
 def test_a_log_file_gets_step_progress_within_a_job_and_warnings_on_their_own_lines(tmp_path, capfd, monkeypatch):
+    _fresh_fork_server()
     plugin = tmp_path / "warning_plugin.py"
     plugin.write_text(PLUGIN)
     monkeypatch.setattr(progress, "LINE_EVERY_S", 0.0)  # a line at every report
