@@ -180,7 +180,10 @@ def power(splits: list[TaskSplit], n_seeds: int, n_configs: int | dict[str, int]
           n_boot: int, seed: int = 0, noise_seed_share: float = 0.0, level: float = 0.95,
           statistic: Statistic = forecast_cindex) -> PowerResult:
     """Share of ``n_sim`` synthetic suites (one task per split) whose across-task mean C-index
-    has its bootstrap lower bound (``bootstrap.interval`` at ``level``) above 0.5. Seeded: the
+    has its bootstrap lower bound (``bootstrap.interval`` at ``level``) above 0.5. As in the
+    leaderboard, a task without a comparable pair is not eligible (no measure is defined on
+    it) and a replicate is the mean over the eligible tasks, undefined where one of them is
+    (left out of the interval). Seeded: the
     same arguments give the same answer. ``n_configs``: per task (a dict by task name) or the
     same for every task."""
     per_task = {s.task: n_configs.get(s.task, 0) if isinstance(n_configs, dict) else n_configs for s in splits}
@@ -198,9 +201,11 @@ def power(splits: list[TaskSplit], n_seeds: int, n_configs: int | dict[str, int]
                                                             noise_seed_share)
             W = crossed_weights(n_boot, boot_seed, split.task, config, seeds, np.zeros(len(x), int))
             c = statistic(x, end, censored, config, np.vstack([np.ones((1, len(x))), W]))
+            if not np.isfinite(c[0]):
+                continue  # no comparable pair: undefined for every measure, so not an eligible task
             point.append(c[0])
             reps.append(c[1:])
-        lower = interval(np.mean(np.stack(reps), axis=0), level)[0]
+        lower = interval(np.mean(np.stack(reps), axis=0), level)[0] if reps else np.nan
         cs.append(float(np.nanmean(point)))
         lows.append(lower)
         hits += bool(lower > 0.5)

@@ -103,3 +103,11 @@ def test_power_is_seeded_and_finds_a_strong_signal():
     assert one.power == 1.0 and one.mean_lower > 0.5
     null = power(splits, 6, 2, 0.5, n_sim=8, n_boot=100, seed=4)
     assert null.mean_c == pytest.approx(0.5, abs=0.05) and null.power < 0.5
+
+
+def test_a_task_without_a_comparable_pair_is_not_eligible():
+    # every T_gen read at the one evaluation step: no pair has a known order on that task, so
+    # no measure is defined there and, as in the leaderboard, the task leaves the mean
+    good = [TaskSplit(f"t{k}", 3, 5, 0.1, 0.01, 0.01, 0.0, 0.0, 3.0, 1e6) for k in range(3)]
+    tied = TaskSplit("tied", 3, 5, 0.1, 0.01, 0.01, 0.0, 0.0, 3.0, 1e6, grid=(10 ** 6,))
+    assert power([*good, tied], 6, 2, 0.9, n_sim=4, n_boot=100, seed=4).power == 1.0
