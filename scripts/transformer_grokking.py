@@ -5,7 +5,7 @@
 Trains the canonical setting (the task's defaults: weight decay 1.0) for each seed in
 ``--seeds`` and the weight-decay-0 control for each seed in ``--control-seeds``, all
 with the task's own budget and evaluation schedule (the same for every variant), as
-one cohort (``jobs.train_group``: the generic vmap engine for this model) or one run
+one cohort (``engine.select.train_group``: the generic vmap engine for this model) or one run
 at a time (``--engine loop``). Prints one row per run: seed, weight decay, T_mem,
 T_gen (None: not within the budget), T_gen / T_mem, the last step trained, the
 engine and its wall seconds per run (a cohort's wall time shared equally among its
@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from complexity_bench.bench import machine
-from complexity_bench.pipeline.jobs import train_group
+from complexity_bench.engine.select import ENGINES, train_group
 from complexity_bench.contracts.task import get_task
 
 
@@ -31,7 +31,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     ap.add_argument("--control-seeds", type=int, nargs="*", default=[0])
-    ap.add_argument("--engine", default="auto")
+    ap.add_argument("--engine", default="auto", choices=ENGINES)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)

@@ -72,10 +72,10 @@ def test_score_rescores_without_training(smoke_out):
 @pytest.mark.parametrize("args, expected", [
     (["run", "--measures", "trian-loss"], "did you mean 'train-loss'"),
     (["run", "--tasks", "modad-mlp"], "did you mean 'modadd-mlp'"),
-    (["run", "--suite", "huge"], "unknown suite 'huge'"),
+    (["run", "--suite", "huge"], "--suite: invalid choice: 'huge'"),
     (["run", "--workers", "two"], "expected a whole number"),
-    (["run", "--executor", "slurm", "--suite", "smoke"], "unknown executor 'slurm'"),
-    (["run", "--engine", "turbo", "--suite", "smoke"], "unknown engine 'turbo'"),
+    (["run", "--executor", "slurm", "--suite", "smoke"], "--executor: invalid choice: 'slurm'"),
+    (["run", "--engine", "turbo", "--suite", "smoke"], "--engine: invalid choice: 'turbo'"),
     (["run", "--device", "tpu", "--suite", "smoke"], "unknown device 'tpu'"),
     (["score", "/nonexistent/results"], "is not a results folder"),
     (["check-measure", "nope"], "unknown measure 'nope'"),

@@ -131,7 +131,7 @@ class Task:
     implement ``make_data`` and ``make_model``."""
 
     name: ClassVar[str]
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "1"  # in every run id: raise it when the task trains differently, so stored runs are not reused
     family: ClassVar[str] = ""
     description: ClassVar[str] = ""
     reference: ClassVar[str] = ""

@@ -17,6 +17,9 @@ import pandas as pd
 # measure tells within a configuration at a common step (beyond the recipe and the clock).
 PROTOCOL_VERSION = "3"
 
+# Bootstrap replicates unless a caller asks for another number (`run`/`score --bootstrap`).
+DEFAULT_N_BOOT = 1000
+
 # ScoreConfig.resample -> how the bootstrap draws a task's runs (bootstrap.py)
 RESAMPLING = {"crossed": "seeds crossed with configurations", "hierarchical": "configurations, then seeds",
               "clusters": "configurations, seeds whole", "runs": "runs"}
@@ -63,7 +66,7 @@ class ScoreConfig:
 
     horizon: float = 2.0
     false_alarm: float = 0.10
-    n_boot: int = 1000
+    n_boot: int = DEFAULT_N_BOOT
     seed: int = 0
     eps: float = 1e-12
     sign_tol: float = 0.05
