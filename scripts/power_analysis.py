@@ -3,14 +3,15 @@
     python scripts/power_analysis.py [results/full] [--out docs/measurements/power_analysis.json]
         [--n-sim 200] [--n-boot 400] [--seeds 3,5,8,10,15] [--configs 1,2,3]
 
-1. The delay's variance split per task (between configurations, seed effect crossed
-   across configurations, residual) over the non-control configurations of the results
-   folder (``scoring.power.variance_split``), and the same split of a few measures' value
-   at T_mem (how much of a measure's within-configuration spread is a seed effect).
+1. The variance split per task of the headline's forecast target, log10 T_gen (between
+   configurations, seed effect crossed across configurations, residual) over the
+   non-control configurations of the results folder (``scoring.power.variance_split``),
+   and the same split of a few measures' value at T_mem (how much of a measure's
+   within-configuration spread is a seed effect).
 2. Power (``scoring.power.power``): the share of synthetic suites (one task per measured
    task, each with its own split, clock and budget) in which a measure whose true
-   within-configuration C-index is 0.65 on every task has the 95% lower bound of the
-   seed-cluster bootstrap of its across-task mean above 0.5; also at 0.5 (how often the
+   ``cf_cindex`` is 0.65 on every task has the 95% lower bound of the headline's crossed
+   bootstrap of its across-task mean above 0.5; also at 0.5 (how often the
    test passes a measure with no signal), for S seeds x C non-control configurations per
    task and three shares of the measure's noise that is a crossed seed effect.
 3. Cost: each configuration's measured cost per run in the folder (training seconds plus

@@ -1,6 +1,8 @@
 """docs/architecture.md names every module of the folders whose row lists its modules
-(contracts/, engine/'s entry points, pipeline/): a module added there gets a line."""
+(contracts/, engine/'s entry points, pipeline/): a module added there gets a line; and its
+table of parts names every package of complexity_bench/."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -23,3 +25,10 @@ def test_architecture_names_the_module(module):
 def test_cohort_names_its_parts():
     doc = (ROOT / "complexity_bench" / "engine" / "cohort.py").read_text()
     assert all(f"``{Path(p).stem}``" in doc for p in COHORT_PARTS), COHORT_PARTS
+
+
+def test_every_package_is_in_the_parts_table():
+    packages = sorted(p.parent.name for p in (ROOT / "complexity_bench").glob("*/__init__.py"))
+    rows = [line for line in DOC.splitlines() if line.startswith("| `")]
+    named = {m for line in rows for m in re.findall(r"`([a-z_]+)/`", line.split("|")[1])}
+    assert packages and set(packages) <= named, sorted(set(packages) - named)

@@ -5,7 +5,8 @@ traceback, and a refused input leaves every stored file as it was.
 ``main()`` runs in this process. ``run`` and ``bench`` stop before any work, after
 ``run``'s input checks (``make_plan``, the worker count, the executor; an unwritable
 ``--out`` is tests/test_cli.py's), since training is not what is fuzzed here; ``list``,
-``score`` and ``check-measure`` run for real.
+``score``, ``check-measure`` and the result-file commands ``export``, ``validate`` and
+``merge`` run for real (``validate`` exits 1 when a file has problems, one per line).
 Examples are derandomised so CI sees the same cases every time.
 """
 
@@ -143,6 +144,109 @@ def test_fuzz_command_line(plugin_files, scored_copy, sandbox, data):
     assert_result_or_one_line(argv, code, err, caught, ok)
     if code == 2:  # refused: nothing stored changed
         assert stat_snapshot(Path(scored_copy)) == before, argv
+
+
+def _renamed_measure(results: Path, out: Path, old: str, new: str) -> Path:
+    """A copy of ``results`` whose measure ``old`` is called ``new`` (a measure the original lacks)."""
+    shutil.copytree(results, out, ignore=shutil.ignore_patterns("store", "figures"))
+    for name in ("measures.csv", "traces.parquet"):
+        df = _read(out / name)
+        for col in ("measure", "parent"):
+            if col in df:
+                df[col] = df[col].replace({old: new})
+        _write(out / name, df)
+    return out
+
+
+@pytest.fixture(scope="module")
+def result_files(scored_copy, tmp_path_factory):
+    """Result files: one that merges with the results copy (a measure it lacks), one valid but
+    already in it (``l2``), broken ones; then a folder, a results table, a missing path."""
+    from complexity_bench.result_file import export_measure
+
+    d = tmp_path_factory.mktemp("result_files")
+    twin = _renamed_measure(Path(scored_copy), tmp_path_factory.mktemp("twin") / "results", "l2", "l2-twin")
+    mergeable = export_measure(twin, "l2-twin", d / "l2-twin.result.json")
+    valid = export_measure(scored_copy, "l2", d / "l2.result.json")
+    text = valid.read_text()
+    broken = {"truncated.json": text[: len(text) // 2], "empty.json": "", "object.json": "{}",
+              "list.json": "[1, 2]", "garbage.json": "\x01\x02 not json", "nan.json": text.replace("0.", "NaN", 1),
+              "renamed.json": text.replace('"l2"', '"l 2"', 1)}
+    for name, body in broken.items():
+        (d / name).write_text(body)
+    return [str(mergeable), str(valid), *(str(d / n) for n in broken), scored_copy,
+            str(Path(scored_copy) / "runs.csv"), str(d / "missing.json")]
+
+
+def pick(draw, choices: list[str]) -> str:
+    """One of ``choices`` (the first one most often), or a random word one time in five."""
+    if draw(st.integers(0, 4)) == 0:
+        return draw(words)
+    return draw(st.sampled_from([choices[0]] * len(choices) + choices))
+
+
+@st.composite
+def result_file_argv(draw, files, results_dir):
+    command = draw(st.sampled_from(["export", "validate", "merge"]))
+    argv = [command]
+    if command == "export":
+        argv.append(pick(draw, [results_dir, "/nonexistent/results", files[0]]))
+        if draw(st.integers(0, 5)):
+            argv += ["--measure", pick(draw, ["l2", "step", "random", "nope", ""])]
+        if draw(st.booleans()):  # an existing file, a stored table, a path through a file
+            argv += ["--out", pick(draw, [files[0], str(Path(results_dir) / "runs.csv"), files[0] + "/x.json"])]
+    else:
+        argv += [pick(draw, files) for _ in range(draw(st.sampled_from([1, 1, 1, 2, 3, 0])))]
+    if command == "merge":
+        if draw(st.integers(0, 5)):  # a fresh name, the reference folder itself, a file
+            argv += ["--out", draw(words) if draw(st.integers(0, 2)) else draw(st.sampled_from([results_dir, files[0]]))]
+        if draw(st.integers(0, 5)):
+            argv += ["--reference", pick(draw, [results_dir, "/nonexistent/results", files[0]])]
+        argv += ["--bootstrap", pick(draw, ["3", "0", "-1", "x"]), "--no-figures"]
+    if draw(st.integers(0, 5)) == 0:
+        argv.insert(draw(st.integers(0, len(argv))), draw(words))  # a stray word anywhere
+    return argv
+
+
+@settings(FUZZ, max_examples=40)
+@given(data=st.data())
+def test_fuzz_result_file_commands(result_files, scored_copy, sandbox, data):
+    argv = data.draw(result_file_argv(result_files, scored_copy), label="argv")
+    stored = [Path(scored_copy), Path(result_files[0]).parent]
+    before = [stat_snapshot(p) for p in stored]
+    code, out, err, caught = call_main(argv)
+    event(f"{argv[0]}: exit {code}")
+    ok = (0, 1) if argv[0] == "validate" else (0,)  # 1: validate found problems in a file
+    assert_result_or_one_line(argv, code, err, caught, ok)
+    if code == 1:  # validate's findings: on stdout (one line each), nothing on stderr
+        assert not err and out.strip(), (argv, out, err)
+    if code != 0 or argv[0] != "export":  # only a successful export writes, and only a new file
+        assert [stat_snapshot(p) for p in stored] == before, argv
+
+
+def test_result_file_commands_that_succeed_write_only_their_own_output(result_files, scored_copy, sandbox):
+    # the fuzzer rarely draws a whole valid merge or export: one of each, the stored files unchanged
+    stored = [Path(scored_copy), Path(result_files[0]).parent]
+    before = [stat_snapshot(p) for p in stored]
+    for argv in (["merge", result_files[0], "--out", "merged", "--reference", scored_copy, "--bootstrap", "3",
+                  "--no-figures"], ["export", scored_copy, "--measure", "step", "--out", "step-export.json"],
+                 ["validate", result_files[0], result_files[1], "step-export.json"]):
+        code, out, err, caught = call_main(argv)
+        assert code == 0 and not err, (argv, err)
+    assert (Path("merged") / "leaderboard.csv").exists()
+    assert [stat_snapshot(p) for p in stored] == before
+
+
+def test_merge_into_an_existing_file_is_refused_in_one_line(result_files, scored_copy, sandbox):
+    # found by test_fuzz_result_file_commands: --out naming a file raised NotADirectoryError
+    stored = [Path(scored_copy), Path(result_files[0]).parent]
+    before = [stat_snapshot(p) for p in stored]
+    argv = ["merge", result_files[0], "--out", result_files[1], "--reference", scored_copy, "--bootstrap", "3",
+            "--no-figures"]
+    code, _, err, caught = call_main(argv)
+    assert code == 2
+    assert_result_or_one_line(argv, code, err, caught)
+    assert [stat_snapshot(p) for p in stored] == before
 
 
 def stat_snapshot(folder: Path) -> dict:

@@ -110,6 +110,8 @@ class Reference:
 def _prepare_out(out: Path, reference: Path) -> None:
     if out.resolve() == reference.resolve():
         raise UserError(f"--out {out} is the reference folder; merge writes a new folder")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; merge writes a folder")
     if out.exists() and any(out.iterdir()):
         try:
             previous = json.loads((out / "manifest.json").read_text()).get("merged_files")

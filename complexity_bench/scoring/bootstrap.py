@@ -107,7 +107,7 @@ def interval(reps: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of the finite replicates; NaN when there are none.
 
     Replicates where a score is undefined (e.g. a resample without censored
-    runs) are skipped.
+    runs) are skipped; the tables count them (``replicates_defined``).
     """
     reps = np.asarray(reps, float)
     reps = reps[np.isfinite(reps)]
@@ -116,6 +116,17 @@ def interval(reps: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     a = (1 - level) / 2 * 100
     lo, hi = np.percentile(reps, [a, 100 - a])
     return (float(lo), float(hi))
+
+
+def defined_count(reps: list[np.ndarray]) -> int:
+    """How many replicates are defined in every one of ``reps`` (one array per task averaged)."""
+    return int(np.isfinite(np.stack(reps)).all(axis=0).sum())
+
+
+def replicates_defined(counts: dict[str, int], n_boot: int) -> str:
+    """The ``replicates_defined`` column: "score k/B" for every score whose interval rests on
+    fewer than all B replicates (the others are left out of it), "; "-separated; "" when none."""
+    return "; ".join(f"{col} {k}/{n_boot}" for col, k in counts.items() if k < n_boot)
 
 
 @dataclass

@@ -70,6 +70,33 @@ def _set_pairs(res: Result, name: str, sooner: np.ndarray, later: np.ndarray, ia
     res.set(name, conc.mean(), chunked(weighted_pair_mean, W, len(ia), conc, ia, ib))
 
 
+def comparable_pairs(end: np.ndarray, censored: np.ndarray, config: np.ndarray,
+                     eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sooner, later) run indices of every ordered pair of eligible runs of one configuration whose
+    generalisation order is known: the sooner one generalised (not censored) and ``end`` (T_gen, or
+    the budget when censored) is smaller, or equal with the later one censored (it outlived the budget)."""
+    end = np.asarray(end, float)
+    censored = np.asarray(censored, bool)
+    ok = np.asarray(eligible, bool) & np.isfinite(end)
+    ei, ej = end[:, None], end[None, :]
+    known = ~censored[:, None] & ((ei < ej) | ((ei == ej) & censored[None, :]))
+    same = (config[:, None] == config[None, :]) & ok[:, None] & ok[None, :]
+    ia, ib = np.nonzero(known & same)
+    order = np.lexsort((ib, ia, config[ia]))  # by configuration, then sooner run, then later run
+    return ia[order], ib[order]
+
+
+def forecast_cindex(x: np.ndarray, end: np.ndarray, censored: np.ndarray, config: np.ndarray,
+                    W: np.ndarray) -> np.ndarray:
+    """``cf_cindex`` when each run has one value x (the same common step for every pair), one per row
+    of the (B, n) weights W: the pair concordance of :func:`comparable_pairs` averaged with pair
+    weights W[:, i] W[:, j]; NaN where no pair has weight. The power analysis simulates with it."""
+    ia, ib = comparable_pairs(end, censored, config, np.ones(len(x), bool))
+    if len(ia) == 0:
+        return np.full(W.shape[0], np.nan)
+    return chunked(weighted_pair_mean, W, len(ia), pair_concordance(x[ia], x[ib]), ia, ib)
+
+
 def _value_at(series: Series, bounds: np.ndarray, r: int, step: float) -> float:
     a, b = bounds[r], bounds[r + 1]
     k = a + np.searchsorted(series.step[a:b], step)
@@ -77,29 +104,22 @@ def _value_at(series: Series, bounds: np.ndarray, r: int, step: float) -> float:
 
 
 def _forecast_pairs(series: Series, runs: TaskRuns) -> tuple[np.ndarray, ...]:
-    """(sooner value, later value, sooner run, later run) of every comparable same-configuration pair."""
+    """(sooner value, later value, sooner run, later run) of every comparable same-configuration pair,
+    the values read at the pair's common step."""
     bounds = np.searchsorted(series.run, np.arange(len(runs) + 1))
     end = np.where(runs.censored, runs.budget, runs.t_gen)
-    ok = runs.memorised & ~runs.control & np.isfinite(runs.mem_step) & np.isfinite(end)
-    cid = runs.config_id
+    ok = runs.memorised & ~runs.control & np.isfinite(runs.mem_step)
     out: list[tuple[float, float, int, int]] = []
-    for c in np.unique(cid[ok]):
-        members = np.flatnonzero(ok & (cid == c))
-        for i in members:
-            if runs.censored[i]:
-                continue  # the sooner run of a comparable pair must have generalised
-            for j in members:
-                if j == i or not (end[i] < end[j] or (end[i] == end[j] and runs.censored[j])):
-                    continue
-                limit = min(runs.mem_step[i], runs.mem_step[j])
-                common = np.intersect1d(runs.steps[i], runs.steps[j])
-                common = common[common <= limit]
-                if common.size == 0:
-                    continue
-                t = common.max()
-                xi, xj = _value_at(series, bounds, i, t), _value_at(series, bounds, j, t)
-                if np.isfinite(xi) and np.isfinite(xj):
-                    out.append((xi, xj, i, j))
+    for i, j in zip(*comparable_pairs(end, runs.censored, runs.config_id, ok)):
+        limit = min(runs.mem_step[i], runs.mem_step[j])
+        common = np.intersect1d(runs.steps[i], runs.steps[j])
+        common = common[common <= limit]
+        if common.size == 0:
+            continue
+        t = common.max()
+        xi, xj = _value_at(series, bounds, i, t), _value_at(series, bounds, j, t)
+        if np.isfinite(xi) and np.isfinite(xj):
+            out.append((xi, xj, i, j))
     if not out:
         e = np.zeros(0)
         return e, e, e.astype(int), e.astype(int)

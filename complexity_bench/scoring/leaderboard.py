@@ -35,7 +35,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from complexity_bench.scoring.bootstrap import interval
+from complexity_bench.scoring.bootstrap import defined_count, interval, replicates_defined
 from complexity_bench.scoring.config import (BESIDE, DERIVED, HEADLINE, HIGHER_IS_BETTER, RANKED_ON, RECIPE_LEVEL,
                                              SCORES, ScoreConfig)
 from complexity_bench.scoring.ranking import rank_with_ties
@@ -136,6 +136,7 @@ def build_leaderboard(by_task: pd.DataFrame, reps: Reps, meta_cols: list[str],
         across[str(measure)] = _across(reps, str(measure), use, cfg)
         row["headline_n_boot"] = int(np.isfinite(across[str(measure)].get("headline", np.zeros(0))).sum())
         row["headline_tasks"] = "+".join(use)
+        row["replicates_defined"] = replicates_defined(row.pop("_defined"), cfg.n_boot)
         row["nan_reasons"] = " | ".join(f"{t}: {r}" for t, r in zip(g["task"], g["nan_reasons"].astype(str)) if r)
         rows.append(row)
     lb = pd.DataFrame(rows)
@@ -184,7 +185,10 @@ def _mean_over_tasks(row: dict, g: pd.DataFrame, col: str, reps: Reps, cfg: Scor
     stack = [reps[(row["measure"], t)][col] for t, v in zip(g["task"].astype(str), ok)
              if v and col in reps.get((row["measure"], t), {})]
     row[f"{col}_lo"], row[f"{col}_hi"] = np.nan, np.nan
+    defined = row.setdefault("_defined", {})
     if stack and cfg.n_boot > 0:
+        # a replicate where some task's value is undefined averages the others: counted as not defined
+        defined[col] = defined_count(stack)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             row[f"{col}_lo"], row[f"{col}_hi"] = interval(np.nanmean(np.stack(stack), axis=0), cfg.level)
@@ -210,7 +214,7 @@ def _leaderboard_columns(lb: pd.DataFrame, meta_cols: list[str]) -> pd.DataFrame
              "n_ckpt", "n_missing"]
     rest = [x for c in SCORES if c not in (*HEADLINE, *BESIDE) for x in trio(c)]
     last = [*[f"rank_{c}" for c in HEADLINE], *[f"{c}_n_tasks" for c in ("headline", "recipe_headline", *SCORES)],
-            "nan_reasons"]
+            "replicates_defined", "nan_reasons"]
     cols = first + rest
     return lb[cols + [c for c in lb.columns if c not in cols and c not in last] + last]
 

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from complexity_bench.scoring.alarm_calibration import AlarmCalibration
-from complexity_bench.scoring.bootstrap import Result, interval, task_weights
+from complexity_bench.scoring.bootstrap import Result, defined_count, interval, replicates_defined, task_weights
 from complexity_bench.scoring.conditional import score_conditional
 from complexity_bench.scoring.config import DERIVED, HEADLINE, RESAMPLING, SCORES, ScoreConfig, ScoreTables
 from complexity_bench.scoring.early_warning import score_early_warning
@@ -137,10 +137,22 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
             _interval(reps[(m, t)].get(col), cfg) for m, t in zip(by_task["measure"], by_task["task"])])
     by_task["headline_n_boot"] = [int(np.isfinite(reps[(m, t)].get("headline", np.zeros(0))).sum())
                                   for m, t in zip(by_task["measure"], by_task["task"])]
+    by_task["replicates_defined"] = _replicates_defined(by_task, reps, cfg)
     by_task, task_pairs = rank_by_task(by_task, reps, cfg)
     by_task = _by_task_columns(by_task)
     leaderboard, all_pairs = build_leaderboard(by_task, reps, meta_cols, cfg)
     return ScoreTables(by_task=by_task, leaderboard=leaderboard, pairwise=_pairwise(all_pairs + task_pairs))
+
+
+def _replicates_defined(by_task: pd.DataFrame, reps: dict, cfg: ScoreConfig) -> list[str]:
+    """Per row: the defined replicates of each score with a value whose interval leaves some out."""
+    out = []
+    for k, (m, t) in enumerate(zip(by_task["measure"], by_task["task"])):
+        r = reps[(m, t)]
+        counts = {c: defined_count([r[c]]) for c in (*DERIVED, *SCORES)
+                  if c in r and np.isfinite(by_task[c].iloc[k])}
+        out.append(replicates_defined(counts, cfg.n_boot))
+    return out
 
 
 def _interval(reps: np.ndarray | None, cfg: ScoreConfig) -> tuple[float, float]:
@@ -156,7 +168,7 @@ def _by_task_columns(by_task: pd.DataFrame) -> pd.DataFrame:
     """measure, task, section, rank and headline first; nan_reasons last."""
     first = ["measure", "task", "section", "rank", "rank_lo", "rank_hi", "headline", "headline_lo", "headline_hi",
              "headline_n_boot", "recipe_headline", "recipe_headline_lo", "recipe_headline_hi"]
-    last = [*[f"rank_{c}" for c in HEADLINE], "nan_reasons"]
+    last = [*[f"rank_{c}" for c in HEADLINE], "replicates_defined", "nan_reasons"]
     return by_task[first + [c for c in by_task.columns if c not in first and c not in last] + last]
 
 
