@@ -1,0 +1,74 @@
+"""The same floating-point results on every x86-64 CPU (README, "Reproducibility").
+
+torch's CPU matrix products run in Intel MKL, which picks a code path for the
+CPU it finds: on an AVX-512 Intel Xeon it sums in a different order than on an
+AMD EPYC, and SGD amplifies the last-bit differences until a run's events move
+(docs/performance.md, "Reproducibility across CPUs", has the measurements). MKL's
+conditional numerical reproducibility mode ``MKL_CBWR=COMPATIBLE`` runs one code
+path on every x86-64 CPU. MKL reads the variable once, at its first call, so the
+package sets it when it is imported (``complexity_bench/__init__.py`` imports this
+module before anything imports torch); worker processes inherit it. A value already
+in the environment is kept: ``MKL_CBWR=AUTO`` opts out, for speed, of the
+reproducibility. ``mkl_cbwr()`` says what MKL actually runs with; ``run``
+records it in ``manifest.json``.
+
+This module imports nothing heavy: it must run before torch is imported.
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV = "MKL_CBWR"
+MODE = "COMPATIBLE"
+# MKL's branch codes (mkl_cbwr.h); MKL_CBWR_BRANCH_OFF means "no CNR: the CPU's own path"
+_BRANCHES = {1: "OFF", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 6: "SSSE3", 7: "SSE4_1", 8: "SSE4_2", 9: "AVX",
+             10: "AVX2", 11: "AVX512_MIC", 12: "AVX512", 13: "AVX512_MIC_E1", 14: "AVX512_E1"}
+_STRICT = 0x10000
+_ALL = 0xFFFFFFFF  # MKL_CBWR_ALL: the branch and the STRICT flag together
+
+
+def pin_mkl() -> None:
+    """Ask MKL for its CPU-independent code path, unless the environment already names one."""
+    os.environ.setdefault(ENV, MODE)
+
+
+def mkl_cbwr() -> str | None:
+    """The code path MKL runs in this process ("COMPATIBLE", "OFF", "AVX2", ...; ",STRICT"
+    appended when set), or None when this torch has no MKL (not x86-64, or another BLAS).
+    Asking initialises MKL's setting: call it after :func:`pin_mkl`."""
+    import ctypes
+
+    import torch
+
+    try:
+        lib = ctypes.CDLL(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so"))
+        get = lib.mkl_serv_cbwr_get
+    except (OSError, AttributeError):
+        return None
+    get.restype, get.argtypes = ctypes.c_int, [ctypes.c_int]
+    code = get(ctypes.c_int(_ALL).value) & _ALL
+    name = _BRANCHES.get(code & 0xFFFF, f"code {code & 0xFFFF}")
+    return name + (",STRICT" if code & _STRICT else "")
+
+
+def cpu_model() -> str:
+    """The CPU's model name as /proc/cpuinfo gives it (the platform's name elsewhere)."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def numerics_state() -> dict[str, str | None]:
+    """What decides this process's float results on the CPU: the CPU, MKL's code path and
+    ATen's vector instruction set (``ATEN_CPU_CAPABILITY``)."""
+    import torch
+
+    return {"cpu": cpu_model(), "mkl_cbwr": mkl_cbwr(), "aten_cpu_capability": torch.backends.cpu.get_cpu_capability()}
