@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from complexity_bench.errors import UserError
+from complexity_bench.pipeline.out_folder import DEFAULT_OUT
 
 
 def _non_negative_int(text: str) -> int:
@@ -43,7 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--measures", default="all", help="'all' or comma-separated names (default: all)")
     r.add_argument("--tasks", default="all", help="'all' or comma-separated names (default: all)")
     r.add_argument("--suite", default="default", help="smoke | default | full (default: default)")
-    r.add_argument("--out", default="results", type=Path, help="output folder (default: results/)")
+    r.add_argument("--out", default=DEFAULT_OUT, type=Path,
+                   help=f"output folder (default: {DEFAULT_OUT}/, untracked; the committed reference is results/)")
+    r.add_argument("--replace", action="store_true",
+                   help="let this run replace the results of another suite, task or measure selection in --out")
     r.add_argument("--workers", default=0, type=_non_negative_int, help="worker processes (default: 0 = one per core)")
     r.add_argument("--plugin", action="append", default=[], metavar="PATH", help="a .py file defining measures or tasks (repeatable)")
     r.add_argument("--executor", default="local", help="local | ray (default: local)")
@@ -81,7 +85,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = RunConfig(tasks=args.tasks, measures=args.measures, suite=args.suite, out=args.out,
                     workers=args.workers, plugins=tuple(args.plugin), executor=args.executor,
                     ray_address=args.ray_address, engine=args.engine, device=args.device, figures=not args.no_figures,
-                    progress=not args.no_progress, bootstrap=args.bootstrap)
+                    progress=not args.no_progress, bootstrap=args.bootstrap, replace=args.replace)
     manifest = run(cfg)
     print(f"{manifest['runs']} runs ({manifest['trained_this_invocation']} trained now), "
           f"{len(manifest['measures'])} measures, {manifest['wall_seconds_this_invocation']:.0f} s; "

@@ -18,6 +18,7 @@ from complexity_bench.errors import UserError
 from complexity_bench.pipeline.executors import EXECUTORS, make_executor
 from complexity_bench.pipeline.jobs import ENGINES, Job, JobOutcome, run_job
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure
+from complexity_bench.pipeline.out_folder import DEFAULT_OUT, check_replacing
 from complexity_bench.pipeline.outputs import assemble, code_state, write_all
 from complexity_bench.contracts.plugins import load_plugins
 from complexity_bench.report import write_report
@@ -32,7 +33,7 @@ class RunConfig:
     tasks: str = "all"
     measures: str = "all"
     suite: str = "default"
-    out: Path = Path("results")
+    out: Path = DEFAULT_OUT  # untracked; the committed results/ only when named
     workers: int = 0  # 0: one per core
     plugins: tuple[str, ...] = ()
     executor: str = "local"
@@ -42,6 +43,7 @@ class RunConfig:
     figures: bool = True
     progress: bool = True
     bootstrap: int = 1000
+    replace: bool = False  # may replace a results folder of another suite / tasks / measures
 
     def resolved_workers(self) -> int:
         import os
@@ -129,6 +131,7 @@ def run(cfg: RunConfig) -> dict:
     workers = cfg.resolved_workers()
     out = Path(cfg.out)
     with lock_output(out):
+        check_replacing(out, plan, cfg.suite, cfg.replace)
         store = RunStore(out / "store")
         jobs = make_jobs(plan, store.root, workers, cfg.engine, cfg.device)
         executor = make_executor(cfg.executor, workers, tuple(cfg.plugins), cfg.ray_address)
