@@ -72,3 +72,28 @@ def numerics_state() -> dict[str, str | None]:
     import torch
 
     return {"cpu": cpu_model(), "mkl_cbwr": mkl_cbwr(), "aten_cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
+# "No variance" means no variance beyond numerical noise. Measures are float32 (machine
+# epsilon 1.2e-7), and a value computed through sums, means and decompositions over
+# hundreds of terms carries rounding of up to ~100 epsilon relative to its size; a real
+# change over training is orders of magnitude larger. One relative tolerance, used by
+# every score and by the Tracker's warning (docs/scoring.md, "Undefined scores").
+NOISE_RTOL = 1e-5
+
+
+def within_noise(spread, scale):
+    """True (elementwise) where ``spread`` (a range or a standard deviation of some values)
+    is within numerical noise of ``scale`` (the values' largest magnitude)."""
+    return spread <= NOISE_RTOL * scale
+
+
+def no_variance(*arrays) -> bool:
+    """True when the finite values, taken together, are constant up to numerical noise (or
+    there are none): a score or an early-warning progress computed from them would only
+    measure rounding."""
+    import numpy as np
+
+    v = np.concatenate([np.ravel(np.asarray(a, float)) for a in arrays]) if arrays else np.zeros(0)
+    v = v[np.isfinite(v)]
+    return v.size == 0 or bool(within_noise(np.ptp(v), np.abs(v).max()))
