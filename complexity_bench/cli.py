@@ -13,6 +13,10 @@ from complexity_bench.errors import UserError
 from complexity_bench.pipeline.out_folder import DEFAULT_OUT
 
 
+# below this many replicates the 2.5% and 97.5% points of an interval are the extreme replicates
+FEW_REPLICATES = 40
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -54,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local Ray)")
     r.add_argument("--engine", default="auto", help="auto | loop | cohort | vmap: how runs of one task train (default: auto)")
     r.add_argument("--device", default="cpu", help="cpu | cuda: where runs train and measures evaluate (default: cpu)")
-    r.add_argument("--bootstrap", default=1000, type=_non_negative_int, help="bootstrap resamples for intervals (default: 1000)")
+    r.add_argument("--bootstrap", default=1000, type=_non_negative_int,
+                   help=f"bootstrap resamples for intervals (default: 1000; 0: none; below {FEW_REPLICATES} an interval "
+                        "is only the replicates' range)")
     r.add_argument("--no-figures", action="store_true", help="skip the PNGs")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -79,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _say_if_few_replicates(n_boot: int) -> None:
+    """Intervals from a handful of replicates are the replicates' range, not a 95% interval."""
+    if 0 < n_boot < FEW_REPLICATES:
+        print(f"note: --bootstrap {n_boot}: with fewer than {FEW_REPLICATES} replicates an interval is the range of "
+              f"the replicates' own values, which need not contain the point estimate (computed once, from all the "
+              f"data); use 0 for no intervals or >= {FEW_REPLICATES} (default 1000)", file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from complexity_bench.pipeline.harness import RunConfig, run
 
@@ -86,11 +100,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                     workers=args.workers, plugins=tuple(args.plugin), executor=args.executor,
                     ray_address=args.ray_address, engine=args.engine, device=args.device, figures=not args.no_figures,
                     progress=not args.no_progress, bootstrap=args.bootstrap, replace=args.replace)
+    _say_if_few_replicates(args.bootstrap)
     manifest = run(cfg)
     print(f"{manifest['runs']} runs ({manifest['trained_this_invocation']} trained now), "
           f"{len(manifest['measures'])} measures, {manifest['wall_seconds_this_invocation']:.0f} s; "
           f"leaderboard: {args.out / 'leaderboard.csv'}")
+    _say_why_unranked(args.out)
     return 0
+
+
+def _say_why_unranked(out: Path) -> None:
+    from complexity_bench.pipeline.unranked import unranked_note
+
+    note = unranked_note(out / "leaderboard.csv")
+    if note:
+        print(_one_line(note), file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -114,9 +138,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     from complexity_bench.pipeline.outputs import rescore
     from complexity_bench.tracker.save import collect_run_folders
 
+    _say_if_few_replicates(args.bootstrap)
     collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
     manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
     print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
+    _say_why_unranked(args.results_dir)
     return cmd_report(args)
 
 
