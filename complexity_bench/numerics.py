@@ -97,3 +97,13 @@ def no_variance(*arrays) -> bool:
     v = np.concatenate([np.ravel(np.asarray(a, float)) for a in arrays]) if arrays else np.zeros(0)
     v = v[np.isfinite(v)]
     return v.size == 0 or bool(within_noise(np.ptp(v), np.abs(v).max()))
+
+
+def reproducibility_note() -> str | None:
+    """A one-line note when MKL does not run its CPU-independent path in this process (the
+    user set ``MKL_CBWR`` otherwise, or MKL ran before the package was imported), else None."""
+    path = mkl_cbwr()
+    if path is None or path.split(",")[0] == MODE:
+        return None
+    return (f"note: MKL runs its {path} code path here, not {MODE} ({ENV}={os.environ.get(ENV, '')!r}): float "
+            f"results, and so events, may differ from the committed results and from other CPUs")

@@ -66,3 +66,16 @@ def test_manifest_seconds_of_a_fresh_run_are_within_the_total(results_folder):
     assert manifest["trained_this_invocation"] == len(runs)  # a fresh run trains every run
     # this invocation trained every run, so it spent exactly the total (both rounded to 0.01 s)
     assert abs(manifest["train_seconds_this_invocation"] - manifest["train_seconds_total"]) <= 0.011
+
+
+def test_a_run_says_when_mkl_is_not_on_its_compatible_path(monkeypatch):
+    from complexity_bench import numerics
+
+    monkeypatch.setattr(numerics, "mkl_cbwr", lambda: "COMPATIBLE")
+    assert numerics.reproducibility_note() is None
+    monkeypatch.setattr(numerics, "mkl_cbwr", lambda: None)  # no MKL in this torch: nothing to say
+    assert numerics.reproducibility_note() is None
+    monkeypatch.setattr(numerics, "mkl_cbwr", lambda: "AUTO")
+    monkeypatch.setenv("MKL_CBWR", "AUTO")
+    note = numerics.reproducibility_note()
+    assert note.startswith("note: ") and "AUTO" in note and "\n" not in note

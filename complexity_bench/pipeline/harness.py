@@ -18,6 +18,7 @@ from complexity_bench.errors import UserError
 from complexity_bench.pipeline.executors import EXECUTORS, make_executor
 from complexity_bench.pipeline.jobs import ENGINES, Job, JobOutcome, run_job
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure
+from complexity_bench.numerics import reproducibility_note
 from complexity_bench.pipeline.out_folder import DEFAULT_OUT, check_replacing
 from complexity_bench.pipeline.outputs import assemble, code_state, write_all
 from complexity_bench.contracts.plugins import load_plugins
@@ -128,6 +129,9 @@ def run(cfg: RunConfig) -> dict:
     if plan.skipped:
         print(f"note: --measures all leaves out expensive measures in the {cfg.suite} suite "
               f"({', '.join(plan.skipped)}); name them or use --suite full", file=sys.stderr)
+    note = reproducibility_note()
+    if note:
+        print(note, file=sys.stderr)
     workers = cfg.resolved_workers()
     out = Path(cfg.out)
     with lock_output(out):
