@@ -12,7 +12,7 @@ rule makes it hold): the rank (1 + the number of measures better with >= 95% boo
 probability) is not the quantity its interval covers (the committed ranks already sit
 outside their intervals: effective-rank/mean 2 [3-10]), and a measure pair near the
 95% line flips with one run's events (measured: in (a) `random` 12 -> 11 against
-[12-14]; in (b) `stable-rank` 3 -> 2 against [3-10]).
+[12-14]; in (b) the same and `stable-rank` 3 -> 2 against [3-10]).
 """
 
 from pathlib import Path
