@@ -9,13 +9,19 @@ runs that memorised but never generalised, take each run's maximum of
     p(t) = (s(T_mem) - s(t)) / (|s(T_mem) - s(0)| + eps),   t > T_mem,
 
 and choose the smallest theta that at most ``false_alarm`` (10%) of those runs
-exceed (``scoring.early_warning.calibrate_threshold``, unit weights). Written
-per task and pooled over tasks. The Tracker uses the pooled value by default:
-a user's model is none of the reference tasks, p is scale-free (each run is
-normalised by its own rise before T_mem), and pooling uses every
-never-generalising run instead of one task's few. With n such runs a 10% rate
-can only be met at the (n - floor(0.1 n))-th largest maximum; for n < 10 that is
-the largest one, which the file records as ``n_never_runs``.
+exceed (``scoring.early_warning.calibrate_threshold``, unit weights; the maxima
+from ``scoring.alarm_calibration.AlarmCalibration``, the scorer's own). Written:
+
+- ``pooled``: over every task. The Tracker uses it by default, on the user's own
+  task, which is none of the reference tasks: out of sample by construction.
+- ``by_task``: each task's own runs (``Tracker(alarms="<task>")``).
+- ``out_of_sample``: per task, the threshold calibrated on the *other* tasks and
+  what it achieves on this one: the false-alarm rate against the target, and the
+  floor (the rate at the largest of the other tasks' maxima). This is what the
+  pooled threshold can be expected to do on a task it was not calibrated on.
+
+With n never-generalising runs a 10% rate can only be met at the (n - floor(0.1 n))-th
+largest maximum; for n < 10 that is the largest one (``n_never_runs`` records n).
 """
 
 from __future__ import annotations
@@ -28,23 +34,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from complexity_bench.errors import UserError
+from complexity_bench.pipeline.results_files import read_manifest, read_table
 from complexity_bench.scoring import ScoreConfig
-from complexity_bench.scoring.early_warning import calibrate_threshold, predictor
-from complexity_bench.scoring.prepare import TaskRuns, extract_series
+from complexity_bench.scoring.alarm_calibration import AlarmCalibration, false_alarm_rates
+from complexity_bench.scoring.early_warning import calibrate_threshold
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "complexity_bench" / "alarm_thresholds.json"
-
-
-def never_run_maxima(runs: pd.DataFrame, traces: pd.DataFrame, direction: int, cfg: ScoreConfig) -> np.ndarray:
-    """Per never-generalising run of one task: max of p(t) over its checkpoints after T_mem."""
-    truns = TaskRuns.from_frame(runs)
-    series = extract_series(traces, truns, direction)
-    p = predictor(series, cfg.eps)
-    r, t = series.run, series.step
-    keep = np.isfinite(p) & truns.never[r] & (t > truns.t_mem[r])
-    maxima = np.full(len(truns), -np.inf)
-    np.maximum.at(maxima, r[keep], p[keep])
-    return maxima[np.isfinite(maxima)]
 
 
 def threshold(maxima: np.ndarray, alpha: float) -> dict:
@@ -54,27 +50,38 @@ def threshold(maxima: np.ndarray, alpha: float) -> dict:
     return {"threshold": float(theta), "n_never_runs": int(len(maxima))}
 
 
+def directions(measures: pd.DataFrame, names: list[str]) -> dict[str, int]:
+    """measure -> direction; a sub-measure "name/key" takes its parent's."""
+    table = {str(m): int(d) for m, d in zip(measures["measure"], measures["direction"])}
+    out = {n: table.get(n, table.get(n.split("/")[0])) for n in names}
+    return {n: d for n, d in out.items() if d is not None}
+
+
+def transfer(cal: AlarmCalibration, measure: str, task: str) -> dict:
+    """The threshold calibrated on the tasks other than ``task``, and what it achieves there."""
+    theta, ceiling, n_cal = cal.held_out(measure, task)
+    own = cal.maxima[measure][cal.units[measure] == task]
+    far, floor = false_alarm_rates(own, theta, ceiling)
+    nan_none = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731
+    return {"threshold": nan_none(theta), "n_calibration_runs": n_cal, "n_never_runs": int(own.size),
+            "false_alarm_rate": nan_none(far), "false_alarm_floor": nan_none(floor)}
+
+
 def calibrate(results: Path, alpha: float | None = None) -> dict:
-    runs = pd.read_csv(results / "runs.csv")
-    traces = pd.read_parquet(results / "traces.parquet")
-    measures = pd.read_csv(results / "measures.csv")
-    manifest = json.loads((results / "manifest.json").read_text()) if (results / "manifest.json").exists() else {}
+    runs = read_table(results, "runs.csv")
+    measures = read_table(results, "measures.csv")
+    traces = read_table(results, "traces.parquet", measures)
+    manifest = read_manifest(results)
     cfg = ScoreConfig()
     alpha = cfg.false_alarm if alpha is None else alpha
-    direction = {str(r.measure): int(r.direction) for r in measures.itertuples()}
-    by_task: dict[str, dict] = {}
-    pooled: dict[str, dict] = {}
-    for name in sorted(traces["measure"].astype(str).unique()):
-        d = direction.get(name, direction.get(name.split("/")[0]))
-        if d is None:
-            continue
-        all_maxima = []
-        for task, truns in runs.groupby("task"):
-            rows = traces[(traces["measure"] == name) & (traces["task"] == task)]
-            maxima = never_run_maxima(truns, rows, d, cfg)
-            by_task.setdefault(str(task), {})[name] = threshold(maxima, alpha)
-            all_maxima.append(maxima)
-        pooled[name] = threshold(np.concatenate(all_maxima), alpha)
+    names = sorted(traces["measure"].astype(str).unique())
+    cal = AlarmCalibration.from_tables(runs, traces, directions(measures, names), alpha, cfg.eps)
+    tasks = sorted(set(runs["task"].astype(str)))
+    if cal.holdout != "task":
+        raise UserError(f"{results}: holds one task; the thresholds are calibrated over several")
+    pooled = {m: threshold(v, alpha) for m, v in cal.maxima.items()}
+    by_task = {t: {m: threshold(cal.maxima[m][cal.units[m] == t], alpha) for m in cal.maxima} for t in tasks}
+    out_of_sample = {t: {m: transfer(cal, m, t) for m in cal.maxima} for t in tasks}
     return {
         "source": {
             "results": str(results), "suite": manifest.get("suite"), "git_commit": manifest.get("git_commit"),
@@ -84,6 +91,7 @@ def calibrate(results: Path, alpha: float | None = None) -> dict:
         },
         "pooled": pooled,
         "by_task": by_task,
+        "out_of_sample": out_of_sample,
     }
 
 
@@ -97,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"error: {args.results} is not a results folder (missing {', '.join(missing)})", file=sys.stderr)
         return 2
-    data = calibrate(args.results, args.false_alarm)
+    try:
+        data = calibrate(args.results, args.false_alarm)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     args.out.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
     print(f"wrote {args.out}: {len(data['pooled'])} measures, tasks {', '.join(data['by_task'])}")
     return 0

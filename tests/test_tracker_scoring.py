@@ -146,6 +146,26 @@ def test_calibration_script_takes_the_scorers_false_alarm_quantile(tmp_path):
     assert data["by_task"]["t1"]["m"] == {"threshold": pytest.approx(18.0), "n_never_runs": 20}
     assert data["by_task"]["t2"]["m"]["threshold"] == pytest.approx(7.0)  # 3 runs: none may exceed it
     assert data["pooled"]["m"] == {"threshold": pytest.approx(18.0), "n_never_runs": 23}
+    # Out of sample: t1's threshold from t2 alone (7, its largest) lets 13 of t1's 20 runs alarm;
+    # t2's from t1 (18) none of t2's.
+    assert data["out_of_sample"]["t1"]["m"] == {
+        "threshold": pytest.approx(7.0), "n_calibration_runs": 3, "n_never_runs": 20,
+        "false_alarm_rate": pytest.approx(13 / 20), "false_alarm_floor": pytest.approx(13 / 20)}
+    assert data["out_of_sample"]["t2"]["m"]["false_alarm_rate"] == 0.0
+
+
+def test_calibration_script_refuses_a_broken_results_file_in_one_line(tmp_path):
+    r1, t1 = _never_runs("t1", [1.0, 2.0])
+    r2, t2 = _never_runs("t2", [3.0])
+    pd.DataFrame(r1 + r2).drop(columns=["t_mem"]).to_csv(tmp_path / "runs.csv", index=False)
+    pd.DataFrame(t1 + t2).to_parquet(tmp_path / "traces.parquet")
+    pd.DataFrame([{"measure": "m", "direction": 1}]).to_csv(tmp_path / "measures.csv", index=False)
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "calibrate_alarms.py"), str(tmp_path),
+                           "--out", str(tmp_path / "out.json")], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [f"error: {tmp_path / 'runs.csv'}: column 't_mem' is missing; "
+                                                f"re-run `run --out {tmp_path}` to rewrite it"]
+    assert not (tmp_path / "out.json").exists()
 
 
 def test_shipped_thresholds_are_the_committed_results_calibrated():
@@ -156,6 +176,7 @@ def test_shipped_thresholds_are_the_committed_results_calibrated():
     shipped = shipped_thresholds()
     assert shipped["source"]["git_commit"] == fresh["source"]["git_commit"]
     assert shipped["pooled"] == fresh["pooled"] and shipped["by_task"] == fresh["by_task"]
+    assert shipped["out_of_sample"] == fresh["out_of_sample"]
 
 
 def test_score_does_not_merge_a_suite_results_folder_found_below(tmp_path):

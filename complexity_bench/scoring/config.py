@@ -90,6 +90,7 @@ HIGHER_IS_BETTER: dict[str, bool | None] = {
     "ew_lead_time": True,
     "ew_detect_rate": True,
     "ew_false_alarm_rate": None,
+    "ew_false_alarm_floor": None,
     "fc_tau": True,
     "fc_tau_excess": True,
     "fc_cindex": True,

@@ -15,13 +15,18 @@ Larger p = "generalisation is near".
   labels those negative instead). 0.5 = chance, 1 = perfect.
 - ew_lead_time: alarm threshold theta = the smallest per-run maximum of p over
   never-generalising runs (all checkpoints after T_mem) that at most a
-  ``false_alarm`` share of them exceed; a grokking run alarms at its first
-  checkpoint T_mem < t < T_gen with p(t) > theta; lead = log10(T_gen / t_alarm),
-  0 for a run that never alarms. Mean over grokking runs that have a checkpoint
-  between T_mem and T_gen (log10 steps; larger = earlier warning).
+  ``false_alarm`` share of them exceed, calibrated out of sample: on the runs of
+  the other tasks (one task: of the other seeds; alarm_calibration.py). A
+  grokking run alarms at its first checkpoint T_mem < t < T_gen with p(t) > theta;
+  lead = log10(T_gen / t_alarm), 0 for a run that never alarms. Mean over grokking
+  runs that have a checkpoint between T_mem and T_gen (log10 steps; larger =
+  earlier warning).
 - ew_detect_rate: share of grokking runs that alarm before T_gen.
-- ew_false_alarm_rate: realised share of never-generalising runs that alarm
-  (<= false_alarm by construction; a diagnostic).
+- ew_false_alarm_rate: achieved share of the task's never-generalising runs that
+  alarm at the out-of-sample threshold (a diagnostic, read beside its target
+  ``false_alarm``); ew_false_alarm_floor: the same at the most cautious threshold
+  the calibration runs allow (their largest maximum): above the target, no
+  threshold learnt elsewhere reaches it on this task.
 
 For the ``step`` baseline (value = step, direction -1) p(t) = t/T_mem - 1: the
 clock a measure must beat.
@@ -33,6 +38,8 @@ clock a measure must beat.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
@@ -41,13 +48,30 @@ from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.prepare import Series, TaskRuns, no_variance
 from complexity_bench.scoring.stats import chunked, weighted_auroc
 
-COLUMNS = ("ew_auroc", "ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate")
+if TYPE_CHECKING:
+    from complexity_bench.scoring.alarm_calibration import RunThresholds
+
+COLUMNS = ("ew_auroc", "ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate", "ew_false_alarm_floor")
 
 
 def predictor(series: Series, eps: float) -> np.ndarray:
     """p(t) for every point of the series (NaN for runs without s(T_mem))."""
     r = series.run
     return (series.s_mem[r] - series.s) / (np.abs(series.s_mem[r] - series.s_init[r]) + eps)
+
+
+def never_run_maxima(series: Series, runs: TaskRuns, eps: float) -> np.ndarray:
+    """Per run (R,): the largest p after T_mem of a never-generalising run; NaN for every
+    other run and for a never-generalising run without s(T_mem) or a checkpoint after T_mem
+    (it can neither alarm nor inform the threshold)."""
+    p = predictor(series, eps)
+    r, t = series.run, series.step
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(p) & runs.never[r] & (t > runs.t_mem[r])
+    maxima = np.full(len(runs), -np.inf)
+    np.maximum.at(maxima, r[keep], p[keep])
+    maxima[~np.isfinite(maxima)] = np.nan
+    return maxima
 
 
 def calibrate_threshold(maxima: np.ndarray, W: np.ndarray, alpha: float) -> np.ndarray:
@@ -71,8 +95,10 @@ def calibrate_threshold(maxima: np.ndarray, W: np.ndarray, alpha: float) -> np.n
     return theta
 
 
-def score_early_warning(series: Series, runs: TaskRuns, W: np.ndarray, cfg: ScoreConfig) -> Result:
-    """All early-warning scores of one (measure, task); W is the (B, R) bootstrap weight matrix."""
+def score_early_warning(series: Series, runs: TaskRuns, W: np.ndarray, cfg: ScoreConfig,
+                        thresholds: "RunThresholds") -> Result:
+    """All early-warning scores of one (measure, task); W is the (B, R) bootstrap weight matrix,
+    ``thresholds`` each run's out-of-sample alarm threshold (alarm_calibration.py)."""
     res = Result()
     B = W.shape[0]
     p = predictor(series, cfg.eps)
@@ -94,7 +120,7 @@ def score_early_warning(series: Series, runs: TaskRuns, W: np.ndarray, cfg: Scor
             res.nan(COLUMNS, "the measure is constant on the checkpoints scored", B)
             return res
     res.update(_auroc(p, scored, label, r, W))
-    res.update(_lead_time(p, has_p & after_mem & grok & before_gen, has_p & after_mem & never, series, runs, W, cfg))
+    res.update(_lead_time(p, has_p & after_mem & grok & before_gen, series, runs, W, cfg, thresholds))
     return res
 
 
@@ -112,53 +138,56 @@ def _auroc(p: np.ndarray, scored: np.ndarray, label: np.ndarray, run: np.ndarray
     return res
 
 
-def _lead_time(p: np.ndarray, in_window: np.ndarray, after_never: np.ndarray, series: Series,
-               runs: TaskRuns, W: np.ndarray, cfg: ScoreConfig) -> Result:
-    """ew_lead_time, ew_detect_rate, ew_false_alarm_rate at a threshold calibrated on the
-    never-generalising runs. ``in_window``: checkpoints T_mem < t < T_gen of grokking runs;
-    ``after_never``: checkpoints after T_mem of never-generalising runs."""
+def _lead_time(p: np.ndarray, in_window: np.ndarray, series: Series, runs: TaskRuns, W: np.ndarray,
+               cfg: ScoreConfig, thresholds: "RunThresholds") -> Result:
+    """ew_lead_time, ew_detect_rate, ew_false_alarm_rate, ew_false_alarm_floor at each run's
+    out-of-sample threshold. ``in_window``: checkpoints T_mem < t < T_gen of grokking runs.
+    The thresholds are fixed (the alarm a user receives); the replicates resample this
+    task's runs."""
     res = Result()
     B, R = W.shape[0], len(runs)
     r, t = series.run, series.step
-    lead_cols = ("ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate")
-    never_runs = np.flatnonzero(runs.never & np.isfinite(series.s_mem))
+    lead_cols = ("ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate", "ew_false_alarm_floor")
+    theta, ceiling = thresholds.theta, thresholds.ceiling
+    never_max = never_run_maxima(series, runs, cfg.eps)
+    never_runs = np.flatnonzero(np.isfinite(never_max) & np.isfinite(theta))
     # Only runs with a checkpoint strictly between T_mem and T_gen can be warned about;
     # a run that generalises before its next checkpoint is left out, not counted a miss.
     has_window = np.zeros(R, bool)
     has_window[np.unique(r[in_window])] = True
-    grok_runs = np.flatnonzero(runs.grokked & np.isfinite(series.s_mem) & has_window)
-    res.counts["n_runs_never"] = int(len(never_runs))
-    if len(never_runs) == 0:
-        res.nan(lead_cols, "no never-generalising runs to calibrate the alarm on", B)
+    grok_runs = np.flatnonzero(runs.grokked & np.isfinite(series.s_mem) & has_window & np.isfinite(theta))
+    res.counts["n_runs_never"] = int(np.isfinite(never_max).sum())
+    if not np.isfinite(theta).any():
+        res.nan(lead_cols, thresholds.reason or "no threshold to alarm at", B)
         return res
-    if len(grok_runs) == 0:
-        res.nan(lead_cols, "no grokking run has a checkpoint between T_mem and T_gen", B)
-        return res
-    never_max = np.full(R, -np.inf)  # each never-generalising run's largest p after T_mem
-    np.maximum.at(never_max, r[after_never], p[after_never])
     weights = np.vstack([np.ones((1, R)), W])  # row 0: the point estimate, then the replicates
-    theta = calibrate_threshold(never_max[never_runs], weights[:, never_runs], cfg.false_alarm)
-    false_alarm = (never_max[never_runs][None, :] > theta[:, None]).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        far = (weights[:, never_runs] * false_alarm).sum(axis=1) / weights[:, never_runs].sum(axis=1)
-    lead = np.zeros((len(theta), len(grok_runs)))
-    detected = np.zeros_like(lead)
+    if len(never_runs) == 0:
+        why = "no never-generalising runs on this task" if not np.isfinite(never_max).any() else \
+            "no calibration runs outside the held-out units of this task's never-generalising runs"
+        res.nan(("ew_false_alarm_rate", "ew_false_alarm_floor"), why, B)
+    else:
+        wn = weights[:, never_runs]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            far = wn @ (never_max[never_runs] > theta[never_runs]) / wn.sum(axis=1)
+            floor = wn @ (never_max[never_runs] > ceiling[never_runs]) / wn.sum(axis=1)
+        res.set("ew_false_alarm_rate", far[0], far[1:])
+        res.set("ew_false_alarm_floor", floor[0], floor[1:])
+    if len(grok_runs) == 0:
+        res.nan(("ew_lead_time", "ew_detect_rate"), "no grokking run has a checkpoint between T_mem and T_gen", B)
+        return res
+    lead = np.zeros(len(grok_runs))
+    detected = np.zeros(len(grok_runs))
     for j, k in enumerate(grok_runs):
         sel = in_window & (r == k)
-        running_max = np.maximum.accumulate(p[sel])
-        first = np.searchsorted(running_max, theta, side="right")  # first checkpoint with p > theta
-        hit = (first < len(running_max)) & np.isfinite(theta)
-        t_alarm = t[sel][np.minimum(first, len(running_max) - 1)]
-        lead[:, j] = np.where(hit, np.log10(runs.t_gen[k] / np.maximum(t_alarm, 1.0)), 0.0)
-        detected[:, j] = hit
+        above = np.flatnonzero(p[sel] > theta[k])  # the first checkpoint with p > theta alarms
+        if above.size:
+            detected[j] = 1.0
+            lead[j] = np.log10(runs.t_gen[k] / max(t[sel][above[0]], 1.0))
     wg = weights[:, grok_runs]
     with np.errstate(invalid="ignore", divide="ignore"):
-        lead_mean = (wg * lead).sum(axis=1) / wg.sum(axis=1)
-        detect_mean = (wg * detected).sum(axis=1) / wg.sum(axis=1)
-    lead_mean[~np.isfinite(theta)] = np.nan
-    detect_mean[~np.isfinite(theta)] = np.nan
+        lead_mean = wg @ lead / wg.sum(axis=1)
+        detect_mean = wg @ detected / wg.sum(axis=1)
     res.set("ew_lead_time", lead_mean[0], lead_mean[1:])
     res.set("ew_detect_rate", detect_mean[0], detect_mean[1:])
-    res.set("ew_false_alarm_rate", far[0], far[1:])
     res.counts["n_runs_lead"] = int(len(grok_runs))
     return res

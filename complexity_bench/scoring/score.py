@@ -34,6 +34,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from complexity_bench.scoring.alarm_calibration import AlarmCalibration
 from complexity_bench.scoring.bootstrap import Result, bootstrap_weights, interval
 from complexity_bench.scoring.config import HEADLINE, RESAMPLING, SCORES, ScoreConfig, ScoreTables
 from complexity_bench.scoring.early_warning import score_early_warning
@@ -88,6 +89,8 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
     tasks = sorted(set(runs["task"].astype(str)))
     rows, reps = [], {}
     tr_by_task = {t: g for t, g in traces.groupby(traces["task"].astype(str), sort=False)}
+    alarms = AlarmCalibration.from_tables(runs, traces, {n: meta[n]["direction"] for n in names},
+                                          cfg.false_alarm, cfg.eps)
     for task in tasks:
         truns = TaskRuns.from_frame(runs[runs["task"].astype(str) == task])
         configs = truns.config_id if cfg.resample != "runs" else None
@@ -108,7 +111,7 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
                 res.nan(SCORES, reason, W.shape[0])
             else:
                 res.update(score_tracking(series, truns, W, cfg))
-                res.update(score_early_warning(series, truns, W, cfg))
+                res.update(score_early_warning(series, truns, W, cfg, alarms.for_runs(name, truns)))
                 res.update(score_forecast(series, truns, W, cfg))
             row = {"measure": name, "task": task, **{c: info.get(c) for c in meta_cols}}
             row.update(causal=info["causal"], baseline=info["baseline"], **res.counts)

@@ -159,6 +159,17 @@ def harrell_c(x: np.ndarray, time: np.ndarray, event: np.ndarray, W: np.ndarray 
     >>> harrell_c(np.array([1., 2., 3.]), np.array([1., 2., 3.]), np.array([True, True, False]))
     array([1.])
     """
+    num, den = harrell_counts(x, time, event, W)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = num / den
+    out[~(den > 0)] = np.nan
+    return out
+
+
+def harrell_counts(x: np.ndarray, time: np.ndarray, event: np.ndarray,
+                   W: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(concordant, comparable) weighted pair counts of :func:`harrell_c`, one per row of W,
+    so that C pooled over groups of runs is sum(concordant) / sum(comparable)."""
     x = np.asarray(x, float)
     time = np.asarray(time, float)
     event = np.asarray(event, bool)
@@ -169,10 +180,7 @@ def harrell_c(x: np.ndarray, time: np.ndarray, event: np.ndarray, W: np.ndarray 
     conc = comp * ((x[:, None] < x[None, :]) + 0.5 * (x[:, None] == x[None, :]))
     num = np.einsum("bi,ij,bj->b", W, conc.astype(float), W)
     den = np.einsum("bi,ij,bj->b", W, comp.astype(float), W)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = num / den
-    out[~(den > 0)] = np.nan
-    return out
+    return num, den
 
 
 def weighted_median(v: np.ndarray, W: np.ndarray) -> np.ndarray:

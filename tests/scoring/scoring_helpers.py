@@ -17,10 +17,10 @@ def measures_table(*rows):
     return pd.DataFrame(out)
 
 
-def run_row(run_id, t_mem, t_gen, budget, task="t", **params):
+def run_row(run_id, t_mem, t_gen, budget, task="t", seed=0, **params):
     censored = t_gen is None or np.isnan(t_gen)
     axes = "+".join(sorted(params)) if params else ""
-    return {"run_id": run_id, "task": task, "seed": 0, "t_mem": t_mem,
+    return {"run_id": run_id, "task": task, "seed": seed, "t_mem": t_mem,
             "t_gen": np.nan if censored else t_gen, "censored": censored, "delay": np.nan,
             "budget": budget, "threshold": 0.99, "axes": axes, **params}
 

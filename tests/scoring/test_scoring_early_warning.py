@@ -13,7 +13,9 @@ from scoring_helpers import measures_table, run_row, trace_rows
 
 
 def _example(value_b100=2.6):
-    runs = pd.DataFrame([run_row("A", 10.0, 100.0, 1000), run_row("B", 10.0, None, 200)])
+    # One task, two seeds: each run's alarm threshold is calibrated on the other seed's
+    # never-generalising runs (alarm_calibration.py).
+    runs = pd.DataFrame([run_row("A", 10.0, 100.0, 1000, seed=0), run_row("B", 10.0, None, 200, seed=1)])
     # A groks: s(T_mem=10) = 5, s(0) = 1, so p(t) = (5 - s) / 4.
     a = trace_rows("A", "m", [0, 10, 20, 50, 80, 100, 150], [1, 5, 4, 3, 2, 1.5, 1])
     # B never generalises (budget 200): p = (5 - s) / 4 at 20, 50, 100, 200 = 0.1, 0.2, 0.6, 0.15.
@@ -29,10 +31,12 @@ def test_auroc_lead_time_hand_values():
     # p 0.1, 0.2, 0.6, all negative. Positives {0.5, 0.75} vs negatives {0.25, 0.1, 0.2, 0.6}: 7/8.
     assert row["n_ckpt_ew"] == 6
     assert row["ew_auroc"] == pytest.approx(7 / 8)
-    # Threshold: B's maximum 0.6 (no never-run may exceed it at 10%). A first exceeds it at t = 80.
+    # A's threshold: seed 1's only never-run maximum, B's 0.6. A first exceeds it at t = 80.
     assert row["ew_lead_time"] == pytest.approx(math.log10(100 / 80))
     assert row["ew_detect_rate"] == 1.0
-    assert row["ew_false_alarm_rate"] == 0.0
+    # B's threshold would come from seed 0's never-generalising runs: there are none.
+    assert np.isnan(row["ew_false_alarm_rate"])
+    assert "ew_false_alarm_rate: no calibration runs outside the held-out units" in row["nan_reasons"]
 
 
 def test_censored_late_checkpoints_optionally_negative():

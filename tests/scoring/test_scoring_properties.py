@@ -14,7 +14,8 @@ RANK_SCORES = ("trk_rho", "trk_rho_run_median", "fc_tau", "fc_cindex", "fc_psi",
                "fc_sign_error_mean", "fc_sign_error_max")
 RANGES = {"trk_rho": (-1, 1), "trk_r2": (0, 1), "trk_rho_run_median": (-1, 1), "trk_r2_run_median": (0, 1),
           "ew_auroc": (0, 1), "ew_lead_time": (0, np.inf), "ew_detect_rate": (0, 1),
-          "ew_false_alarm_rate": (0, 1), "fc_tau": (-1, 1), "fc_tau_excess": (-1, 1), "fc_cindex": (0, 1),
+          "ew_false_alarm_rate": (0, 1), "ew_false_alarm_floor": (0, 1),
+          "fc_tau": (-1, 1), "fc_tau_excess": (-1, 1), "fc_cindex": (0, 1),
           "fc_cindex_excess": (0, 1), "fc_psi": (-1, 1), "fc_sign_error_mean": (0, 1),
           "fc_sign_error_max": (0, 1)}
 STEPS = np.array([0, 5, 10, 20, 40, 80, 160, 320, 640])
