@@ -100,12 +100,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                     workers=args.workers, plugins=tuple(args.plugin), executor=args.executor,
                     ray_address=args.ray_address, engine=args.engine, device=args.device, figures=not args.no_figures,
                     progress=not args.no_progress, bootstrap=args.bootstrap, replace=args.replace)
-    _say_if_few_replicates(args.bootstrap)
     manifest = run(cfg)
     print(f"{manifest['runs']} runs ({manifest['trained_this_invocation']} trained now), "
           f"{len(manifest['measures'])} measures, {manifest['wall_seconds_this_invocation']:.0f} s; "
           f"leaderboard: {args.out / 'leaderboard.csv'}")
     _say_why_unranked(args.out)
+    _say_if_few_replicates(args.bootstrap)  # after success: an error stays the only line
     return 0
 
 
@@ -138,12 +138,13 @@ def cmd_score(args: argparse.Namespace) -> int:
     from complexity_bench.pipeline.outputs import rescore
     from complexity_bench.tracker.save import collect_run_folders
 
-    _say_if_few_replicates(args.bootstrap)
     collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
     manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
     print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
-    _say_why_unranked(args.results_dir)
-    return cmd_report(args)
+    code = cmd_report(args)
+    _say_why_unranked(args.results_dir)  # after the report: an error stays the only line
+    _say_if_few_replicates(args.bootstrap)
+    return code
 
 
 def cmd_report(args: argparse.Namespace) -> int:
