@@ -1,9 +1,5 @@
 """complexity_bench: which complexity measure sees delayed generalisation coming?"""
 
-from complexity_bench.numerics import pin_mkl
-
-pin_mkl()  # before torch is imported below: MKL reads its code path once (numerics.py says why)
-
 from complexity_bench.errors import UserError
 from complexity_bench.contracts.measure import MEASURES, Measure, MeasureContext, MeasureInfo, measure, register_measure
 from complexity_bench.contracts.models import StagedModel

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from complexity_bench.errors import UserError
+from complexity_bench.numerics import pin_mkl
 from complexity_bench.pipeline.out_folder import DEFAULT_OUT
 
 
@@ -186,6 +187,7 @@ COMMANDS = {"run": cmd_run, "list": cmd_list, "score": cmd_score, "report": cmd_
 
 
 def main(argv: list[str] | None = None) -> int:
+    pin_mkl()  # before any torch computation: MKL fixes its code path at its first call (numerics.py)
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)

@@ -5,14 +5,19 @@ CPU it finds: on an AVX-512 Intel Xeon it sums in a different order than on an
 AMD EPYC, and SGD amplifies the last-bit differences until a run's events move
 (docs/performance.md, "Reproducibility across CPUs", has the measurements). MKL's
 conditional numerical reproducibility mode ``MKL_CBWR=COMPATIBLE`` runs one code
-path on every x86-64 CPU. MKL reads the variable once, at its first call, so the
-package sets it when it is imported (``complexity_bench/__init__.py`` imports this
-module before anything imports torch); worker processes inherit it. A value already
-in the environment is kept: ``MKL_CBWR=AUTO`` opts out, for speed, of the
-reproducibility. ``mkl_cbwr()`` says what MKL actually runs with; ``run``
-records it in ``manifest.json``.
+path on every x86-64 CPU. MKL reads the variable once, at its first call (not when
+torch is imported), so the command line sets it first thing (``cli.main``), and every
+worker process before its first computation (``executors.init_worker``); spawned
+workers also inherit it. A value already in the environment is kept: ``MKL_CBWR=AUTO``
+(or an empty value) opts out, for speed, of the reproducibility.
 
-This module imports nothing heavy: it must run before torch is imported.
+Library use (the Tracker, ``compute``) leaves MKL as torch sets it: the user's own
+training would pay the cost too, up to several times the time of a matrix-heavy net on
+an AVX-512 CPU (``bench``'s ``mkl_cbwr_slowdown``). ``mkl_cbwr()`` says what MKL
+actually runs with; ``run`` records it in ``manifest.json`` and says when it is not
+the compatible path.
+
+This module imports nothing heavy at import time.
 """
 
 from __future__ import annotations

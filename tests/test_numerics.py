@@ -1,60 +1,63 @@
-"""MKL's CPU-independent code path is set by the package before torch loads (numerics.py).
+"""MKL's CPU-independent code path is set by the command line and the workers before
+MKL first computes, and library use leaves MKL as torch sets it (numerics.py).
 
-Each check runs in a fresh interpreter: MKL reads ``MKL_CBWR`` once per process, so only a
-new process shows what importing the package does."""
+Each check runs in a fresh interpreter: MKL fixes its path at its first call, so only a
+new process shows what the package does."""
 
 import json
 import os
 import subprocess
 import sys
 
-# Records MKL_CBWR at the moment anything first imports torch, then asks MKL (through torch's
-# own library, without the package's helper) which code path it runs.
+# Asks MKL (through torch's own library, not the package's helper) which code path it runs
+# after ENTRY and one matrix product.
 PROBE = """
 import ctypes, json, os, sys
-seen = {}
-class Watch:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" and "at_torch_import" not in seen:
-            seen["at_torch_import"] = os.environ.get("MKL_CBWR")
-        return None
-sys.meta_path.insert(0, Watch())
-import complexity_bench
 import torch
+ENTRY
 lib = ctypes.CDLL(os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so"))
 (torch.randn(64, 64) @ torch.randn(64, 64)).sum()  # MKL has run
-seen["mkl_branch_code"] = lib.mkl_serv_cbwr_get(1)  # MKL_CBWR_BRANCH
-from complexity_bench.numerics import mkl_cbwr
-seen["mkl_cbwr"] = mkl_cbwr()
-print(json.dumps(seen))
+print(json.dumps({"env": os.environ.get("MKL_CBWR"), "branch": lib.mkl_serv_cbwr_get(1)}))  # MKL_CBWR_BRANCH
 """
+ENTRIES = {
+    "cli": "from complexity_bench.cli import main; main(['list', 'tasks'])",
+    "worker": "from complexity_bench.pipeline.executors import init_worker; init_worker()",
+    "library": "import complexity_bench; from complexity_bench import Tracker",
+}
+COMPATIBLE, AUTO, CPU_OWN = 3, 2, 1  # mkl_cbwr.h: MKL_CBWR_COMPATIBLE, MKL_CBWR_AUTO, MKL_CBWR_BRANCH_OFF
 
 
-def probe(**env) -> dict:
+def probe(entry: str, **env) -> dict:
     clean = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"}
-    proc = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120,
-                          env={**clean, **env})
+    proc = subprocess.run([sys.executable, "-c", PROBE.replace("ENTRY", ENTRIES[entry])], capture_output=True,
+                          text=True, timeout=300, env={**clean, **env})
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def test_importing_the_package_sets_mkl_compatible_before_torch_loads():
-    seen = probe()
-    assert seen["at_torch_import"] == "COMPATIBLE"
-    assert seen["mkl_branch_code"] == 3  # MKL_CBWR_COMPATIBLE (mkl_cbwr.h)
-    assert seen["mkl_cbwr"] == "COMPATIBLE"
+def test_the_command_line_sets_mkl_compatible_before_mkl_first_computes():
+    # torch is imported before the command line runs, as with `python -m complexity_bench`
+    assert probe("cli") == {"env": "COMPATIBLE", "branch": COMPATIBLE}
+
+
+def test_a_worker_sets_it_before_its_first_computation():
+    assert probe("worker") == {"env": "COMPATIBLE", "branch": COMPATIBLE}
+
+
+def test_library_use_leaves_mkl_as_torch_sets_it():
+    assert probe("library") == {"env": None, "branch": CPU_OWN}
 
 
 def test_a_value_the_user_set_is_kept():
-    seen = probe(MKL_CBWR="AUTO")
-    assert seen["at_torch_import"] == "AUTO"
-    assert seen["mkl_branch_code"] == 2 and seen["mkl_cbwr"] == "AUTO"
+    assert probe("cli", MKL_CBWR="AUTO") == {"env": "AUTO", "branch": AUTO}
 
 
 def test_manifest_records_the_numerics(results_folder):
+    from complexity_bench.numerics import mkl_cbwr
+
     manifest = json.loads((results_folder / "manifest.json").read_text())
-    # the test process imported the package first, so MKL runs its compatible path here
-    assert manifest["mkl_cbwr"] == "COMPATIBLE"
+    # the fixture ran in this process: whatever path MKL took here is what the manifest says
+    assert manifest["mkl_cbwr"] == mkl_cbwr() and manifest["mkl_cbwr"] is not None
     assert manifest["cpu"] and manifest["aten_cpu_capability"]
 
 
