@@ -110,5 +110,7 @@ def reproducibility_note() -> str | None:
     path = mkl_cbwr()
     if path is None or path.split(",")[0] == MODE:
         return None
-    return (f"note: MKL runs its {path} code path here, not {MODE} ({ENV}={os.environ.get(ENV, '')!r}): float "
-            f"results, and so events, may differ from the committed results and from other CPUs")
+    why = (f"MKL computed in this process before {ENV} was set" if os.environ.get(ENV) == MODE
+           else f"{ENV}={os.environ.get(ENV, '')!r}")
+    return (f"note: MKL runs its {path} code path here, not {MODE} ({why}): float results, and so events, may "
+            f"differ from the committed results, from other CPUs and between --workers 1 and more")
