@@ -8,8 +8,8 @@ from complexity_bench.contracts.task import TASKS, Recipe, Task, TaskData, Varia
 __version__ = "0.1.0"
 
 __all__ = [
-    "MEASURES", "TASKS", "Measure", "MeasureContext", "MeasureInfo", "Recipe", "StagedModel",
-    "Task", "TaskData", "Tracker", "UserError", "Variant", "compute", "measure", "register_measure",
+    "MEASURES", "TASKS", "Data", "Measure", "MeasureContext", "MeasureInfo", "Recipe", "RunLabel", "Schedule",
+    "StagedModel", "Task", "TaskData", "Tracker", "UserError", "Variant", "compute", "measure", "register_measure",
     "register_task",
 ]
 
@@ -21,4 +21,8 @@ def __getattr__(name: str):
         from complexity_bench import tracker
 
         return getattr(tracker, name)
+    if name in ("Data", "Schedule", "RunLabel"):  # the Tracker's settings (tracker/spec.py)
+        from complexity_bench.tracker import spec
+
+        return getattr(spec, name)
     raise AttributeError(f"module 'complexity_bench' has no attribute {name!r}")

@@ -37,6 +37,9 @@ Reported (JSON keys):
   evaluations included, not counted as flops).
 - ``lmn_seconds_n961``: ``measures.lmn.linear_mapping_number`` on a paper-sized tail
   Linear(100,100)-SiLU-Linear(100,31) at N = 961 (null with a note when absent).
+- ``measure_seconds``: seconds per checkpoint of every registered measure on each default-suite
+  task's model after a short training (``complexity_bench.measure_costs``; the quick bench: the
+  paper's net only, cheap and moderate tiers, one timed call).
 - ``denormal_slowdown``: step time late in a run (modadd-mlp, weight decay 0, trained
   ``after_steps`` steps without flushing) with denormals kept / flushed, and the share
   of denormal values in its weights and Adam state; ``denormal_kernel_slowdown``: the
@@ -470,6 +473,12 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
         res.update(training_gflops=None, training_efficiency=None, denormal_slowdown=None, worker_scaling=None,
                    note=f"task {PAPER_TASK!r} is not registered")
 
+    from complexity_bench.measure_costs import measure_seconds
+
+    res["measure_seconds"] = measure_seconds(
+        train_steps=50 if quick else 500, repeats=1 if quick else 3, tasks=[PAPER_TASK] if quick else None,
+        tiers=("cheap", "moderate") if quick else None, progress=say)
+
     say("LMN")
     lmn = lmn_seconds(961)
     res["lmn"] = lmn
@@ -517,6 +526,9 @@ def table(res: dict[str, Any]) -> str:
               + (f" ({res['lmn'].get('note')})" if res["lmn"].get("note") else ""),
               "MKL_CBWR=COMPATIBLE (the same results on any x86-64 CPU) vs this CPU's own MKL path: "
               + (", ".join(f"{r['task']} {_fmt(r['slowdown'])}x the time" for r in res.get("mkl_cbwr") or []) or "-")]
+    for task, row in (res.get("measure_seconds") or {}).items():
+        lines += ["", f"seconds per checkpoint, {task} ({row['parameters']} parameters, step {row['step']}):"]
+        lines += [f"  {name:<28}{_fmt(s) if isinstance(s, float) else s}" for name, s in row["seconds"].items()]
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ Liu, Zhong & Tegmark 2023 make three claims this benchmark can test on every tas
 (c) the exact linear-region count (on the ReLU twins) behaves like LMN.
 
 Each table has one row per task and bootstrap intervals resampled as the
-leaderboard's are (configurations, then seeds; docs/protocol.md, "Uncertainty").
+leaderboard's are (seeds crossed with configurations; docs/protocol.md, "Version 3").
 The rules for (b) and (c) were fixed before the full suite's results were seen
 (docs/protocol.md, "The paper's claims"). Which way a row comes out is computed,
 never written by hand; ``tests/test_claims.py`` regenerates the README's block
@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from complexity_bench.generated_block import block_main, fmt_interval
-from complexity_bench.scoring.bootstrap import bootstrap_weights, interval
+from complexity_bench.scoring.bootstrap import interval, task_weights
 from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.prepare import TaskRuns, no_variance
 from complexity_bench.scoring.stats import weighted_median
@@ -68,8 +68,8 @@ class RiseAndFall:
 
 
 def replicate_weights(runs: TaskRuns, cfg: ScoreConfig) -> np.ndarray:
-    """The leaderboard's own bootstrap replicates of this task (same seed, task name and levels)."""
-    return bootstrap_weights(len(runs), cfg.n_boot, cfg.seed, runs.task, configs=runs.config_id)
+    """The leaderboard's own bootstrap replicates of this task (same seed, task name and scheme)."""
+    return task_weights(runs, cfg)
 
 
 def _share(hit: np.ndarray, use: np.ndarray, W: np.ndarray) -> tuple[float, float, float]:

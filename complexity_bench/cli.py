@@ -1,4 +1,4 @@
-"""``python -m complexity_bench`` — run, list, score, report, check-measure, bench.
+"""``python -m complexity_bench`` — run, list, score, report, check-measure, bench, export, validate, merge.
 
 User errors print one line (``error: ...``) and exit with status 2.
 """
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="what is registered, with metadata")
     ls.add_argument("what", choices=["measures", "tasks"])
+    ls.add_argument("name", nargs="?", default=None, help="one measure or task: all its fields, wrapped")
     ls.add_argument("--plugin", action="append", default=[], metavar="PATH")
 
     s = sub.add_parser("score", help="re-score stored results (or a folder of Tracker.save runs) without retraining")
@@ -83,6 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure this machine's speed for the suite")
     b.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     b.add_argument("--quick", action="store_true", help="a < 1 minute version (fewer runs and steps)")
+
+    e = sub.add_parser("export", help="write one measure's values on a results folder as a result file others can merge")
+    e.add_argument("results_dir", type=Path)
+    e.add_argument("--measure", required=True, help="the measure's name")
+    e.add_argument("--out", type=Path, default=None, help="the file to write (default: NAME.result.json here)")
+
+    v = sub.add_parser("validate", help="check result files (the shipped JSON Schema and their own consistency)")
+    v.add_argument("files", nargs="+", type=Path)
+
+    mg = sub.add_parser("merge", help="score result files together with a reference results folder")
+    mg.add_argument("files", nargs="+", type=Path)
+    mg.add_argument("--out", type=Path, required=True, help="the merged results folder to write")
+    mg.add_argument("--reference", type=Path, default=Path("results"), help="the reference results folder (default: results/)")
+    mg.add_argument("--bootstrap", default=1000, type=_non_negative_int)
+    mg.add_argument("--no-figures", action="store_true")
     return p
 
 
@@ -119,30 +135,24 @@ def _say_why_unranked(out: Path) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    import pandas as pd
-
-    from complexity_bench.contracts.measure import MEASURES
     from complexity_bench.contracts.plugins import load_plugins
-    from complexity_bench.contracts.task import TASKS
+    from complexity_bench.listing import list_text
 
     load_plugins(args.plugin)
-    if args.what == "measures":
-        rows = [{"name": m.name, **m.info.as_row(), "description": m.info.description} for m in MEASURES]
-    else:
-        rows = [t.describe() for t in TASKS]
-    with pd.option_context("display.max_colwidth", 60, "display.width", 200):
-        print(pd.DataFrame(rows).to_string(index=False))
+    print(list_text(args.what, args.name))
     return 0
 
 
 def cmd_score(args: argparse.Namespace) -> int:
     from complexity_bench.pipeline.outputs import rescore
+    from complexity_bench.pipeline.store import lock_output
     from complexity_bench.tracker.save import collect_run_folders
 
-    collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
-    manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
-    print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
-    code = cmd_report(args)
+    with lock_output(args.results_dir, create=False):  # the lock `run` holds: neither overwrites the other
+        collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
+        manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
+        print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
+        code = cmd_report(args)
     _say_why_unranked(args.results_dir)  # after the report: an error stays the only line
     _say_if_few_replicates(args.bootstrap)
     return code
@@ -157,23 +167,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_check_measure(args: argparse.Namespace) -> int:
-    from complexity_bench.contracts.measure import MEASURES
-    from complexity_bench.contracts.plugins import load_plugins
-    from complexity_bench.testing import check_measure
+    from complexity_bench.check_isolated import check_isolated
 
     target = args.target
-    if target.endswith(".py") or Path(target).is_file():
-        names = [n for n in load_plugins([target]) if n in MEASURES]
-        if not names:
-            raise UserError(f"{target!r} defines no measure")
-    else:
-        names = [MEASURES.get(target).name]  # unknown name: one line with "did you mean"
-    ok = True
-    for name in names:
-        report = check_measure(name, raise_on_failure=False)
-        print(report)
-        ok &= report.ok
-    return 0 if ok else 1
+    # in a supervised process, with time limits: a plugin that exits, is killed or hangs
+    # fails its check in one line (check_isolated.py)
+    checked = check_isolated(target, is_file=target.endswith(".py") or Path(target).is_file())
+    for c in checked:
+        print(c.text)
+    return 0 if all(c.ok for c in checked) else 1
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -182,8 +184,38 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return bench_main([flag for flag, on in (("--json", args.json), ("--quick", args.quick)) if on])
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from complexity_bench.result_file import export_measure
+
+    path = export_measure(args.results_dir, args.measure, args.out)
+    print(f"wrote {path}: {args.measure} on {args.results_dir} (check it: python -m complexity_bench validate {path})")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from complexity_bench.result_file import validate_file
+
+    bad = 0
+    for path in args.files:
+        problems = validate_file(path)
+        for line in problems or [f"{path}: valid"]:
+            print(_one_line(line))
+        bad += bool(problems)
+    return 1 if bad else 0  # as check-measure: 1 is "the file has problems", 2 bad usage
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from complexity_bench.result_file import merge_files
+
+    manifest = merge_files(args.files, args.reference, args.out, args.bootstrap, not args.no_figures)
+    print(f"merged {len(args.files)} file(s) with {args.reference} into {args.out}: "
+          f"{manifest['leaderboard_rows']} measures on the leaderboard")
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "list": cmd_list, "score": cmd_score, "report": cmd_report,
-            "check-measure": cmd_check_measure, "bench": cmd_bench}
+            "check-measure": cmd_check_measure, "bench": cmd_bench, "export": cmd_export, "validate": cmd_validate,
+            "merge": cmd_merge}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ and nothing opens a window. Missing values are simply not drawn.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from pathlib import Path
@@ -37,17 +38,23 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
+from complexity_bench.pipeline.store import atomic_write
 from complexity_bench.scoring.config import BESIDE, HEADLINE, HIGHER_IS_BETTER, ScoreTables
 
 _PANELS = ("headline", *HEADLINE, *BESIDE)
 _LABELS = {
-    "headline": "headline: mean of AUROC and C",
+    "headline": "headline: within-configuration\nmean of AUROC and C",
+    "cw_auroc": "early warning within\nconfiguration and step (AUROC)",
+    "cf_cindex": "forecast within\nconfiguration (C)",
+    "recipe_headline": "recipe level: mean of\nunconditional AUROC and C",
+    "ctl_auroc": "controls: wd-0 runs vs\ngrokking runs (AUROC)",
     "trk_rho": "tracking ρ (pooled)",
     "ew_auroc": "early-warning AUROC",
     "fc_cindex": "forecast concordance C",
     "fc_sign_error_max": "worst-case sign-error",
 }
-_CHANCE = {"headline": 0.5, "trk_rho": 0.0, "ew_auroc": 0.5, "fc_cindex": 0.5, "fc_sign_error_max": 0.5}
+_CHANCE = {"headline": 0.5, "trk_rho": 0.0, "ew_auroc": 0.5, "fc_cindex": 0.5, "fc_sign_error_max": 0.5,
+           "cw_auroc": 0.5, "cf_cindex": 0.5, "recipe_headline": 0.5, "ctl_auroc": 0.5}
 _DPI = 90
 
 
@@ -148,7 +155,7 @@ def _curves(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list[
         if k < len(measures) - ncol:  # x labels only on the bottom panel of each column
             ax.tick_params(labelbottom=False)
     fig.supxlabel("step (symlog scale)", fontsize=9, y=0.08 / height)
-    fig.savefig(path)
+    _save(fig, path)
     return path
 
 
@@ -207,7 +214,7 @@ def _vs_loss(task: str, runs: pd.DataFrame, traces: pd.DataFrame, measures: list
         _no_data(fig.add_subplot(1, 1, 1))
     fig.suptitle(f"{task}: direction·measure vs test loss in [T_mem, T_gen] (grokking runs, colour = run)",
                  fontsize=10, y=1 - 0.1 / height)
-    fig.savefig(path)
+    _save(fig, path)
     return path
 
 
@@ -219,7 +226,7 @@ def _leaderboard(lb: pd.DataFrame, path: Path) -> Path:
                         bottom=0.4 / height, wspace=0.12)
     if lb.empty:
         _no_data(fig.add_subplot(1, 1, 1), "no measures scored")
-        fig.savefig(path)
+        _save(fig, path)
         return path
     lb = lb.reset_index(drop=True)
     y = np.arange(len(lb))[::-1]
@@ -252,10 +259,17 @@ def _leaderboard(lb: pd.DataFrame, path: Path) -> Path:
         ax.grid(axis="x", alpha=0.3)
         ax.tick_params(axis="x", labelsize=7)
     fig.suptitle("Leaderboard: ranked on the headline (ties share a rank; [rank interval]); mean over tasks, "
-                 "95% hierarchical bootstrap intervals (blue: measure, grey: baseline, red: non-causal oracle)",
+                 "95% bootstrap intervals (seeds crossed with configurations) (blue: measure, grey: baseline, red: non-causal oracle)",
                  fontsize=10, y=1 - 0.1 / height)
-    fig.savefig(path)
+    _save(fig, path)
     return path
+
+
+def _save(fig: Figure, path: Path) -> None:
+    """The PNG through the package's one atomic write (a full disk: one line, no partial file)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    atomic_write(path, buf.getvalue())
 
 
 def _rank_label(row: pd.Series) -> str:
@@ -274,7 +288,6 @@ def write_figures(runs: pd.DataFrame, traces: pd.DataFrame, tables: ScoreTables,
     test_acc, ...) drawn in the accuracy panels instead of the checkpoint rows.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     by_task = tables.by_task
     measures = list(dict.fromkeys(by_task["measure"])) if len(by_task) else \

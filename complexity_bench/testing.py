@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 import pickle
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,6 +38,7 @@ from torch import nn
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, NEEDS, Measure, MeasureContext, MeasureInfo, compute_measure
 from complexity_bench.contracts.models import PairEmbedding, StagedModel, mlp_stages
 from complexity_bench.contracts.task import Task, TaskData
+from complexity_bench.pipeline.evaluate import MeasureTimeout, real_value, time_limit
 
 
 class ToyModularAddition(Task):
@@ -134,14 +136,17 @@ def _finite(value: Any) -> tuple[bool, str]:
 
 
 def _is_finite_number(v: Any) -> bool:
-    try:
-        return math.isfinite(float(v)) and not isinstance(v, (bool, str))
-    except (TypeError, ValueError):
-        return False
+    return not real_value(v, "")[1]  # the rule `run` stores values by
 
 
-def check_measure(measure: Measure | str, raise_on_failure: bool = True) -> CheckReport:
-    """Run the conformance checks; raise AssertionError listing every failure."""
+def check_measure(measure: Measure | str, raise_on_failure: bool = True,
+                  call_limit: float | None = None) -> CheckReport:
+    """Run the conformance checks; raise AssertionError listing every failure.
+
+    call_limit: seconds one compute() call may take (SIGALRM: main thread only; a call past
+    it fails the checks); None, no limit. ``check-measure`` runs this in a supervised
+    process with its cost tier's limit (complexity_bench/check_isolated.py)."""
+    limited = lambda: time_limit(call_limit) if call_limit else nullcontext()  # noqa: E731
     if isinstance(measure, str):
         measure = MEASURES.get(measure)
     name = getattr(getattr(measure, "info", None), "name", repr(measure))
@@ -169,8 +174,12 @@ def check_measure(measure: Measure | str, raise_on_failure: bool = True) -> Chec
     torch.manual_seed(1)  # a measure using the global RNG gives different values below
     try:
         start = time.perf_counter()
-        value = compute_measure(measure, model, ctx)
+        with limited():
+            value = compute_measure(measure, model, ctx)
         report.seconds = time.perf_counter() - start
+    except MeasureTimeout as exc:
+        check(False, "compute() runs", str(exc))
+        return _finish(report, raise_on_failure)
     except Exception as exc:
         check(False, *_why_compute_failed(measure, exc))
         return _finish(report, raise_on_failure)
@@ -181,10 +190,16 @@ def check_measure(measure: Measure | str, raise_on_failure: bool = True) -> Chec
 
     model2, ctx2 = toy_context()
     torch.manual_seed(2)
-    again = compute_measure(measure, model2, ctx2)
+    try:
+        with limited():
+            again = compute_measure(measure, model2, ctx2)
+        # another run seed gives compute() another ctx.generator, and nothing else
+        with limited():
+            other = compute_measure(measure, model2, replace(ctx2, seed=ctx2.seed + 1))
+    except Exception as exc:
+        check(False, "compute() runs every time", f"{type(exc).__name__}: {exc}")
+        return _finish(report, raise_on_failure)
     check(_equal_values(value, again), "deterministic for a seed", f"{value!r} then {again!r}")
-    # another run seed gives compute() another ctx.generator, and nothing else
-    other = compute_measure(measure, model2, replace(ctx2, seed=ctx2.seed + 1))
     if not info.stochastic:
         check(_equal_values(value, other), "independent of ctx.generator (not declared stochastic)",
               f"{value!r}, then {other!r} with another generator: declare stochastic=True")

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from complexity_bench import Tracker
+from complexity_bench import Data, RunLabel, Schedule, Tracker
 
 P = 23  # the modulus
 
@@ -60,12 +60,13 @@ def train(steps: int = 3000, weight_decay: float = 2.0, seed: int = 0, out: str 
     torch.manual_seed(seed)
     model = AdditionMLP()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=weight_decay)
-    tracker = Tracker(measures=measures, probe=x_train[:128], train=(x_train, y_train),
-                      test=(x_test, y_test), seed=seed, steps=steps, task="modadd23-own",
-                      hparams={"weight_decay": weight_decay}, verbose=verbose)
+    tracker = Tracker(measures, Data(probe=x_train[:128], train=(x_train, y_train), test=(x_test, y_test)),
+                      schedule=Schedule(steps=steps),
+                      run=RunLabel(task="modadd23-own", seed=seed, hparams={"weight_decay": weight_decay}),
+                      verbose=verbose)
     for step in range(steps + 1):
         if tracker.due(step):
-            tracker.log(step, model)  # train/test loss and accuracy computed from train= and test=
+            tracker.log(step, model)  # train/test loss and accuracy computed from Data's train and test
         optimizer.zero_grad()
         F.cross_entropy(model(x_train), y_train).backward()
         optimizer.step()
@@ -85,8 +86,7 @@ def main() -> None:
     tracker = train(args.steps, args.weight_decay, args.seed, args.out, args.measures)
     events = tracker.events()
     print(f"T_mem = {events.t_mem}, T_gen = {events.t_gen} (of {args.steps} steps)")
-    cols = ["measure", "p", "p_max", "threshold", "alarm", "alarm_step", "reason"]
-    print(tracker.warning()[cols].to_string(index=False))
+    print(tracker.warning())  # every column, whatever the terminal's width
     if tracker.skipped:
         print("skipped:", tracker.skipped)
 

@@ -1,6 +1,10 @@
 """Baselines, scored like any measure so every claim is relative (docs/protocol.md, "Baselines").
 
-- ``random``: seeded noise; should score ~0 (tracking, forecast) or ~0.5 (AUROC).
+- ``random``: noise drawn independently per run: keyed by the whole run identity (task,
+  hyperparameters, seed) and the step, so two configurations sharing a seed do not share
+  draws; should score ~0 (tracking, forecast) or ~0.5 (AUROC). The leaderboard recomputes
+  it from (run_id, step) at scoring time (scoring/scorer_baselines.py), so results stored
+  before this version score the same noise.
 - ``train-loss``: the observable training loss; a measure must beat it to be news.
 - ``step``: the clock; within a run anything monotone in time tracks a monotone
   test loss, so an early-warning or per-run tracking score must beat it.
@@ -10,16 +14,19 @@
 
 from __future__ import annotations
 
-import torch
+import hashlib
+
 from torch import nn
 
 from complexity_bench.contracts.measure import MeasureContext, measure
 
 
-@measure(name="random", version="1", direction=+1, direction_source='none: noise; +1 by convention, at chance whichever way', needs=(), stochastic=True, baseline=True,
-         description="Uniform noise in [0, 1) from the context's seeded generator.")
+@measure(name="random", version="2", direction=+1, direction_source='none: noise; +1 by convention, at chance whichever way', needs=(), stochastic=True, baseline=True,
+         description="Uniform noise in [0, 1) keyed by the run's identity (task, hyperparameters, seed) and the step.")
 def random_baseline(model: nn.Module, ctx: MeasureContext) -> float:
-    return float(torch.rand((), generator=ctx.generator))  # cpu: ctx.generator's device; only a float leaves
+    params = sorted((str(k), repr(v)) for k, v in ctx.params.items())
+    key = f"{getattr(ctx.task, 'name', '')}/{params}/{ctx.seed}/{ctx.step}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "little") / 2.0**64
 
 
 @measure(name="train-loss", version="1", direction=+1, direction_source='definition: a higher training loss is a less fitted model', needs=("data",), baseline=True,

@@ -44,7 +44,7 @@ from torch.func import functional_call, grad, jvp, vmap
 
 from complexity_bench.contracts.measure import Measure, MeasureContext, MeasureInfo, register_measure
 
-__all__ = ["rademacher_like", "hutchinson_trace", "model_hessian_trace", "HessianTrace"]
+__all__ = ["rademacher_like", "hessian_vector_product", "hutchinson_trace", "model_hessian_trace", "HessianTrace"]
 
 # 16 probes: ~0.1 s on the paper's model (docs/measures_extra.md has the timings and spread)
 DEFAULT_PROBES = 16
@@ -56,6 +56,35 @@ def rademacher_like(params: Mapping[str, torch.Tensor], n: int, generator: torch
     return {k: (torch.randint(0, 2, (n, *p.shape), generator=generator, device=generator.device) * 2 - 1)
             .to(device=p.device, dtype=p.dtype)
             for k, p in params.items()}
+
+
+def hessian_vector_product(
+    loss_fn: Callable[..., torch.Tensor], params: Mapping[str, torch.Tensor], *extra: torch.Tensor,
+) -> Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
+    """v -> H v, H = ∇²_params loss_fn(params, *extra), exact (``jvp`` of ``grad``); works under ``vmap``.
+
+    ``loss_fn`` maps a dict of tensors (and the ``extra`` tensors, held constant) to a
+    scalar and must be composable with ``torch.func`` (no in-place ops on its inputs,
+    no ``.item()``).
+    """
+    params = {k: v.detach() for k, v in params.items()}
+    # Constant float inputs (regression/hinge targets) travel as primals with a
+    # materialised zero tangent: left out of jvp, F.mse_loss's double backward meets
+    # an immutable ZeroTensor and raises (torch 2.13).
+    dual = [e for e in extra if e.is_floating_point()]
+    fixed = [e for e in extra if not e.is_floating_point()]
+
+    def loss_of(p: dict[str, torch.Tensor], *duals: torch.Tensor) -> torch.Tensor:
+        it_d, it_f = iter(duals), iter(fixed)
+        return loss_fn(p, *[next(it_d) if e.is_floating_point() else next(it_f) for e in extra])
+
+    gradient = grad(loss_of)  # w.r.t. params only
+    zeros = tuple(torch.zeros_like(e) for e in dual)
+
+    def hvp(v: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return jvp(gradient, (params, *dual), (v, *zeros))[1]
+
+    return hvp
 
 
 def hutchinson_trace(
@@ -73,21 +102,10 @@ def hutchinson_trace(
     """
     params = {k: v.detach() for k, v in params.items()}
     probes = rademacher_like(params, n_probes, generator)
-    # Constant float inputs (regression/hinge targets) travel as primals with a
-    # materialised zero tangent: left out of jvp, F.mse_loss's double backward meets
-    # an immutable ZeroTensor and raises (torch 2.13).
-    dual = [e for e in extra if e.is_floating_point()]
-    fixed = [e for e in extra if not e.is_floating_point()]
-
-    def loss_of(p: dict[str, torch.Tensor], *duals: torch.Tensor) -> torch.Tensor:
-        it_d, it_f = iter(duals), iter(fixed)
-        return loss_fn(p, *[next(it_d) if e.is_floating_point() else next(it_f) for e in extra])
-
-    gradient = grad(loss_of)  # w.r.t. params only
-    zeros = tuple(torch.zeros_like(e) for e in dual)
+    hvp = hessian_vector_product(loss_fn, params, *extra)
 
     def quad_form(v: dict[str, torch.Tensor]) -> torch.Tensor:
-        hv = jvp(gradient, (params, *dual), (v, *zeros))[1]
+        hv = hvp(v)
         return sum((v[k] * hv[k]).sum() for k in params)
 
     values = vmap(quad_form)(probes).double()

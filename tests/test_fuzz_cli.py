@@ -1,5 +1,6 @@
-"""Fuzzing the command line and the results readers: every input ends in a result or
-in one line on stderr with exit status 2, never a traceback.
+"""Fuzzing the command line, the results readers and the Tracker: every input ends in a
+result or in one line on stderr with exit status 2 (a UserError for the Tracker), never a
+traceback, and a refused input leaves every stored file as it was.
 
 ``main()`` runs in this process. ``run`` and ``bench`` stop before any work, after
 ``run``'s input checks (``make_plan``, the worker count, the executor; an unwritable
@@ -9,6 +10,7 @@ Examples are derandomised so CI sees the same cases every time.
 """
 
 import io
+import math
 import shutil
 import warnings
 from contextlib import redirect_stderr, redirect_stdout
@@ -16,8 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 import complexity_bench.bench
 import complexity_bench.pipeline.harness
@@ -132,10 +136,18 @@ def sandbox(tmp_path_factory):
 @given(data=st.data())
 def test_fuzz_command_line(plugin_files, scored_copy, sandbox, data):
     argv = data.draw(cli_argv(plugin_files, scored_copy), label="argv")
+    before = stat_snapshot(Path(scored_copy))
     code, _, err, caught = call_main(argv)
     event(f"{argv[0]}: exit {code}")  # pytest --hypothesis-show-statistics shows the spread
     ok = (0, 1) if argv[0] == "check-measure" else (0,)  # 1: a measure failed its checks
     assert_result_or_one_line(argv, code, err, caught, ok)
+    if code == 2:  # refused: nothing stored changed
+        assert stat_snapshot(Path(scored_copy)) == before, argv
+
+
+def stat_snapshot(folder: Path) -> dict:
+    """(size, mtime) of every file under ``folder``: what a write would change."""
+    return {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()}
 
 
 RESULTS_FILES = ["runs.csv", "measures.csv", "traces.parquet", "curves.parquet", "manifest.json"]
@@ -154,7 +166,8 @@ def damage(draw):
     """(file, how, parameters): one way a results file can be broken."""
     name = draw(st.sampled_from(RESULTS_FILES))
     kinds = ["truncate", "empty", "garbage"] if name == "manifest.json" else \
-        ["truncate", "empty", "garbage", "shuffle", "shuffle", "drop", "cells", "cells", "cells", "no_rows"]
+        ["truncate", "empty", "garbage", "shuffle", "shuffle", "drop", "cells", "cells", "cells", "no_rows",
+         "duplicate_rows", "orphan_rows", *(["events"] * 3 if name == "runs.csv" else [])]
     kind = draw(st.sampled_from(kinds))
     return name, kind, draw(st.randoms(use_true_random=False))
 
@@ -184,6 +197,16 @@ def apply_damage(out: Path, name: str, kind: str, rnd) -> None:
                                                                                         "True", None, -5, 2.5])
             if path.suffix == ".parquet":
                 df = df.astype(str)
+        elif kind == "duplicate_rows":  # a run, a trace or a curve point twice
+            df = pd.concat([df, df.sample(rnd.randrange(1, 3), replace=True, random_state=rnd.randrange(2 ** 31))])
+        elif kind == "orphan_rows":  # rows of a run no other file knows
+            df = df.astype({"run_id": object})
+            df.iat[rnd.randrange(len(df)), cols.index("run_id")] = rnd.choice(["ghost", "", "xor-mlp-0"])
+        elif kind == "events":  # an impossible T_mem, T_gen, budget or censored flag
+            col = rnd.choice(["t_mem", "t_gen", "budget", "censored"])
+            df = df.astype({col: object})
+            df.iat[rnd.randrange(len(df)), cols.index(col)] = rnd.choice(
+                ["nan", -1, 2.5, 10 ** 12, "inf", "", 0, True, False])
         else:
             df = df.iloc[:0]
         _write(path, df)
@@ -195,7 +218,59 @@ def test_fuzz_results_readers(results_folder, tmp_path_factory, dmg):
     out = tmp_path_factory.mktemp("damaged") / "results"
     shutil.copytree(results_folder, out, ignore=shutil.ignore_patterns("store", "figures"))
     apply_damage(out, *dmg)
+    before = stat_snapshot(out)
     code, _, err, caught = call_main(["score", str(out), "--bootstrap", "3", "--no-figures"])
     event(f"{dmg[0]} {dmg[1]}: exit {code}")
     assert_result_or_one_line(dmg[:2], code, err, caught)
+    if code == 2:
+        assert stat_snapshot(out) == before, dmg[:2]  # refused before anything was written
     shutil.rmtree(out.parent)
+
+
+# The Tracker: random logs (steps out of order or negative, metrics NaN, inf or out of
+# range, another architecture, not a model) and saves (into a fresh folder, its own, a
+# folder holding another run, a suite's results folder, a path through a file). Each call
+# returns or raises a UserError, never anything else; a refused save changes nothing.
+log_steps = st.integers(-5, 60) | st.sampled_from([0, 10, 10, 2 ** 40])
+metric_values = st.none() | st.sampled_from([0.0, 0.5, 1.0, -1.0, 2.0, math.nan, math.inf])
+models = st.sampled_from(["linear", "linear", "linear", "wider", "not a model"])
+save_targets = st.sampled_from(["fresh", "own", "another run", "suite results", "through a file"])
+tracker_ops = st.lists(st.one_of(
+    st.tuples(st.just("log"), log_steps, models, st.fixed_dictionaries(
+        {}, optional={k: metric_values for k in ("train_acc", "test_acc", "train_loss", "test_loss")})),
+    st.tuples(st.just("save"), save_targets)), min_size=1, max_size=6)
+
+
+@settings(FUZZ, max_examples=20)
+@given(ops=tracker_ops)
+def test_fuzz_tracker(results_folder, tmp_path_factory, ops):
+    from complexity_bench import Tracker
+    from complexity_bench.errors import UserError
+    from complexity_bench.pipeline.outputs import read_frames
+    from complexity_bench.tracker.save import save_run
+
+    root = tmp_path_factory.mktemp("tracker")
+    suite = root / "suite"
+    shutil.copytree(results_folder, suite, ignore=shutil.ignore_patterns("store", "figures", "report.html"))
+    other = root / "other"
+    frames = read_frames(suite)
+    save_run(other, frames, {"source": "Tracker"})
+    (root / "file").write_text("")
+    targets = {"fresh": root / "fresh", "own": root / "own", "another run": other, "suite results": suite,
+               "through a file": root / "file" / "run"}
+    stored = {p: stat_snapshot(p) for p in (suite, other)}
+    torch.manual_seed(0)
+    net = {"linear": nn.Linear(3, 2), "wider": nn.Linear(4, 2), "not a model": "not a model"}
+    tracker = Tracker(measures="step,l2")
+    for op in ops:
+        try:
+            if op[0] == "log":
+                _, step, model, metrics = op
+                tracker.log(step, net[model], **metrics)
+            else:
+                tracker.save(targets[op[1]])
+            event(f"{op[0]}: ok")
+        except UserError:
+            event(f"{op[0]}: UserError")
+        assert {p: stat_snapshot(p) for p in (suite, other)} == stored, op  # another run's files: untouched
+    shutil.rmtree(root)

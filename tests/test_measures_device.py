@@ -35,7 +35,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._device import _device_constructors
 
-from complexity_bench import Tracker, compute
+from complexity_bench import Data, Tracker, compute
 from complexity_bench.contracts.measure import MEASURES, MeasureContext, compute_measure
 from complexity_bench.contracts.models import PairEmbedding, StagedModel, mlp_stages
 from complexity_bench.contracts.transformer_stages import AttentionAtLast, OperandsThenEquals, ResidualMLP, unembedding
@@ -230,7 +230,7 @@ def run_everything(device: str, watch=contextlib.nullcontext) -> dict:
     net = net.to(device)
     probe, train, test = data.probe_x, (data.x_train, data.y_train), (data.x_test, data.y_test)
     with watch():
-        tracker = Tracker(measures="all", probe=probe, train=train, test=test, init_state=init, properties=PROPS)
+        tracker = Tracker("all", Data(probe=probe, train=train, test=test, init_state=init, properties=PROPS))
         tracker.log(0, net)
     out["tracker", "skipped"] = sorted(tracker.skipped)
     for r in tracker.traces.itertuples():

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from complexity_bench import Tracker, UserError, compute
+from complexity_bench import Data, RunLabel, Schedule, Tracker, UserError, compute
 from complexity_bench.pipeline.evaluate import evaluate_run
 from complexity_bench.contracts.events import Events
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure, MeasureInfo
@@ -77,8 +77,8 @@ def test_tracker_values_equal_the_suite_evaluator_on_the_same_weights():
     torch.manual_seed(seed)
     net = UserNet()
     names = [m.name for m in MEASURES if "default" in COST_TIERS[m.info.cost]["suites"]]
-    tracker = Tracker(measures="all", probe=data.probe_x, train=(data.x_train, data.y_train), seed=seed,
-                      properties={"cyclic_group"})
+    tracker = Tracker("all", Data(probe=data.probe_x, train=(data.x_train, data.y_train), properties={"cyclic_group"}),
+                      run=RunLabel(seed=seed))
     opt = torch.optim.AdamW(net.parameters(), lr=1e-2, weight_decay=0.1)
     staged_keys = list(task.make_model({}, seed).state_dict())
     metrics, checkpoints = {"step": [], **{c: [] for c in METRIC_COLUMNS}}, {}
@@ -189,7 +189,7 @@ def test_logging_leaves_model_and_training_trajectory_bit_for_bit_unchanged():
     plain, _ = _train(None)
     tracker = Tracker(measures=[Meddler(), *(MEASURES.get(n) for n in ("l2", "lmn", "hessian-trace", "random",
                                                                          "effective-rank", "compression"))],
-                      probe=data.probe_x, train=(data.x_train, data.y_train), every=10)
+                      data=Data(probe=data.probe_x, train=(data.x_train, data.y_train)), schedule=Schedule(every=10))
     tracked, untouched = _train(tracker)
     assert untouched and all(untouched)  # weights, grads, requires_grad, train/eval flags, three RNGs
     assert not tracker.skipped and tracker.traces["error"].eq("").all()
@@ -229,8 +229,8 @@ def test_a_cut_is_required_where_no_stages_can_be_found_and_honoured_when_given(
     torch.manual_seed(0)
     model, x = Unchained(), modadd_data().probe_x
     with pytest.raises(UserError, match="lmn_cut"):
-        Tracker(measures="lmn", probe=x).log(0, model)
-    t = Tracker(measures="all", probe=x)  # not named: skipped with the reason
+        Tracker("lmn", Data(probe=x)).log(0, model)
+    t = Tracker("all", Data(probe=x))  # not named: skipped with the reason
     t.log(0, model)
     assert "lmn_cut" in t.skipped["lmn"]
     # LMN of the module after the cut on the cut's samples (its input), by definition
@@ -246,19 +246,19 @@ def test_a_cut_is_required_where_no_stages_can_be_found_and_honoured_when_given(
 def test_measures_without_their_data_are_skipped_or_refused():
     model = nn.Sequential(nn.Linear(3, 8), nn.ReLU(), nn.Linear(8, 2))
     x = torch.randn(12, 3, generator=torch.Generator().manual_seed(0))
-    t = Tracker(measures="hessian-trace,compression,l2,lmn", probe=None)
-    with pytest.raises(UserError, match=r"hessian-trace.*pass train=\(x, y\)"):
+    t = Tracker("hessian-trace,compression,l2,lmn", Data(probe=None))
+    with pytest.raises(UserError, match=r"hessian-trace.*pass Data\(train=\(x, y\)\)"):
         t.log(0, model)
-    t = Tracker(measures="all", probe=x)
+    t = Tracker("all", Data(probe=x))
     t.log(0, model, train_acc=0.5)
-    assert "train=(x, y)" in t.skipped["hessian-trace"]
+    assert "Data(train=(x, y))" in t.skipped["hessian-trace"]
     assert "test_loss" in t.skipped["oracle-test-loss"]
     assert "fourier-sparsity" in t.skipped and "l2" not in t.skipped
 
 
 def test_due_follows_the_suite_schedule_or_an_open_ended_one():
-    assert {s for s in range(3001) if Tracker(steps=3000).due(s)} == set(Task().checkpoint_steps(3000))
-    due = [s for s in range(1000) if Tracker(every=100).due(s)]
+    assert {s for s in range(3001) if Tracker(schedule=Schedule(steps=3000)).due(s)} == set(Task().checkpoint_steps(3000))
+    due = [s for s in range(1000) if Tracker(schedule=Schedule(every=100)).due(s)]
     assert due[:4] == [0, 1, 2, 3] and due[-3:] == [700, 800, 900]
     assert [s for s in due if 10 < s < 100] == [13, 16, 20, 25, 32, 40, 50, 63, 79]
 
@@ -275,7 +275,7 @@ def test_cuda_model_gives_the_cpu_values():
     torch.manual_seed(0)
     data = modadd_data()
     net = UserNet()
-    kw = dict(measures="l2,lmn,effective-rank", probe=data.probe_x, train=(data.x_train, data.y_train))
+    kw = dict(measures="l2,lmn,effective-rank", data=Data(probe=data.probe_x, train=(data.x_train, data.y_train)))
     cpu, gpu = Tracker(**kw), Tracker(**kw)
     cpu.log(0, net)
     gpu.log(0, copy.deepcopy(net).cuda())

@@ -16,7 +16,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from complexity_bench import Tracker
+from complexity_bench import RunLabel, Tracker
 from complexity_bench.cli import main
 from complexity_bench.tracker.warning import shipped_thresholds
 
@@ -39,7 +39,7 @@ def _track(wd: float, t_gen: int | None, seed: int, **kw) -> Tracker:
     rng = np.random.default_rng(seed)
     peak = 3.0 + float(rng.uniform(0, 1))
     model = nn.Linear(1, 1, bias=False)
-    tracker = Tracker(measures="l2,step", task="toy-own", seed=seed, hparams={"wd": wd}, **kw)
+    tracker = Tracker("l2,step", run=RunLabel(task="toy-own", seed=seed, hparams={"wd": wd}), **kw)
     for step in STEPS:
         with torch.no_grad():
             model.weight.fill_(_weight(step, t_gen, rng, peak))

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 CONSECUTIVE = 3  # guards against a single lucky evaluation (docs/protocol.md, "Events")
+ACCURACY_THRESHOLD = 0.99  # q: the accuracy T_mem and T_gen are reached at (docs/protocol.md, "Events")
 
 
 def first_sustained(steps: Sequence[int], values: Sequence[float], q: float, consecutive: int = CONSECUTIVE) -> int | None:

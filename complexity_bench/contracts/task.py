@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from complexity_bench.errors import UserError
+from complexity_bench.contracts.events import ACCURACY_THRESHOLD
 from complexity_bench.contracts.models import StagedModel
 from complexity_bench.contracts.registry import Registry, name_problems
 
@@ -135,7 +136,7 @@ class Task:
     description: ClassVar[str] = ""
     reference: ClassVar[str] = ""
     loss_kind: ClassVar[str] = "cross_entropy"  # one of LOSS_KINDS, unless loss() and correct() are overridden
-    threshold: ClassVar[float] = 0.99  # q for T_mem / T_gen
+    threshold: ClassVar[float] = ACCURACY_THRESHOLD  # q for T_mem / T_gen
     probe_size: ClassVar[int] = 128  # fixed per task: LMN grows with N
     properties: ClassVar[frozenset] = frozenset({"classification"})  # a subset of TASK_PROPERTIES
     axes: ClassVar[tuple[str, ...]] = ("train_frac", "weight_decay", "init_scale")

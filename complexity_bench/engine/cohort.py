@@ -46,6 +46,7 @@ from torch import nn
 from complexity_bench.contracts.events import detect_events
 from complexity_bench.contracts.models import PairEmbedding
 from complexity_bench.contracts.task import Recipe, Task, TaskData, Variant
+from complexity_bench.engine import step_progress
 from complexity_bench.engine.denormals import flushing_denormals
 from complexity_bench.engine.cohort_model import CPU_CHUNK_ELEMENTS, StackedModel
 from complexity_bench.engine.cohort_optimizer import BatchedOptimizer
@@ -273,6 +274,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
         xb, yb, wb = data.batch(stacked_runs)
         compute_gradients(task, model, xb, yb, wb, mode)
         opt.step(model)
+        step_progress.trained(len(stacked_runs))
     seconds = (time.perf_counter() - start) / len(runs)
     results = []
     for run in runs:

@@ -29,6 +29,7 @@ from typing import Callable, Iterator
 
 import torch
 
+from complexity_bench.engine import step_progress
 from complexity_bench.engine.denormals import flushing_denormals
 from complexity_bench.contracts.events import Events, detect_events, first_sustained
 from complexity_bench.contracts.task import Recipe, Task, TaskData, Variant
@@ -175,5 +176,6 @@ def train_run(task: Task, variant: Variant, device: str | torch.device = "cpu") 
         optimizer.zero_grad(set_to_none=True)
         task.loss(model(xb), yb).backward()
         optimizer.step()
+        step_progress.trained(1)
     return RunResult(variant, metrics, checkpoints, time.perf_counter() - start, engine="loop",
                      events=compute_events(task, variant, metrics), device=torch.device(device).type)

@@ -8,12 +8,14 @@ limit, or changes the model gets a missing value with the reason in
 from __future__ import annotations
 
 import math
+import numbers
 import signal
 import threading
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping
 
+import numpy as np
 import torch
 
 from complexity_bench.contracts.measure import Measure, MeasureContext, compute_measure
@@ -54,17 +56,27 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
+def real_value(v: Any, name: str) -> tuple[float, str]:
+    """(``v`` as a float, "") when measure ``name`` returned a real number: a Python or numpy
+    int or float, or a one-element tensor or array of one; else (NaN, why). NaN and inf are
+    the documented way to return a missing value, stored as missing ("returned nan"); a
+    string ("1.5"), a bool, None or a complex number is a mistake, never converted."""
+    if isinstance(v, torch.Tensor) and v.numel() == 1 or isinstance(v, np.ndarray) and v.size == 1:
+        v = v.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        shown = f"{v!r} ({type(v).__name__})" if isinstance(v, (str, bytes)) and len(v) <= 40 else type(v).__name__
+        return math.nan, f"{name} returned {shown}, not a real number (return a float, or NaN for a missing value)"
+    f = float(v)
+    return (f, "") if math.isfinite(f) else (math.nan, f"returned {f}")
+
+
 def _as_rows(step: int, name: str, value: Any, seconds: float) -> list[dict[str, Any]]:
     items = value.items() if isinstance(value, dict) else [(None, value)]
     rows = []
     for key, v in items:
         full = name if key is None else f"{name}/{key}"
-        try:
-            f = float(v)
-            err = "" if math.isfinite(f) else f"returned {f}"
-        except (TypeError, ValueError):
-            f, err = math.nan, f"returned a non-number {type(v).__name__}"
-        rows.append({"step": step, "measure": full, "value": f if not err else math.nan, "seconds": seconds, "error": err})
+        f, err = real_value(v, full)
+        rows.append({"step": step, "measure": full, "value": f, "seconds": seconds, "error": err})
     return rows
 
 
@@ -91,6 +103,9 @@ def evaluate_run(task: Task, result: RunResult, measures: list[Measure],
     out: dict[str, list[dict[str, Any]]] = {m.name: [] for m in measures}
     applicable = [m for m in measures if m.applicable(task, model)]
 
+    # a measure that ran past its time limit on this run is not called again on it: a hang
+    # would cost the limit at every checkpoint; its later checkpoints are missing, with why
+    given_up: dict[str, str] = {}
     # Every measure on every checkpoint (step 0, the schedule, T_mem): measures are
     # compared at the same moments (docs/protocol.md, "Checkpoints").
     for step in steps if applicable else []:
@@ -98,13 +113,24 @@ def evaluate_run(task: Task, result: RunResult, measures: list[Measure],
         model.load_state_dict(state)
         ctx = MeasureContext.for_run(task, params, variant.seed, data, step, init_state, metrics_at.get(step, {}))
         for m in applicable:
+            if m.name in given_up:
+                out[m.name].append(missing_row(step, m.name, given_up[m.name]))
+                continue
             limit = call_limits[m.info.cost]
             if watch is not None:
                 watch(m.name, step, limit)
-            out[m.name].extend(_compute_isolated(m, model, ctx, state, limit))
+            rows = _compute_isolated(m, model, ctx, state, limit)
+            out[m.name].extend(rows)
             if watch is not None:
                 watch(None, step, 0.0)
+            if any(r["error"].startswith(f"{MeasureTimeout.__name__}:") for r in rows):
+                given_up[m.name] = f"not called: it ran past its {limit:g} s time limit at step {step} of this run"
     return out
+
+
+def missing_row(step: int, name: str, why: str) -> dict[str, Any]:
+    """The row of a value not computed, with the reason."""
+    return {"step": step, "measure": name, "value": math.nan, "seconds": math.nan, "error": why}
 
 
 def _compute_isolated(m: Measure, model: torch.nn.Module, ctx: MeasureContext, state: dict,

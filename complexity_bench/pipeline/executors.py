@@ -18,6 +18,7 @@ from complexity_bench.engine import denormals
 from complexity_bench.engine.allocator import keep_freed_memory
 from complexity_bench.errors import UserError
 from complexity_bench.numerics import pin_mkl
+from complexity_bench.pipeline.progress import route_warnings
 
 
 def init_worker(plugin_paths: tuple[str, ...] = ()) -> None:
@@ -28,6 +29,7 @@ def init_worker(plugin_paths: tuple[str, ...] = ()) -> None:
     denormals.set_flush(True)  # a worker process is ours: flush for good
     keep_freed_memory()  # per-step buffers stay in the heap (allocator.py says why)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    route_warnings()  # each on its own line, never inside the progress bar (progress.py)
     from complexity_bench.contracts.plugins import load_plugins
 
     load_plugins(plugin_paths)
@@ -61,11 +63,16 @@ class ProcessExecutor:
     def map_unordered(self, fn: Callable[[Any], Any], jobs: Iterable[Any]) -> Iterator[Any]:
         # spawn, not fork: a forked child inherits the parent's OpenMP thread pool state
         ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=init_worker,
+        jobs = list(jobs)
+        with ProcessPoolExecutor(max(1, min(self.workers, len(jobs))), mp_context=ctx, initializer=init_worker,
                                  initargs=(self.plugin_paths,)) as pool:
             futures = [pool.submit(fn, job) for job in jobs]
-            for fut in as_completed(futures):
-                yield fut.result()
+            try:
+                for fut in as_completed(futures):
+                    yield fut.result()
+            finally:  # a failed job (a full disk, say) ends the invocation now, not after every other job
+                for fut in futures:
+                    fut.cancel()
 
 
 class RayExecutor:

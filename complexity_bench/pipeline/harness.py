@@ -12,21 +12,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from complexity_bench.errors import UserError
 from complexity_bench.pipeline.executors import EXECUTORS, make_executor
-from complexity_bench.pipeline.jobs import ENGINES, Job, JobOutcome, run_job
+from complexity_bench.pipeline.jobs import ENGINES, Job, JobOutcome
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure
 from complexity_bench.numerics import reproducibility_note
 from complexity_bench.pipeline.out_folder import DEFAULT_OUT, check_replacing
 from complexity_bench.pipeline.outputs import assemble, code_state, write_all
+from complexity_bench.pipeline.progress import execute_with_progress
 from complexity_bench.contracts.plugins import load_plugins
 from complexity_bench.report import write_report
 from complexity_bench.pipeline.store import RunStore, lock_output
 from complexity_bench.contracts.task import SUITES, TASKS, Task, Variant
 
 MAX_COHORT = 64  # runs per job: bounds a job's memory and what a kill can lose
+MAX_WORKERS = 1024  # worker processes: a bound far above any machine's cores, below the OS's own limits
 
 
 @dataclass
@@ -52,6 +52,9 @@ class RunConfig:
         n = self.workers or len(os.sched_getaffinity(0))
         if n < 1:
             raise UserError(f"--workers must be >= 1, got {self.workers}")
+        if n > MAX_WORKERS:
+            raise UserError(f"--workers {self.workers} is more processes than any machine runs usefully "
+                            f"(each holds its own torch); use at most {MAX_WORKERS}, or 0 for one per core")
         return n
 
 
@@ -147,12 +150,4 @@ def run(cfg: RunConfig) -> dict:
 
 
 def _execute(executor, jobs: list[Job], total_runs: int, progress: bool) -> list[JobOutcome]:
-    outcomes: list[JobOutcome] = []
-    start = time.perf_counter()
-    with tqdm(total=total_runs, unit="run", disable=not progress, desc="runs", dynamic_ncols=True) as bar:
-        for outcome in executor.map_unordered(run_job, jobs):
-            outcomes.append(outcome)
-            steps = sum(o.steps_trained for o in outcomes)
-            bar.set_postfix_str(f"{steps / max(time.perf_counter() - start, 1e-9):,.0f} train steps/s, last: {outcome.task}")
-            bar.update(outcome.runs)
-    return outcomes
+    return list(execute_with_progress(executor, jobs, total_runs, progress))  # progress.py: what is shown

@@ -95,7 +95,7 @@ def source_of(defined: Any) -> tuple[str, str] | None:
     return ("module", module_name) if getattr(module, "__spec__", None) is not None else None
 
 
-def _die_with_job() -> None:
+def die_with_job() -> None:
     """Linux: have the kernel SIGKILL this process when the job that started it dies
     (even by SIGKILL, even while a measure holds the GIL in C code).
 
@@ -117,7 +117,7 @@ def _die_with_job() -> None:
 
 def _child_main(conn: Connection, sources: tuple[tuple[str, str], ...]) -> None:
     """The evaluation process: register the measures, then evaluate runs on request."""
-    _die_with_job()
+    die_with_job()
     # Ctrl-C reaches the whole process group: the job decides (it ends this child on the way
     # out), so an interrupt is never mistaken for a measure's death and stored as one
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -157,7 +157,7 @@ def _child_main(conn: Connection, sources: tuple[tuple[str, str], ...]) -> None:
         conn.send(("done", values))
 
 
-def _context() -> Any:
+def fork_context() -> Any:
     ctx = mp.get_context("forkserver")
     # what the fork server imports once, so no child does: torch, the evaluation code,
     # the registered measures and tasks (no effect once the server runs)
@@ -243,7 +243,7 @@ class IsolatedEvaluator:
         return {m.name: out.get(m.name, []) for m in measures}
 
     def _start(self, sources: tuple[tuple[str, str], ...]) -> None:
-        ctx = _context()
+        ctx = fork_context()
         parent, child = ctx.Pipe()
         self._proc = ctx.Process(target=_child_main, args=(child, sources), name="complexity_bench-measures")
         self._proc.start()
@@ -300,4 +300,4 @@ class IsolatedEvaluator:
 def failure_rows(result: RunResult, m: Measure, reason: str) -> Rows:
     """One missing value per checkpoint of the run, with the reason."""
     steps = sorted(result.checkpoints)  # every measure is due on every checkpoint (evaluate.py)
-    return [{"step": s, "measure": m.name, "value": math.nan, "seconds": math.nan, "error": reason} for s in steps]
+    return [evaluate.missing_row(s, m.name, reason) for s in steps]

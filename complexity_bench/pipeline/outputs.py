@@ -28,7 +28,7 @@ import torch
 
 from complexity_bench.errors import UserError
 from complexity_bench.numerics import numerics_state
-from complexity_bench.pipeline.store import RunStore, atomic_write
+from complexity_bench.pipeline.store import RunStore, atomic_write_files
 from complexity_bench.contracts.task import get_task
 from complexity_bench.engine.training import METRIC_COLUMNS
 
@@ -121,11 +121,15 @@ def code_state() -> dict[str, Any]:
     return {"git_commit": head, "git_dirty": None if status is None else bool(status.strip())}
 
 
+def frame_files(out: Path, frames: Frames) -> dict[Path, bytes]:
+    """{path: bytes} of the four tables in folder ``out``."""
+    return {out / "runs.csv": _csv_bytes(frames.runs), out / "measures.csv": _csv_bytes(frames.measures),
+            out / "traces.parquet": _parquet_bytes(frames.traces), out / "curves.parquet": _parquet_bytes(frames.curves)}
+
+
 def write_frames(out: Path, frames: Frames) -> None:
-    _write_csv(out / "runs.csv", frames.runs)
-    _write_csv(out / "measures.csv", frames.measures)
-    _write_parquet(out / "traces.parquet", frames.traces)
-    _write_parquet(out / "curves.parquet", frames.curves)
+    """The four tables, all or nothing (a full disk leaves the old ones, see ``atomic_write_files``)."""
+    atomic_write_files(frame_files(out, frames))
 
 
 def read_frames(out: Path) -> Frames:
@@ -135,17 +139,23 @@ def read_frames(out: Path) -> Frames:
     return Frames(*read_results(out))
 
 
-def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: bool = True) -> dict[str, Any]:
+def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: bool = True,
+                    pending: dict[Path, bytes] | None = None) -> dict[str, Any]:
+    """Score ``frames`` and write the figures, then the score tables: into ``pending`` when
+    given (the caller writes them, all or nothing, with its other files), else now."""
     from complexity_bench.scoring import PROTOCOL_VERSION, ScoreConfig, score
 
     tables = score(frames.runs, frames.traces, frames.measures, ScoreConfig(n_boot=bootstrap))
-    _write_csv(out / "leaderboard.csv", tables.leaderboard)
-    _write_csv(out / "leaderboard_by_task.csv", tables.by_task)
-    _write_csv(out / "pairwise.csv", tables.pairwise)
     if figures:
         from complexity_bench.figures import write_figures
 
         write_figures(frames.runs, frames.traces, tables, out / "figures", curves=frames.curves)
+    files = {out / "leaderboard.csv": _csv_bytes(tables.leaderboard),
+             out / "leaderboard_by_task.csv": _csv_bytes(tables.by_task), out / "pairwise.csv": _csv_bytes(tables.pairwise)}
+    if pending is None:
+        atomic_write_files(files)
+    else:
+        pending.update(files)
     return {"leaderboard_rows": len(tables.leaderboard), "by_task_rows": len(tables.by_task),
             "protocol_version": PROTOCOL_VERSION}
 
@@ -153,8 +163,8 @@ def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: b
 def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcomes: list, wall_seconds: float,
               code: dict[str, Any] | None = None) -> dict:
     """Write the tables, scores, figures and manifest; ``code`` is :func:`code_state` from the run's start."""
-    write_frames(out, frames)
-    scored = score_and_write(out, frames, cfg.bootstrap, cfg.figures)
+    pending = frame_files(out, frames)  # written with the scores and the manifest, all or nothing
+    scored = score_and_write(out, frames, cfg.bootstrap, cfg.figures, pending)
     from complexity_bench import __version__
 
     manifest = {
@@ -184,7 +194,7 @@ def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcome
         "wall_seconds_this_invocation": round(wall_seconds, 2),
         **scored,
     }
-    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2).encode())
+    atomic_write_files({**pending, out / "manifest.json": json.dumps(manifest, indent=2).encode()})
     return manifest
 
 
@@ -194,19 +204,20 @@ def rescore(out: Path, bootstrap: int = 1000, figures: bool = True) -> dict[str,
 
     frames = read_frames(out)
     manifest = read_manifest(out)  # checked before anything is written
-    scored = score_and_write(out, frames, bootstrap, figures)
+    pending: dict[Path, bytes] = {}
+    scored = score_and_write(out, frames, bootstrap, figures, pending)
     manifest.update(scored, bootstrap=bootstrap, rescored=True)
-    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2).encode())
+    atomic_write_files({**pending, out / "manifest.json": json.dumps(manifest, indent=2).encode()})
     return manifest
 
 
-def _write_csv(path: Path, df: pd.DataFrame) -> None:
-    atomic_write(path, df.to_csv(index=False, float_format="%.6g").encode())
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False, float_format="%.6g").encode()
 
 
-def _write_parquet(path: Path, df: pd.DataFrame) -> None:
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
     import io
 
     buf = io.BytesIO()
     df.to_parquet(buf, index=False)
-    atomic_write(path, buf.getvalue())
+    return buf.getvalue()

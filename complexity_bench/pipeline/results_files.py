@@ -124,7 +124,8 @@ def read_table(out: Path, name: str, measures: pd.DataFrame | None = None) -> pd
 
 
 def read_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(runs, traces, curves, measures) of a results folder, each checked."""
+    """(runs, traces, curves, measures) of a results folder, each checked, and checked
+    against each other (:func:`rows_problem`)."""
     missing = [n for n in REQUIRED if not (out / n).is_file()]
     if missing:
         raise UserError(f"{str(out)!r} is not a results folder (missing {', '.join(missing)}); "
@@ -132,7 +133,75 @@ def read_results(out: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, p
     frames: dict[str, pd.DataFrame] = {}
     for name in REQUIRED:
         frames[name] = read_table(out, name, frames.get("measures.csv"))
+    problem = rows_problem(out, frames["runs.csv"], frames["traces.parquet"], frames["curves.parquet"])
+    if problem:
+        raise UserError(f"{out / problem[0]}: {problem[1]}; re-run `run --out {out}` to rewrite it")
     return frames["runs.csv"], frames["traces.parquet"], frames["curves.parquet"], frames["measures.csv"]
+
+
+def _event_text(out: Path) -> pd.DataFrame:
+    """runs.csv's event columns as written: an empty cell (never reached) is "", a "nan" stays "nan"."""
+    return _read(out / "runs.csv", lambda p: pd.read_csv(p, usecols=list(EVENTS), dtype=str, keep_default_na=False))
+
+
+EVENTS = ("t_mem", "t_gen")
+
+
+def rows_problem(out: Path, runs: pd.DataFrame, traces: pd.DataFrame,
+                 curves: pd.DataFrame) -> tuple[str, str] | None:
+    """(file, what is wrong, with the row named) for rows no run can have produced, or None.
+
+    - An event (T_mem, T_gen) is a step: a whole number from 0 to the run's budget, or an
+      empty cell when the run never reached it (written so by ``run`` and ``Tracker.save``);
+      "nan", a negative, fractional or infinite value, or one past the budget is not.
+      T_gen before T_mem is possible (a regression task's test accuracy can reach the
+      threshold first: teacher-student-17b30cd0026332d5 in results/full does) and accepted.
+    - ``censored`` is true exactly when T_gen is empty (docs/protocol.md, "Events").
+    - The budget is a whole number >= 1.
+    - Each run has one row; each (run, step, measure) one trace row; every trace and
+      curve row belongs to a run in runs.csv (and to its task, when traces say one).
+    """
+    rows = lambda mask: [i for i, bad in enumerate(mask) if bad]  # noqa: E731
+    name = lambda i: f"row {i + 1} (run {runs['run_id'].iloc[i]!r})"  # noqa: E731
+    budget = runs["budget"].to_numpy(float)
+    bad = rows(~((budget >= 1) & (budget % 1 == 0) & (budget < float("inf"))))
+    if bad:
+        return "runs.csv", f"{name(bad[0])}: budget is {budget[bad[0]]:g}, not a whole number >= 1"
+    text = _event_text(out)
+    for col in EVENTS:
+        value = pd.to_numeric(text[col].str.strip().replace("", "nan"), errors="coerce").to_numpy(float)
+        empty = text[col].str.strip().eq("").to_numpy()
+        ok = empty | ((value >= 0) & (value % 1 == 0) & (value <= budget))
+        bad = rows(~ok)
+        if bad:
+            return "runs.csv", (f"{name(bad[0])}: {col} is {text[col].iloc[bad[0]]!r}; an event is a step from 0 to "
+                                f"the budget ({budget[bad[0]]:g}), or an empty cell when the run never reached it")
+    bad = rows(runs["censored"].to_numpy() != runs["t_gen"].isna().to_numpy())
+    if bad:
+        i = bad[0]
+        return "runs.csv", (f"{name(i)}: censored is {bool(runs['censored'].iloc[i])} but t_gen is "
+                            f"{'empty' if pd.isna(runs['t_gen'].iloc[i]) else format(runs['t_gen'].iloc[i], 'g')} "
+                            "(a run is censored exactly when it never reached T_gen)")
+    bad = rows(runs["run_id"].duplicated(keep=False))
+    if bad:
+        return "runs.csv", f"run {runs['run_id'].iloc[bad[0]]!r} has more than one row (rows {bad[0] + 1} and {bad[1] + 1})"
+    task_of = dict(zip(runs["run_id"], runs["task"]))
+    for file, df in (("traces.parquet", traces), ("curves.parquet", curves)):
+        bad = rows(~df["run_id"].isin(task_of))
+        if bad:
+            return file, f"row {bad[0] + 1} belongs to run {df['run_id'].iloc[bad[0]]!r}, which runs.csv does not hold"
+    if "task" in traces.columns:
+        bad = rows(traces["task"].to_numpy() != traces["run_id"].map(task_of).to_numpy())
+        if bad:
+            i = bad[0]
+            return "traces.parquet", (f"row {i + 1} says run {traces['run_id'].iloc[i]!r} is of task "
+                                      f"{traces['task'].iloc[i]!r}; runs.csv says {task_of[traces['run_id'].iloc[i]]!r}")
+    bad = rows(traces.duplicated(["run_id", "step", "measure"], keep=False))
+    if bad:
+        t = traces.iloc[bad[0]]
+        return "traces.parquet", (f"rows {bad[0] + 1} and {bad[1] + 1} both hold {t['measure']!r} on run "
+                                  f"{t['run_id']!r} at step {int(t['step'])}")
+    return None
 
 
 def read_manifest(out: Path) -> dict[str, Any]:

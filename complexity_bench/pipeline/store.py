@@ -22,7 +22,7 @@ Layout under ``<out>/store/``::
   ``registry.check_path_name`` (task and measure names, measure versions, run
   ids), so nothing is written outside the store's folder.
 - Locked: :func:`lock_output` holds an exclusive lock on the output folder for
-  the whole invocation, so two runs cannot interleave writes.
+  the whole invocation (``run`` and ``score``), so two cannot interleave writes.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import math
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import torch
 
@@ -44,6 +44,15 @@ from complexity_bench.errors import UserError
 from complexity_bench.contracts.registry import check_path_name
 from complexity_bench.contracts.task import Task, Variant
 from complexity_bench.engine.training import METRIC_COLUMNS, RunResult, compute_events
+
+
+class WriteFailed(UserError):
+    """A file could not be written (disk full, read-only folder, no permission)."""
+
+    @classmethod
+    def of(cls, path: Path, exc: OSError) -> "WriteFailed":
+        return cls(f"cannot write {str(path)!r}: {exc.strerror or type(exc).__name__}; nothing half-written is "
+                   "left behind (free some space, or write to another folder), then re-run: finished work is kept")
 
 
 class CorruptFile(ValueError):
@@ -60,20 +69,52 @@ def _sha256(data: bytes) -> str:
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    """Write ``data`` to ``path`` all or nothing (:func:`atomic_write_files` of one file)."""
+    atomic_write_files({Path(path): data})
+
+
+def atomic_write_files(files: Mapping[Path, bytes]) -> None:
+    """Write every ``{path: data}`` all or nothing: each to a temporary file beside it,
+    fsynced; only when all are written are they renamed over their paths. The one way
+    this package writes a file.
+
+    Whatever goes wrong (a full disk, a read-only or vanished folder, an interrupt), the
+    temporary files are removed and no path changes, unless the failure falls among the
+    renames (which need no space); a failing write is a :class:`WriteFailed` (a UserError:
+    one line naming the file), not a traceback."""
+    written: list[tuple[Path, Path]] = []
+    path = Path()
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written.append((tmp, path))
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, path in written:
+            os.replace(tmp, path)
+    except BaseException as exc:
+        for tmp, _ in written:
+            try:
+                tmp.unlink()
+            except OSError:  # never created, already renamed, or the folder is gone
+                pass
+        if isinstance(exc, OSError):
+            raise WriteFailed.of(path, exc) from exc
+        raise
 
 
 def write_checked(path: Path, data: bytes) -> None:
     """Write ``data`` then its checksum sidecar (the sidecar marks the file complete)."""
     sidecar = path.with_name(path.name + ".sha256")
     if sidecar.exists():
-        sidecar.unlink()  # a crash between the two writes must not pair new data with an old sum
+        try:
+            sidecar.unlink()  # a crash between the two writes must not pair new data with an old sum
+        except OSError as exc:
+            raise WriteFailed.of(sidecar, exc) from exc
     atomic_write(path, data)
     atomic_write(sidecar, _sha256(data).encode())
 
@@ -210,21 +251,29 @@ def _rows_from_payload(payload: Any, measure: str, version: str) -> list[dict[st
 
 
 @contextmanager
-def lock_output(out: Path) -> Iterator[None]:
-    """Exclusive lock on an output folder; a second invocation fails with one clear line."""
+def lock_output(out: Path, create: bool = True) -> Iterator[None]:
+    """Exclusive lock on an output folder (``<out>/.lock``) for ``run`` and ``score``, so
+    neither overwrites the other's files; a second invocation fails with one clear line.
+    ``create``: make the folder when absent (``run``); else an absent folder is a UserError
+    (``score`` reads a folder, and must not leave an empty one behind)."""
+    out = Path(out)
+    if not create and not out.is_dir():
+        raise UserError(f"{str(out)!r} is not a results folder (not a folder); run `run --out {out}` first")
     try:
         out.mkdir(parents=True, exist_ok=True)
         probe = out / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
+        fh = open(out / ".lock", "a+")
     except OSError as exc:
-        raise UserError(f"output folder {str(out)!r} is not writable ({exc.strerror}); choose another with --out") from exc
-    fh = open(out / ".lock", "a+")
+        raise UserError(f"folder {str(out)!r} is not writable ({exc.strerror}); choose another "
+                        f"{'with --out' if create else 'folder'}") from exc
     try:
         fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         fh.close()
-        raise UserError(f"another complexity_bench process is using {str(out)!r}; wait for it or use another --out") from None
+        raise UserError(f"another complexity_bench process is using {str(out)!r}; wait for it"
+                        f"{' or use another --out' if create else ''}") from None
     try:
         yield
     finally:

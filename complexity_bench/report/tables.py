@@ -31,12 +31,22 @@ class Score:
 
 # Ranges and chance levels: docs/scoring.md, "Scores".
 SCORES = (
-    Score("headline", "headline", "mean of early-warning AUROC and forecast C-index (the two prediction "
-          "questions), averaged over tasks", 0, 1, 0.5),
-    Score("ew_auroc", "early-warning AUROC", "does progress since memorisation tell which checkpoints "
-          "generalise within 2× the steps so far? 0.5 = chance", 0, 1, 0.5),
-    Score("fc_cindex", "forecast C-index", "does the value at memorisation order the delays (censored runs "
-          "included)? 0.5 = chance", 0, 1, 0.5),
+    Score("headline", "headline", "mean of the within-configuration early-warning AUROC and forecast C-index "
+          "(what the measure tells beyond the recipe and the clock), averaged over tasks", 0, 1, 0.5),
+    Score("headline_spread", "per-task headline", "the median over tasks; the bar spans the worst and the "
+          "best task", 0, 1, 0.5),
+    Score("cw_auroc", "early warning within config", "at one step of one configuration, is the checkpoint "
+          "that generalises within 2× the steps the one with the smaller value? 0.5 = chance", 0, 1, 0.5),
+    Score("cf_cindex", "forecast within config", "of two seeds of one configuration, compared at a common step "
+          "before memorisation, does the smaller value generalise first? 0.5 = chance", 0, 1, 0.5),
+    Score("recipe_headline", "recipe level", "protocol 2's unconditional headline (mean of the two scores "
+          "below): read it beside recipe-wd and recipe-oracle", 0, 1, 0.5),
+    Score("ctl_auroc", "controls", "does the value at memorisation tell a weight-decay-0 control (never "
+          "generalises) from a run that groks? 0.5 = chance", 0, 1, 0.5),
+    Score("ew_auroc", "early-warning AUROC (recipe level)", "does progress since memorisation tell which "
+          "checkpoints generalise within 2× the steps so far, across all runs? 0.5 = chance", 0, 1, 0.5),
+    Score("fc_cindex", "forecast C-index (recipe level)", "does the value at memorisation order the delays of "
+          "all runs (censored runs included)? 0.5 = chance", 0, 1, 0.5),
     Score("trk_rho", "tracking ρ", "Spearman ρ of direction × measure with test loss over [T_mem, T_gen] "
           "of grokking runs", -1, 1, 0),
     Score("fc_sign_error_max", "worst sign-error", "the worst one-knob comparison the measure gets wrong; "
@@ -139,14 +149,18 @@ def leaderboard_table(df: pd.DataFrame, table_id: str, count_col: str = "n_tasks
     if df.empty or "measure" not in df:
         return '<p class="empty">No leaderboard rows in this results folder.</p>'
     df = order_rows(df)
+    if "headline_task_median" in df:
+        df = df.copy().assign(headline_spread=df["headline_task_median"], headline_spread_lo=df["headline_task_min"],
+                       headline_spread_hi=df["headline_task_max"])
     scores = [s for s in SCORES if s.key in df]
     has = lambda c: c in df  # noqa: E731
     head = []
     rank_iv = has("rank_lo") and has("rank_hi")
     if has("rank"):
-        head.append(th("rank", title="1 + number of measures better with ≥ 95% bootstrap probability; '=' marks "
-                                     "a tie" + ("; beneath: the rank's 95% interval over bootstrap replicates"
-                                                if rank_iv else "")))
+        head.append(th("rank", title="1 + number of measures that beat it (Holm's rule over all pairs, 5% "
+                                     "familywise); '=' marks a tie" + ("; beneath: the rank's 95% interval over "
+                                                                    "bootstrap replicates" if rank_iv else "")
+                                     + ("; hover: the ranks leaving one task out" if has("rank_loto_min") else "")))
     head.append(th("measure", "text", "hover or click a name for its metadata"))
     if has("section"):
         head.append(th("section", "text", "ranked; unranked = not defined on every task; "
@@ -162,6 +176,9 @@ def leaderboard_table(df: pd.DataFrame, table_id: str, count_col: str = "n_tasks
         cells = []
         if ranks is not None:
             text, title = _rank_text(_num(r["rank"]), ranks, df["measure"])
+            if has("rank_loto_min") and not math.isnan(_num(r["rank_loto_min"])):
+                title = (title + "; " if title else "") + \
+                    f"leaving one task out: ranks {_num(r['rank_loto_min']):g}–{_num(r['rank_loto_max']):g}"
             lo, hi = (_num(r["rank_lo"]), _num(r["rank_hi"])) if rank_iv else (math.nan, math.nan)
             iv = "" if math.isnan(lo) or math.isnan(hi) else (f"{lo:g}" if lo == hi else f"{lo:g}–{hi:g}")
             iv_html = f'<span class="rankiv" title="95% interval of the rank">{iv}</span>' if iv else ""

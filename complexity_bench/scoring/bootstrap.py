@@ -1,25 +1,78 @@
-"""Hierarchical bootstrap over a task's runs: replicate weights, intervals, the result holder.
+"""Bootstrap over a task's runs: replicate weights, intervals, the result holder.
 
 What varies between repetitions of a task's experiment is which variant
-configurations one happens to study and which seeds each gets, so a replicate
-resamples both levels (docs/protocol.md, "Uncertainty"): it draws the task's C
-configurations with replacement, then, for every configuration drawn, that
-configuration's seeds with replacement. Run r's multiplicity is its weight.
-All measures of a task share the same replicates (seeded by ScoreConfig.seed
-and the task name), so measures are compared on the same resamples, and the
-across-task mean of replicate b averages the b-th replicate of every task.
+configurations one happens to study and which seeds one happens to draw; a seed
+fixes the data split and initialisation in *every* configuration, so seeds are
+crossed with configurations. The default replicate (docs/protocol.md, "Version 3")
+draws the task's seeds with replacement (v_s) and, independently, its
+configurations with replacement within two groups, the weight-decay-0 controls and
+the rest (u_c), and gives run (c, s) the multiplicity u_c * v_s: seeds resampled as
+clusters across configurations. Drawing configurations within the groups keeps a
+non-control configuration in every replicate. Run r's multiplicity is its weight.
+All measures of a task share the same replicates (seeded by ScoreConfig.seed and
+the task name), so measures are compared on the same resamples, and the across-task
+mean of replicate b averages the b-th replicate of every task.
 
-    >>> W = bootstrap_weights(4, 3, seed=0, task="t", configs=np.array([0, 0, 1, 1]))
-    >>> W.shape, W.sum(axis=1).tolist()
-    ((3, 4), [4.0, 4.0, 4.0])
+    >>> W = crossed_weights(3, seed=0, task="t", configs=np.array([0, 0, 1, 1]), seeds=np.array([0, 1, 0, 1]),
+    ...                     groups=np.array([0, 0, 1, 1]))
+    >>> W.shape, bool((W[:, 0] * W[:, 3] == W[:, 1] * W[:, 2]).all())  # a product of a config and a seed weight
+    ((3, 4), True)
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from complexity_bench.scoring.config import ScoreConfig
+    from complexity_bench.scoring.prepare import TaskRuns
+
+
+def _rng(seed: int, task: str) -> np.random.Generator:
+    h = int.from_bytes(hashlib.sha256(task.encode()).digest()[:4], "little")
+    return np.random.default_rng([seed, h])
+
+
+def _codes(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    uniq = list(dict.fromkeys(labels.tolist()))
+    pos = {v: k for k, v in enumerate(uniq)}
+    return np.array([pos[v] for v in labels.tolist()], dtype=int), len(uniq)
+
+
+def crossed_weights(n_boot: int, seed: int, task: str, configs: np.ndarray, seeds: np.ndarray,
+                    groups: np.ndarray) -> np.ndarray:
+    """(n_boot, n_runs) multiplicities u_config * v_seed, deterministic in (seed, task).
+
+    v: the task's distinct seeds drawn with replacement; u: the configurations drawn with
+    replacement within each group (``groups``: one label per run, constant within a
+    configuration), each group keeping its number of configurations.
+    """
+    n_runs = len(configs)
+    if n_runs == 0 or n_boot <= 0:
+        return np.zeros((max(n_boot, 0), n_runs))
+    rng = _rng(seed, task)
+    s_code, S = _codes(np.asarray(seeds))
+    c_code, C = _codes(np.asarray(configs))
+    v = rng.multinomial(S, np.full(S, 1.0 / S), size=n_boot).astype(float)  # (B, S)
+    u = np.zeros((n_boot, C))
+    group_of = np.zeros(C, dtype=object)
+    group_of[c_code] = np.asarray(groups, dtype=object)
+    for g in dict.fromkeys(group_of.tolist()):
+        members = np.flatnonzero(group_of == g)
+        u[:, members] = rng.multinomial(len(members), np.full(len(members), 1.0 / len(members)), size=n_boot)
+    return u[:, c_code] * v[:, s_code]
+
+
+def task_weights(runs: "TaskRuns", cfg: "ScoreConfig") -> np.ndarray:
+    """The replicate weights of one task under ``cfg.resample`` (every score of the task uses them)."""
+    if cfg.resample == "crossed":
+        return crossed_weights(cfg.n_boot, cfg.seed, runs.task, runs.config_id, runs.seed, runs.control)
+    configs = runs.config_id if cfg.resample != "runs" else None
+    return bootstrap_weights(len(runs), cfg.n_boot, cfg.seed, runs.task, configs, seeds=cfg.resample != "clusters")
 
 
 def bootstrap_weights(n_runs: int, n_boot: int, seed: int, task: str,
@@ -33,8 +86,7 @@ def bootstrap_weights(n_runs: int, n_boot: int, seed: int, task: str,
     drawn configuration's seeds whole (the cluster bootstrap). None: plain
     resampling of all runs.
     """
-    h = int.from_bytes(hashlib.sha256(task.encode()).digest()[:4], "little")
-    rng = np.random.default_rng([seed, h])
+    rng = _rng(seed, task)
     if n_runs == 0 or n_boot <= 0:
         return np.zeros((max(n_boot, 0), n_runs))
     if configs is None:

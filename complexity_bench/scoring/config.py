@@ -1,8 +1,9 @@
-"""Scoring configuration, result tables, and the list of score columns.
+"""Scoring configuration, result tables, and the score columns the scorers declare.
 
 Every score column ``c`` of ``ScoreTables.by_task`` comes with ``c_lo`` and
-``c_hi`` (95% percentile bootstrap interval over runs). ``HIGHER_IS_BETTER``
-says which way each one points; docs/scoring.md documents them all.
+``c_hi`` (95% percentile bootstrap interval). Each scorer module declares its own
+columns and which way each points (its ``COLUMNS``); ``HIGHER_IS_BETTER`` collects
+them; docs/scoring.md documents them all.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 
-# Version of the scoring protocol (docs/protocol.md), written into every manifest: 2 judges
-# every measure at the same checkpoints, ranks on the two prediction questions with ties.
-PROTOCOL_VERSION = "2"
+# Version of the scoring protocol (docs/protocol.md), written into every manifest: 3 ranks on what a
+# measure tells within a configuration at a common step (beyond the recipe and the clock).
+PROTOCOL_VERSION = "3"
 
 # ScoreConfig.resample -> how the bootstrap draws a task's runs (bootstrap.py)
-RESAMPLING = {"hierarchical": "configurations, then seeds", "clusters": "configurations, seeds whole",
-              "runs": "runs"}
+RESAMPLING = {"crossed": "seeds crossed with configurations", "hierarchical": "configurations, then seeds",
+              "clusters": "configurations, seeds whole", "runs": "runs"}
 
 
 @dataclass(frozen=True)
@@ -43,14 +44,21 @@ class ScoreConfig:
         left out of the AUROC; True labels it negative, as if the run would
         never generalise at all (the literal reading of the label).
     level: coverage of the bootstrap intervals.
-    resample: "hierarchical" (default): configurations, then seeds within each
-        drawn configuration (bootstrap.py; docs/protocol.md, "Uncertainty", has
-        the coverage of each scheme under a permutation null); "clusters":
+    resample: "crossed" (default): seeds resampled as clusters across
+        configurations, crossed with configurations resampled within the
+        control / non-control groups (bootstrap.py; docs/protocol.md, "Version 3");
+        "hierarchical": configurations, then seeds within each drawn configuration
+        (protocol 2; docs/protocol.md, "Uncertainty", has the coverage of each
+        scheme under a permutation null); "clusters":
         configurations, each drawn one's seeds kept whole; "runs": all runs of a
         task, ignoring the configuration level.
-    tie_probability: two measures are tied unless one is better in at least this
-        share of bootstrap replicates; rank = 1 + the number of measures better
-        with that probability (ranking.py).
+    tie_probability: 1 - the familywise level: "A beats B" when Holm's procedure
+        over all ordered pairs, with p-values 1 - P(A beats B), rejects at level
+        1 - tie_probability; rank = 1 + the number of measures that beat it
+        (ranking.py).
+    scorer_baselines: add the baselines the scorer computes from runs.csv
+        (``random``, ``recipe-wd``, ``recipe-oracle``; scorer_baselines.py).
+        False only to score a few measures quickly (tests).
     """
 
     horizon: float = 2.0
@@ -62,8 +70,9 @@ class ScoreConfig:
     min_points: int = 3
     censored_late_negative: bool = False
     level: float = 0.95
-    resample: str = "hierarchical"
+    resample: str = "crossed"
     tie_probability: float = 0.95
+    scorer_baselines: bool = True
 
     def __post_init__(self) -> None:
         if self.resample not in RESAMPLING:
@@ -80,31 +89,20 @@ class ScoreTables:
     pairwise: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-# Score columns and whether larger is better (None: neither; a diagnostic).
-HIGHER_IS_BETTER: dict[str, bool | None] = {
-    "trk_rho": True,
-    "trk_r2": True,
-    "trk_rho_run_median": True,
-    "trk_r2_run_median": True,
-    "ew_auroc": True,
-    "ew_lead_time": True,
-    "ew_detect_rate": True,
-    "ew_false_alarm_rate": None,
-    "ew_false_alarm_floor": None,
-    "fc_tau": True,
-    "fc_tau_excess": True,
-    "fc_cindex": True,
-    "fc_cindex_excess": True,
-    "fc_psi": True,
-    "fc_sign_error_mean": False,
-    "fc_sign_error_max": False,
-}
+# Score columns and whether larger is better (None: neither; a diagnostic), as each scorer declares them.
+from complexity_bench.scoring import conditional, early_warning, forecast, granulated, tracking  # noqa: E402
+
+HIGHER_IS_BETTER: dict[str, bool | None] = {**tracking.COLUMNS, **early_warning.COLUMNS, **forecast.COLUMNS,
+                                            **granulated.COLUMNS, **conditional.COLUMNS}
 SCORES: tuple[str, ...] = tuple(HIGHER_IS_BETTER)
-# The two prediction questions (docs/protocol.md, "Ranking"): does the measure's movement
-# since memorisation announce generalisation (ew_auroc), and does its value at
-# memorisation order the delays (fc_cindex)? ``headline`` is their mean; measures are
-# ranked on it. Tracking and the worst sign-error are reported beside, not ranked:
-# tracking is not a prediction, and the sign-error scores the same feature as the C-index.
-HEADLINE: tuple[str, ...] = ("ew_auroc", "fc_cindex")
-BESIDE: tuple[str, ...] = ("trk_rho", "fc_sign_error_max")
+# The two prediction questions, asked within a configuration at a common step (docs/protocol.md,
+# "Version 3"): do the measure's values order which of two seeds of one recipe generalises first
+# (cf_cindex), and which checkpoint at one step is about to generalise (cw_auroc)? ``headline`` is
+# their mean; measures are ranked on it. Reported beside: the recipe level (``recipe_headline``, the
+# protocol-2 mean of ew_auroc and fc_cindex, unconditional), the controls' question, tracking, and the
+# worst sign-error.
+HEADLINE: tuple[str, ...] = ("cw_auroc", "cf_cindex")
+RECIPE_LEVEL: tuple[str, ...] = ("ew_auroc", "fc_cindex")
+DERIVED: dict[str, tuple[str, ...]] = {"headline": HEADLINE, "recipe_headline": RECIPE_LEVEL}
+BESIDE: tuple[str, ...] = ("recipe_headline", "ctl_auroc", "trk_rho", "fc_sign_error_max")
 RANKED_ON: tuple[str, ...] = ("headline", *HEADLINE)  # every rank and pairwise column

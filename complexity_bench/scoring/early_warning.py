@@ -44,20 +44,25 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from complexity_bench.scoring.bootstrap import Result
-from complexity_bench.scoring.config import ScoreConfig
+if TYPE_CHECKING:  # config collects this module's COLUMNS, so no runtime import back
+    from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.prepare import Series, TaskRuns, no_variance
+from complexity_bench.scoring.progress import relative_fall
 from complexity_bench.scoring.stats import chunked, weighted_auroc
 
 if TYPE_CHECKING:
     from complexity_bench.scoring.alarm_calibration import RunThresholds
 
-COLUMNS = ("ew_auroc", "ew_lead_time", "ew_detect_rate", "ew_false_alarm_rate", "ew_false_alarm_floor")
+# Score columns this module fills, and whether larger is better (None: a diagnostic; scoring/config.py
+# collects them).
+COLUMNS: dict[str, bool | None] = {"ew_auroc": True, "ew_lead_time": True, "ew_detect_rate": True,
+                                   "ew_false_alarm_rate": None, "ew_false_alarm_floor": None}
 
 
 def predictor(series: Series, eps: float) -> np.ndarray:
     """p(t) for every point of the series (NaN for runs without s(T_mem))."""
     r = series.run
-    return (series.s_mem[r] - series.s) / (np.abs(series.s_mem[r] - series.s_init[r]) + eps)
+    return relative_fall(series.s_mem[r], series.s_init[r], series.s, eps)
 
 
 def never_run_maxima(series: Series, runs: TaskRuns, eps: float) -> np.ndarray:

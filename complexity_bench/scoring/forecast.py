@@ -18,19 +18,23 @@ delay, so positive tau / C > 0.5 / positive Psi are good.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import warnings
 
 import numpy as np
 from scipy import stats
 
 from complexity_bench.scoring.bootstrap import Result
-from complexity_bench.scoring.config import ScoreConfig
+if TYPE_CHECKING:  # config collects this module's COLUMNS, so no runtime import back
+    from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.granulated import score_granulated
 from complexity_bench.scoring.prepare import Series, TaskRuns, no_variance
 from complexity_bench.scoring.stats import harrell_c, weighted_tau_b
 
-COLUMNS = ("fc_tau", "fc_tau_excess", "fc_cindex", "fc_cindex_excess",
-           "fc_psi", "fc_sign_error_mean", "fc_sign_error_max")
+# Score columns this module fills itself, and whether larger is better (scoring/config.py collects them;
+# the granulated ones are granulated.COLUMNS).
+COLUMNS: dict[str, bool | None] = {"fc_tau": True, "fc_tau_excess": True, "fc_cindex": True, "fc_cindex_excess": True}
 
 
 def _tau(res: Result, name: str, x: np.ndarray, D: np.ndarray, W: np.ndarray, cfg: ScoreConfig) -> None:

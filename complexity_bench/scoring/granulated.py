@@ -37,16 +37,20 @@ Hand example (one axis "wd", three configs, no censoring)::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import warnings
 
 import numpy as np
 
 from complexity_bench.scoring.bootstrap import Result
-from complexity_bench.scoring.config import ScoreConfig
+if TYPE_CHECKING:  # config collects this module's COLUMNS, so no runtime import back
+    from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.prepare import TaskRuns, no_variance
 from complexity_bench.scoring.stats import group_means
 
-COLUMNS = ("fc_psi", "fc_sign_error_mean", "fc_sign_error_max")
+# Score columns this module fills, and whether larger is better (scoring/config.py collects them).
+COLUMNS: dict[str, bool | None] = {"fc_psi": True, "fc_sign_error_mean": False, "fc_sign_error_max": False}
 
 
 def one_axis_pairs(runs: TaskRuns, use: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

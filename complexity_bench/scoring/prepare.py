@@ -58,9 +58,15 @@ class TaskRuns:
     axes: list[str]
     configs: list[tuple]
     index: dict[str, int] = field(default_factory=dict)
-    # per run: the first checkpoint and the memorisation checkpoint (see judgement_steps)
+    # per run: the seed, and whether it belongs to a weight-decay-0 control configuration (the suite
+    # design's never-generalising controls, docs/protocol.md "Version 3"; declared, not outcome-based)
+    seed: np.ndarray | None = None
+    control: np.ndarray | None = None
+    # per run: the first checkpoint and the memorisation checkpoint, and every judgement step
+    # (see judgement_steps)
     init_step: np.ndarray | None = None
     mem_step: np.ndarray | None = None
+    steps: list[np.ndarray] | None = None
 
     @property
     def config_id(self) -> np.ndarray:
@@ -105,8 +111,11 @@ class TaskRuns:
         configs = [tuple(_round_key(v) for v in row) for row in runs[axes].itertuples(index=False)] if axes \
             else [() for _ in range(len(runs))]
         ids = runs["run_id"].astype(str).to_numpy()
+        seed = runs["seed"].astype(str).to_numpy() if "seed" in runs else ids.copy()
+        wd = pd.to_numeric(runs["weight_decay"], errors="coerce").to_numpy(float) if "weight_decay" in runs \
+            else np.full(len(runs), np.nan)
         return cls(task, ids, t_mem, t_gen, censored, budget, delay, axes, configs,
-                   {r: i for i, r in enumerate(ids)})
+                   {r: i for i, r in enumerate(ids)}, seed=seed, control=wd == 0)
 
 
 @dataclass
@@ -156,7 +165,7 @@ def extract_series(rows: pd.DataFrame, runs: TaskRuns, direction: int) -> Series
     s_mem = np.full(R, np.nan)
     s_init = np.full(R, np.nan)
     init_step, mem_step = (runs.init_step, runs.mem_step) if runs.mem_step is not None \
-        else judgement_steps(runs, rows)
+        else judgement_steps(runs, rows)[:2]
     bounds = np.searchsorted(run, np.arange(R + 1))
     for r in range(R):
         a, b = bounds[r], bounds[r + 1]
@@ -173,28 +182,31 @@ def _value_at(steps: np.ndarray, values: np.ndarray, at: float) -> float:
     return float(values[k]) if k < len(steps) and steps[k] == at else np.nan
 
 
-def judgement_steps(runs: TaskRuns, traces: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def judgement_steps(runs: TaskRuns, traces: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Per run, from the steps at which any measure in ``traces`` has a row: the first
-    one (s(0) is taken there) and the last one at or before T_mem (s(T_mem)); NaN when
-    there is none. ``score`` stores them in ``runs.init_step`` / ``runs.mem_step``."""
+    one (s(0) is taken there), the last one at or before T_mem (s(T_mem)), NaN when
+    there is none, and all of them, sorted. ``score`` stores them in ``runs.init_step``,
+    ``runs.mem_step`` and ``runs.steps``."""
     R = len(runs)
     init_step, mem_step = np.full(R, np.nan), np.full(R, np.nan)
+    all_steps = [np.zeros(0) for _ in range(R)]
     if traces.empty:
-        return init_step, mem_step
+        return init_step, mem_step, all_steps
     pairs = traces[["run_id", "step"]].drop_duplicates()
     ridx = pairs["run_id"].astype(str).map(runs.index)
     ok = ridx.notna().to_numpy()
     run = ridx.to_numpy(float)[ok].astype(int)
     step = pd.to_numeric(pairs["step"], errors="coerce").to_numpy(float)[ok]
     for r in range(R):
-        mine = step[(run == r) & np.isfinite(step)]
+        mine = np.unique(step[(run == r) & np.isfinite(step)])
+        all_steps[r] = mine
         if mine.size == 0:
             continue
         init_step[r] = mine.min()
         before = mine[mine <= runs.t_mem[r]] if np.isfinite(runs.t_mem[r]) else mine[:0]
         if before.size:
             mem_step[r] = before.max()
-    return init_step, mem_step
+    return init_step, mem_step, all_steps
 
 
 # True when the values, taken together, are constant up to numerical noise: a score computed

@@ -35,12 +35,14 @@ import numpy as np
 import pandas as pd
 
 from complexity_bench.scoring.alarm_calibration import AlarmCalibration
-from complexity_bench.scoring.bootstrap import Result, bootstrap_weights, interval
-from complexity_bench.scoring.config import HEADLINE, RESAMPLING, SCORES, ScoreConfig, ScoreTables
+from complexity_bench.scoring.bootstrap import Result, interval, task_weights
+from complexity_bench.scoring.conditional import score_conditional
+from complexity_bench.scoring.config import DERIVED, HEADLINE, RESAMPLING, SCORES, ScoreConfig, ScoreTables
 from complexity_bench.scoring.early_warning import score_early_warning
 from complexity_bench.scoring.forecast import score_forecast
 from complexity_bench.scoring.leaderboard import build_leaderboard, headline_reps, rank_by_task, with_headline
 from complexity_bench.scoring.prepare import TaskRuns, extract_series, judgement_steps
+from complexity_bench.scoring.scorer_baselines import with_scorer_baselines
 from complexity_bench.scoring.tracking import score_tracking
 
 _STEP = "step"
@@ -80,12 +82,14 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
     c_hi (percentile bootstrap interval over runs, ``config.level``).
     """
     cfg = config or ScoreConfig()
+    if "task" not in traces.columns:
+        traces = traces.merge(runs[["run_id", "task"]], on="run_id", how="left")
+    if cfg.scorer_baselines:
+        traces, measures = with_scorer_baselines(runs, traces, measures)
     names = list(dict.fromkeys([*measures["measure"].astype(str), *traces["measure"].astype(str).unique()]))
     # Sub-measure rows only exist when traces have them; parents without values stay listed.
     meta = _measure_meta(measures, names)
     meta_cols = [c for c in measures.columns if c != "measure"]
-    if "task" not in traces.columns:
-        traces = traces.merge(runs[["run_id", "task"]], on="run_id", how="left")
     tasks = sorted(set(runs["task"].astype(str)))
     rows, reps = [], {}
     tr_by_task = {t: g for t, g in traces.groupby(traces["task"].astype(str), sort=False)}
@@ -93,12 +97,11 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
                                           cfg.false_alarm, cfg.eps)
     for task in tasks:
         truns = TaskRuns.from_frame(runs[runs["task"].astype(str) == task])
-        configs = truns.config_id if cfg.resample != "runs" else None
-        W = bootstrap_weights(len(truns), cfg.n_boot, cfg.seed, task, configs, seeds=cfg.resample != "clusters")
+        W = task_weights(truns, cfg)
         scheme = RESAMPLING[cfg.resample]
 
         ttr = tr_by_task.get(task, traces.iloc[:0])
-        truns.init_step, truns.mem_step = judgement_steps(truns, ttr)
+        truns.init_step, truns.mem_step, truns.steps = judgement_steps(truns, ttr)
         by_measure = {m: g for m, g in ttr.groupby(ttr["measure"].astype(str), sort=False)}
         for name in names:
             info = meta[name]
@@ -113,6 +116,7 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
                 res.update(score_tracking(series, truns, W, cfg))
                 res.update(score_early_warning(series, truns, W, cfg, alarms.for_runs(name, truns)))
                 res.update(score_forecast(series, truns, W, cfg))
+                res.update(score_conditional(series, truns, W, cfg))
             row = {"measure": name, "task": task, **{c: info.get(c) for c in meta_cols}}
             row.update(causal=info["causal"], baseline=info["baseline"], **res.counts)
             row["bootstrap"] = scheme
@@ -126,8 +130,11 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
         return ScoreTables(by_task=pd.DataFrame(), leaderboard=pd.DataFrame(), pairwise=_pairwise([]))
     by_task = with_headline(_beside_step(_order_columns(pd.DataFrame(rows), meta_cols)))
     headline_reps(reps)
-    by_task["headline_lo"], by_task["headline_hi"] = zip(*[
-        _interval(reps[(m, t)].get("headline"), cfg) for m, t in zip(by_task["measure"], by_task["task"])])
+    for col in DERIVED:
+        by_task[f"{col}_lo"], by_task[f"{col}_hi"] = zip(*[
+            _interval(reps[(m, t)].get(col), cfg) for m, t in zip(by_task["measure"], by_task["task"])])
+    by_task["headline_n_boot"] = [int(np.isfinite(reps[(m, t)].get("headline", np.zeros(0))).sum())
+                                  for m, t in zip(by_task["measure"], by_task["task"])]
     by_task, task_pairs = rank_by_task(by_task, reps, cfg)
     by_task = _by_task_columns(by_task)
     leaderboard, all_pairs = build_leaderboard(by_task, reps, meta_cols, cfg)
@@ -139,19 +146,21 @@ def _interval(reps: np.ndarray | None, cfg: ScoreConfig) -> tuple[float, float]:
 
 
 def _pairwise(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["scope", "score", "measure_a", "measure_b", "p_a_beats_b"])
+    return pd.DataFrame(rows, columns=["scope", "score", "measure_a", "measure_b", "p_a_beats_b", "n_boot",
+                                       "a_beats_b"])
 
 
 def _by_task_columns(by_task: pd.DataFrame) -> pd.DataFrame:
     """measure, task, section, rank and headline first; nan_reasons last."""
-    first = ["measure", "task", "section", "rank", "rank_lo", "rank_hi", "headline", "headline_lo", "headline_hi"]
+    first = ["measure", "task", "section", "rank", "rank_lo", "rank_hi", "headline", "headline_lo", "headline_hi",
+             "headline_n_boot", "recipe_headline", "recipe_headline_lo", "recipe_headline_hi"]
     last = [*[f"rank_{c}" for c in HEADLINE], "nan_reasons"]
     return by_task[first + [c for c in by_task.columns if c not in first and c not in last] + last]
 
 
 _COUNTS = ("n_runs", "n_ckpt", "n_missing", "n_runs_tracking", "n_ckpt_tracking", "n_runs_tracking_per_run",
            "n_runs_ew", "n_ckpt_ew", "n_runs_never", "n_runs_lead", "n_runs_forecast", "n_runs_censored",
-           "n_pairs_one_axis", "n_psi_groups", "n_sign_envs")
+           "n_pairs_one_axis", "n_psi_groups", "n_sign_envs", "n_pairs_cf", "n_pairs_cw", "n_runs_ctl")
 
 
 def _order_columns(df: pd.DataFrame, meta_cols: list[str]) -> pd.DataFrame:

@@ -183,6 +183,22 @@ def harrell_counts(x: np.ndarray, time: np.ndarray, event: np.ndarray,
     return num, den
 
 
+def weighted_pair_mean(values: np.ndarray, ia: np.ndarray, ib: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Mean of ``values`` over pairs (ia[k], ib[k]), pair k weighted by W[:, ia[k]] * W[:, ib[k]]
+    (how often the pair appears in the resampled data); NaN where no pair has weight.
+
+    >>> weighted_pair_mean(np.array([1.0, 0.0]), np.array([0, 0]), np.array([1, 2]),
+    ...                    np.array([[1.0, 1.0, 1.0], [2.0, 1.0, 0.0]])).tolist()
+    [0.5, 1.0]
+    """
+    w = W[:, ia] * W[:, ib]
+    den = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (w * values).sum(axis=1) / den
+    out[~(den > 0)] = np.nan
+    return out
+
+
 def weighted_median(v: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Median of the multiset where v_i appears W[b, i] times (np.median's convention:
     the mean of the two middle elements when the count is even). NaN values are ignored.

@@ -6,8 +6,10 @@ weight_decay = 0 never generalises (censored at the budget). Between T_mem and
 T_gen the "remaining" fraction f(t) falls linearly from 1 to 0, and
 
 - test_loss = 0.05 + 3 f(t) (3.05 before T_mem, 0.05 after T_gen);
-- measure ``good`` (direction +1) = 1 + (1 + D) f(t): peaks at T_mem at a
-  height that grows with the delay, then falls with the test loss;
+- measure ``good`` (direction +1) = 1 + (1 + D) f(t) after T_mem, rising linearly
+  from 1.5 + D/2 at step 0 to 2 + D at T_mem: its height at T_mem grows with the run's own delay (seed noise
+  included, so it also orders the seeds of one configuration), then it falls with
+  the test loss;
 - ``random`` (seeded noise), ``train-loss``, ``step`` (value = step, direction
   -1), ``oracle-test-loss`` (non-causal) as the harness's baselines.
 
@@ -84,10 +86,12 @@ def make_synthetic(tasks: tuple[str, ...] = ("toy-a", "toy-b"), n_seeds: int = 3
                 test_acc = np.clip(1.0 - f, 0.1, 1.0) ** 4
             else:
                 test_acc = np.full(len(steps), 0.1)
-            Dm = (0.5 / wd * np.sqrt(alpha) if wd > 0 else 3.0) if memorises else 0.0
+            Dm = (D if wd > 0 else 3.0) if memorises else 0.0
             rise = np.clip(steps / t_mem, 0, 1) if memorises else np.zeros(len(steps))
             values = {
-                "good": 1.0 + (1.0 + Dm) * f * rise,
+                "good": np.where(steps < t_mem, 1.0 + (1.0 + Dm) * (0.5 + 0.5 * rise), 1.0 + (1.0 + Dm) * f)
+                if memorises
+                else np.ones(len(steps)),
                 "random": rng.normal(size=len(steps)),
                 "train-loss": train_loss,
                 "step": steps.astype(float),

@@ -23,17 +23,22 @@ test loss both have values.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import warnings
 
 import numpy as np
 from scipy import stats
 
 from complexity_bench.scoring.bootstrap import Result
-from complexity_bench.scoring.config import ScoreConfig
+if TYPE_CHECKING:  # config collects this module's COLUMNS, so no runtime import back
+    from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.prepare import Series, TaskRuns, no_variance
 from complexity_bench.scoring.stats import chunked, weighted_median, weighted_pearson, weighted_spearman
 
-COLUMNS = ("trk_rho", "trk_r2", "trk_rho_run_median", "trk_r2_run_median")
+# Score columns this module fills, and whether larger is better (scoring/config.py collects them).
+COLUMNS: dict[str, bool | None] = {"trk_rho": True, "trk_r2": True, "trk_rho_run_median": True,
+                                   "trk_r2_run_median": True}
 
 
 def tracking_points(series: Series, runs: TaskRuns) -> np.ndarray:

@@ -24,7 +24,7 @@ from complexity_bench.contracts.task import LOSS_KINDS, Task
 def missing(argument: str) -> torch.Tensor:
     """A placeholder tensor for an argument that was not passed (``argument`` names it, for the message)."""
     return missing_data.missing(f"this measure reads data the Tracker was not given: pass {argument}",
-                                label=argument.split("=")[0])
+                                label=argument.split("=")[0].removeprefix("Data("))
 
 
 class OwnTask(Task):

@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 
 from complexity_bench.errors import UserError
-from complexity_bench.pipeline.outputs import Frames, read_frames, write_frames
-from complexity_bench.pipeline.store import atomic_write
+from complexity_bench.pipeline.outputs import Frames, frame_files, read_frames
+from complexity_bench.pipeline.results_files import read_manifest
+from complexity_bench.pipeline.store import atomic_write_files
 
 RUN_FILES = ("runs.csv", "traces.parquet", "curves.parquet", "measures.csv")
 
@@ -26,13 +27,32 @@ RUN_FILES = ("runs.csv", "traces.parquet", "curves.parquet", "measures.csv")
 def save_run(out: str | Path, frames: Frames, manifest: dict[str, Any]) -> Path:
     """Write one run's frames and manifest into ``out`` (created if needed); returns the folder."""
     out = Path(out)
+    _refuse_another_run(out, set(frames.runs["run_id"].astype(str)))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create {str(out)!r}: {exc.strerror}") from exc
-    write_frames(out, frames)
-    atomic_write(out / "manifest.json", json.dumps(manifest, indent=2, default=str).encode())
+    atomic_write_files({**frame_files(out, frames),  # all or nothing
+                        out / "manifest.json": json.dumps(manifest, indent=2, default=str).encode()})
     return out
+
+
+def _refuse_another_run(out: Path, run_ids: set[str]) -> None:
+    """A UserError when ``out`` holds runs other than ``run_ids`` (another Tracker's save, a
+    suite's results): saving would replace them. Saving the same run again (more steps
+    logged) replaces its own files."""
+    path = out / "runs.csv"
+    if not path.exists():
+        return
+    try:
+        held = set(pd.read_csv(path, usecols=["run_id"], dtype=str)["run_id"])
+    except Exception:  # unreadable or foreign: not this run's, so not ours to replace
+        held = {"(unreadable runs.csv)"}
+    if held != run_ids:
+        shown = ", ".join(repr(r) for r in sorted(held)[:3]) + (" ..." if len(held) > 3 else "")
+        raise UserError(f"{str(out)!r} already holds {'another run' if len(held) == 1 else 'other runs'} ({shown}); "
+                        f"save run {', '.join(sorted(run_ids))} into a folder of its own (e.g. one per run under "
+                        "a common folder, which `score` collects)")
 
 
 def run_folders(root: Path) -> list[Path]:
@@ -76,11 +96,10 @@ def collect_run_folders(root: str | Path) -> int:
         curves=pd.concat([p.curves for p in parts], ignore_index=True),
         measures=measures.drop_duplicates("measure").drop(columns="_folder").reset_index(drop=True),
     )
-    write_frames(root, merged)
     manifest_path = root / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest = read_manifest(root)  # checked: a broken one is a UserError naming it
     manifest.update(collected_from=[str(f.relative_to(root)) for f in folders], runs=len(runs))
-    atomic_write(manifest_path, json.dumps(manifest, indent=2).encode())
+    atomic_write_files({**frame_files(root, merged), manifest_path: json.dumps(manifest, indent=2).encode()})
     return len(runs)
 
 

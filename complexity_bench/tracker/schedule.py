@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import math
 
-from complexity_bench.errors import UserError
 from complexity_bench.contracts.task import Task
 
 OPEN_ENDED_PER_DECADE = 10
 
 
 def planned_schedule(steps: int) -> frozenset[int]:
-    """The base Task's checkpoint steps for a budget of ``steps`` optimizer steps (see the module docstring)."""
-    if not isinstance(steps, int) or steps < 1:
-        raise UserError(f"steps must be a positive whole number (the planned number of steps), got {steps!r}")
+    """The base Task's checkpoint steps for a budget of ``steps`` optimizer steps (see the module docstring;
+    ``Schedule`` checks that ``steps`` is a whole number >= 1)."""
     return frozenset(Task().checkpoint_steps(steps))
 
 

@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable, Mapping
 import torch
 from torch import nn
 
+from complexity_bench.contracts.events import ACCURACY_THRESHOLD
 from complexity_bench.errors import UserError
 from complexity_bench.contracts.measure import MEASURES, Measure, compute_measure
 from complexity_bench.tracker.context import OwnTask, make_context, missing
@@ -41,7 +42,7 @@ def compute(
     or a dict for a measure with sub-measures. The model is left unchanged.
     """
     m = MEASURES.get(measure) if isinstance(measure, str) else measure
-    task = OwnTask("own", loss, 0.99, properties)
+    task = OwnTask("own", loss, ACCURACY_THRESHOLD, properties)
     with untouched(model):
         param = next(iter(model.parameters()), None)
         device = param.device if param is not None else torch.device("cpu")

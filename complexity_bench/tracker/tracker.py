@@ -1,9 +1,9 @@
 """``Tracker``: the suite's measures on any ``nn.Module``, from a plain training loop.
 
-    tracker = Tracker(measures="lmn,l2,effective-rank", probe=x_probe, train=(x_train, y_train))
+    tracker = Tracker("lmn,l2,effective-rank", Data(probe=x_probe, train=(x_train, y_train)))
     for step in range(steps + 1):
         if tracker.due(step):
-            tracker.log(step, model, test_acc=...)      # train metrics computed from `train` if not given
+            tracker.log(step, model, test_acc=...)      # train metrics computed from Data.train if not given
         ...                                            # the user's own optimisation step
     tracker.warning()                                  # live early warning after memorisation
     tracker.save("runs/my-run")                        # runs.csv, traces.parquet, ... as a suite run
@@ -22,7 +22,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 import torch
@@ -31,17 +31,20 @@ from torch import nn
 from complexity_bench.errors import UserError
 from complexity_bench.pipeline.evaluate import CALL_LIMIT_S
 from complexity_bench.pipeline.evaluate import _compute_isolated as compute_isolated  # the suite's evaluator, reused as is
-from complexity_bench.contracts.events import CONSECUTIVE, Events, first_sustained
+from complexity_bench.contracts.events import Events, first_sustained
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure
 from complexity_bench.contracts.missing_data import is_missing
 from complexity_bench.pipeline.outputs import Frames, code_state, measure_table
 from complexity_bench.scoring import ScoreConfig
 from complexity_bench.contracts.task import Variant
 from complexity_bench.engine.training import METRIC_COLUMNS
+from complexity_bench.tracker.checks import (Architecture, architecture, check_same_architecture, forward_on,
+                                             non_finite, non_finite_rows)
 from complexity_bench.tracker.context import OwnTask, make_context, missing
 from complexity_bench.tracker.guard import untouched
 from complexity_bench.tracker.save import save_run
 from complexity_bench.tracker.schedule import open_ended_due, planned_schedule
+from complexity_bench.tracker.spec import Data, RunLabel, Schedule, whole_number
 from complexity_bench.tracker.view import in_view_names, make_view
 from complexity_bench.tracker.warning import progress_table, thresholds_for, warning_table
 
@@ -58,96 +61,111 @@ def select_measures(measures: str | Iterable[str | Measure]) -> tuple[list[Measu
     return chosen, {m.name for m in chosen}
 
 
+def _of_type(value: Any, kind: type, argument: str) -> Any:
+    """``value`` when it is a ``kind`` (default ``kind()`` for None), else a UserError naming the argument."""
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise UserError(f"Tracker({argument}=...) must be a {kind.__name__}(...) (complexity_bench.{kind.__name__}), "
+                        f"got {type(value).__name__}")
+    return value
+
+
+# Settings a Tracker takes inside its groups (tracker/spec.py), by the group that holds each.
+GROUP_OF = {**dict.fromkeys(("probe", "train", "test", "loss", "properties", "init_state"), "data=Data"),
+            **dict.fromkeys(("steps", "every", "threshold", "consecutive"), "schedule=Schedule"),
+            **dict.fromkeys(("task", "run_id", "seed", "hparams"), "run=RunLabel")}
+
+
+def _refuse_ungrouped(kwargs: Mapping[str, Any]) -> None:
+    """A UserError saying which group holds a setting given directly; a TypeError for an unknown one."""
+    for name in kwargs:
+        if name not in GROUP_OF:
+            raise TypeError(f"Tracker() got an unexpected keyword argument {name!r}")
+    if kwargs:
+        name = next(iter(kwargs))
+        raise UserError(f"Tracker({name}=...): {name} is a setting of its group: "
+                        f"Tracker(..., {GROUP_OF[name]}({name}=...)) (docs/tracker.md)")
+
+
 class Tracker:
     """Measures, events and early warning for one training run of any model.
 
     Args:
         measures: "all", comma-separated names, or a list of names / Measure objects.
-        probe: fixed inputs (N, ...) the data measures use (LMN, regions, representation
-            rank); the same tensor at every log. Keep N fixed across runs you compare
-            (LMN grows with N); the suite uses 128.
-        train: (x, y) training set, for the measures that read it (Hessian trace,
-            compression, softmax collapse) and for the train metrics when ``log`` is
-            not given them.
-        test: optional (x, y); only to compute test metrics ``log`` is not given.
-            Measures never read it.
-        loss: "cross_entropy", "mse", "hinge", or a callable(outputs, targets) -> mean loss.
+        data: :class:`Data`: the probe, train / test sets, loss, task properties and
+            initial weights the measures and metrics read (tracker/spec.py).
+        schedule: :class:`Schedule`: when ``due`` says to log (``steps``, ``every``) and
+            the accuracy ``threshold`` / ``consecutive`` logs that make T_mem and T_gen.
+        run: :class:`RunLabel`: the task name, run id, seed and hparams the saved files carry;
+            ``seed`` also seeds stochastic measures.
         lmn_cut: where LMN and the representation measures cut the model: a module b
             (the samples are b's input; b maps them to the logits), a pair (a, b)
             (the samples are a's output), or a stage index. Default: the suite's cut
             (after the first hidden activation) for a Sequential or a model whose
             children chain to its forward; required otherwise.
-        task, run_id, seed, hparams: how the run is labelled in the saved files;
-            ``hparams`` (e.g. {"weight_decay": 1.0}) become run columns and the axes
-            the forecast compares along. ``seed`` also seeds stochastic measures.
-        threshold: accuracy q for T_mem / T_gen (sustained for ``consecutive`` logs).
-        steps: the planned number of steps, for ``due`` (the suite's schedule);
-            without it ``due`` is open-ended with a linear part every ``every`` steps.
         alarms: "pooled" (shipped thresholds over all reference tasks), a reference
             task name, a dict {measure: threshold}, or None.
         verbose: print one line when a measure's alarm fires.
-        properties: task properties measures may require, e.g. {"cyclic_group"}.
     """
 
     def __init__(
         self,
         measures: str | Iterable[str | Measure] = "lmn,l2,effective-rank",
-        probe: torch.Tensor | None = None,
-        train: tuple[torch.Tensor, torch.Tensor] | None = None,
-        loss: str | Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = "cross_entropy",
-        lmn_cut: Any = None,
+        data: Data | None = None,
         *,
-        test: tuple[torch.Tensor, torch.Tensor] | None = None,
-        task: str = "own",
-        run_id: str | None = None,
-        seed: int = 0,
-        hparams: Mapping[str, Any] | None = None,
-        threshold: float = 0.99,
-        consecutive: int = CONSECUTIVE,
-        steps: int | None = None,
-        every: int = 100,
+        schedule: Schedule | None = None,
+        run: RunLabel | None = None,
+        lmn_cut: Any = None,
         alarms: str | Mapping[str, float] | None = "pooled",
         verbose: bool = False,
-        properties: Iterable[str] = (),
-        init_state: Mapping[str, torch.Tensor] | None = None,
+        **ungrouped: Any,
     ):
+        _refuse_ungrouped(ungrouped)
+        data, schedule, run = _of_type(data, Data, "data"), _of_type(schedule, Schedule, "schedule"), \
+            _of_type(run, RunLabel, "run")
         self.measures, self._explicit = select_measures(measures)
-        self.task = OwnTask(task, loss, threshold, properties)
-        self.hparams = dict(hparams or {})
-        self.seed = int(seed)
-        self.run_id = run_id or Variant(task, tuple(sorted(self.hparams.items())), self.seed, "tracker").run_id
-        self.consecutive = int(consecutive)
+        self.task = OwnTask(run.task, data.loss, schedule.threshold, data.properties)
+        self.hparams = run.hparams
+        self.seed = run.seed
+        self.run_id = run.run_id or Variant(run.task, tuple(sorted(self.hparams.items())), self.seed, "tracker").run_id
+        self.consecutive = schedule.consecutive
         self.lmn_cut = lmn_cut
         self.verbose = verbose
-        self._probe = probe if probe is not None else missing("probe=...")
-        self._train = tuple(train) if train is not None else (missing("train=(x, y)"),) * 2
-        self._test = tuple(test) if test is not None else None
-        for name, pair in (("train", train), ("test", test)):
-            if pair is not None and len(pair) != 2:
-                raise UserError(f"{name} must be a pair (x, y) of tensors")
-        self._schedule = planned_schedule(steps) if steps is not None else None
-        if not isinstance(every, int) or every < 1:
-            raise UserError(f"every must be a positive whole number of steps, got {every!r}")
-        self._every = every
+        self._probe = data.probe if data.probe is not None else missing("Data(probe=...)")
+        self._train = data.train if data.train is not None else (missing("Data(train=(x, y))"),) * 2
+        self._test = data.test
+        self._schedule = planned_schedule(schedule.steps) if schedule.steps is not None else None
+        self._every = schedule.every
         self.thresholds, self.alarm_source = thresholds_for(alarms)
         self.eps = ScoreConfig().eps
         self.skipped: dict[str, str] = {}
         self._rows: list[dict[str, Any]] = []
         self._curve: list[dict[str, float]] = []
-        self._user_init = init_state
+        self._user_init = data.init_state
         self._init_state: dict[str, torch.Tensor] | None = None
+        self._architecture: Architecture | None = None
         self._view: nn.Module | None = None
         self._model_id: int | None = None
         self._on_device: dict[torch.device, tuple] = {}
         self._announced: set[str] = set()
         self.log_seconds: list[float] = []
+        self._loggers: list[Any] = []
+
+    def add_logger(self, logger: Any) -> "Tracker":
+        """Send every logged value, and every alarm when it fires, to ``logger`` too: an object with
+        ``log_values(step, values, metrics)`` and ``alarm(measure, text, step)``
+        (complexity_bench.integrations.loggers: TensorBoard, W&B). Returns the Tracker."""
+        self._loggers.append(logger)
+        return self
 
     # -- when -------------------------------------------------------------------
     def due(self, step: int) -> bool:
         """Whether ``step`` is on the logging schedule (log-spaced early, linear later)."""
+        step = whole_number(step, "due(step): the step", 0)
         if self._schedule is not None:
             return step in self._schedule
-        return open_ended_due(int(step), self._every)
+        return open_ended_due(step, self._every)
 
     # -- log --------------------------------------------------------------------
     def log(self, step: int, model: nn.Module, *, train_acc: float | None = None, test_acc: float | None = None,
@@ -158,10 +176,13 @@ class Tracker:
         passed (eval mode, no gradients). The model is left exactly as it was.
         """
         start = time.perf_counter()
+        step = whole_number(step, "log(step): the step", 0)
         if self._curve and step <= self._curve[-1]["step"]:
             raise UserError(f"log steps must increase: step {step} after step {int(self._curve[-1]['step'])}")
         if not isinstance(model, nn.Module):
             raise UserError(f"log() needs the model (an nn.Module), got {type(model).__name__}")
+        if self._architecture is not None:
+            check_same_architecture(self._architecture, model, step, int(self._curve[0]["step"]))
         given = {"train_loss": train_loss, "test_loss": test_loss, "train_acc": train_acc, "test_acc": test_acc}
         with untouched(model):
             probe, train, test = self._data_on(model)
@@ -170,20 +191,26 @@ class Tracker:
             if self._init_state is None:
                 self._init_state = self._initial_state(view, model)
                 self._drop_inapplicable(view)
-            ctx = make_context(self.task, self.seed, int(step), probe, train, self._init_state, metrics)
+            ctx = make_context(self.task, self.seed, step, probe, train, self._init_state, metrics)
             state = {k: v.detach().clone() for k, v in view.state_dict().items()}
-            rows = []
-            for m in [m for m in self.measures if m.name not in self.skipped]:
+            measured = [m for m in self.measures if m.name not in self.skipped]
+            diverged = non_finite(model.state_dict())  # named as the user's model names them
+            rows = non_finite_rows(measured, step, diverged) if diverged is not None else []
+            for m in measured if diverged is None else []:
                 view.eval()  # a measure that left train mode on must not change the next one's value
                 got = compute_isolated(m, view, ctx, state, CALL_LIMIT_S[m.info.cost])
                 if not self._curve and self._structural_failure(m, got):
                     continue
                 rows += got
+        if self._architecture is None:
+            self._architecture = architecture(model)
         metric_cols = {c: math.nan if metrics.get(c) is None else float(metrics[c]) for c in METRIC_COLUMNS}
         self._rows += [{"run_id": self.run_id, "task": self.task.name, **r, **metric_cols} for r in rows]
-        self._curve.append({"step": int(step), **metric_cols})
+        self._curve.append({"step": step, **metric_cols})
         self.log_seconds.append(time.perf_counter() - start)
-        if self.verbose:
+        for logger in self._loggers:
+            logger.log_values(int(step), {r["measure"]: r["value"] for r in rows}, metric_cols)
+        if self.verbose or self._loggers:
             self._announce()
 
     @staticmethod
@@ -201,6 +228,8 @@ class Tracker:
 
     def _view_of(self, model: nn.Module, probe: torch.Tensor) -> nn.Module:
         if self._view is None or self._model_id != id(model):
+            if not is_missing(probe):
+                forward_on(model, probe, "probe")
             self._view = make_view(model, None if is_missing(probe) else probe, self.lmn_cut)
             self._model_id = id(model)
         return self._view
@@ -214,11 +243,11 @@ class Tracker:
 
     def _metrics(self, model: nn.Module, given: dict, train: tuple, test: tuple | None) -> dict[str, float | None]:
         out = dict(given)
-        with torch.no_grad():
+        with torch.no_grad():  # metrics, not measures: no gradients
             for split, pair in (("train", None if is_missing(train[0]) else train), ("test", test)):
                 if pair is None or (out[f"{split}_loss"] is not None and out[f"{split}_acc"] is not None):
                     continue
-                logits = model(pair[0])
+                logits = forward_on(model, pair[0], split)
                 if out[f"{split}_loss"] is None:
                     out[f"{split}_loss"] = float(self.task.loss(logits, pair[1]))
                 if out[f"{split}_acc"] is None and self.task.can_score_accuracy():
@@ -297,9 +326,13 @@ class Tracker:
         table = self.warning()
         for r in table[table["alarm"] & ~table["measure"].isin(self._announced)].itertuples():
             self._announced.add(r.measure)
-            print(f"[complexity_bench] alarm: {r.measure} p = {r.p_max:.3g} > {r.threshold:.3g} at step "
-                  f"{int(r.alarm_step)} (T_mem = {int(r.t_mem)}); generalisation may be near "
-                  f"({self.alarm_source}; may not transfer to this model)", flush=True)
+            text = (f"{r.measure} p = {r.p_max:.3g} > {r.threshold:.3g} at step {int(r.alarm_step)} "
+                    f"(T_mem = {int(r.t_mem)}); generalisation may be near "
+                    f"({self.alarm_source}; may not transfer to this model)")
+            if self.verbose:
+                print(f"[complexity_bench] alarm: {text}", flush=True)
+            for logger in self._loggers:
+                logger.alarm(r.measure, text, int(r.alarm_step))
 
     def frames(self) -> Frames:
         """This run as the suite's tables (runs, traces, curves, measures)."""

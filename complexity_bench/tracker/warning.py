@@ -5,8 +5,9 @@ each measure with s = direction * value (docs/scoring.md):
 
     p(t) = (s(T_mem) - s(t)) / (|s(T_mem) - s(0)| + eps),   t > T_mem
 
-s(T_mem) is the value at the last logged step <= T_mem and s(0) the first
-logged value, exactly as the scorer reads a run (scoring/early_warning.py).
+computed by the scorer's own function (scoring/progress.py). s(T_mem) is the
+value at the last logged step <= T_mem and s(0) the first logged value,
+exactly as the scorer reads a run (scoring/early_warning.py).
 Larger p means "the measure has fallen back a larger share of what it rose
 before memorisation": generalisation is nearer.
 
@@ -30,11 +31,55 @@ import pandas as pd
 
 from complexity_bench.errors import UserError
 from complexity_bench.numerics import no_variance
+from complexity_bench.scoring.progress import relative_fall
 
 THRESHOLDS_FILE = "alarm_thresholds.json"
 POOLED = "pooled"
 NO_VARIANCE = "constant up to numerical noise: no progress to read"
 COLUMNS = ["measure", "t_mem", "step", "p", "p_max", "threshold", "alarm", "alarm_step", "reason"]
+SHOWN_DIGITS = 3  # significant digits of p, p_max and theta when the table is printed
+
+
+class WarningTable(pd.DataFrame):
+    """``Tracker.warning()``'s table: a DataFrame that prints every column, never pandas' ``...``.
+
+    Printed as: T_mem once (the same on every row), one line per measure with the
+    numbers (``SHOWN_DIGITS`` significant digits), then each reason once with the
+    measures it applies to; about 70 columns for measure names up to 20 characters.
+    Selections and copies are plain DataFrames.
+    """
+
+    @property
+    def _constructor(self):
+        return pd.DataFrame
+
+    def __repr__(self) -> str:
+        return format_warning(self)
+
+    __str__ = __repr__
+
+
+def _shown(column: str, v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)) or column == "measure":
+        return str(v)
+    if v is None or pd.isna(v):
+        return "-"
+    return f"{int(v)}" if column in ("t_mem", "step", "alarm_step") else f"{v:.{SHOWN_DIGITS}g}"
+
+
+def format_warning(table: pd.DataFrame) -> str:
+    """The warning table as text with all its columns (see :class:`WarningTable`)."""
+    t_mem = table["t_mem"].dropna().unique()
+    lines = [f"T_mem = {int(t_mem[0])}" if len(t_mem) == 1 else "T_mem: not reached yet" if not len(t_mem) else ""]
+    columns = [c for c in table.columns if c != "reason" and not (c == "t_mem" and len(t_mem) <= 1)]
+    cells = [columns] + [[_shown(c, v) for c, v in zip(columns, row)] for row in table[columns].itertuples(index=False)]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    for r in cells:
+        lines.append("  ".join(v.ljust(w) if c == "measure" else v.rjust(w)
+                               for c, v, w in zip(columns, r, widths)).rstrip())
+    for reason, g in table[table["reason"].astype(bool)].groupby("reason", sort=False):
+        lines.append(f"{', '.join(g['measure'])}: {reason}")
+    return "\n".join(line for line in lines if line)
 
 
 @lru_cache(maxsize=1)
@@ -76,7 +121,7 @@ def progress(steps: np.ndarray, s: np.ndarray, t_mem: float, eps: float) -> np.n
         return out
     s_mem, s_init = sv[k - 1], sv[0]
     after = ok & (steps > t_mem)
-    out[after] = (s_mem - s[after]) / (abs(s_mem - s_init) + eps)
+    out[after] = relative_fall(s_mem, s_init, s[after], eps)
     return out
 
 
@@ -134,4 +179,4 @@ def warning_table(traces: pd.DataFrame, directions: Mapping[str, int], t_mem: fl
                     row["alarm"] = bool(fired.any())
                     row["alarm_step"] = float(steps[fired][0]) if fired.any() else math.nan
         rows.append(row)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return WarningTable(pd.DataFrame(rows, columns=COLUMNS))

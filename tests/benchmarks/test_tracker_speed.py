@@ -17,7 +17,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from grokking_tracker import AdditionMLP, modular_addition  # noqa: E402
 
-from complexity_bench import Tracker  # noqa: E402
+from complexity_bench import Data, Tracker  # noqa: E402
 
 pytestmark = pytest.mark.benchmark
 
@@ -46,6 +46,6 @@ def test_training_step(benchmark, setup):
 def test_log_call(benchmark, setup, measures):
     """One log call (metrics from train= and test= included); the step grows so every call is valid."""
     model, train, test = setup
-    tracker = Tracker(measures=measures, probe=train[0][:128], train=train, test=test, alarms=None)
+    tracker = Tracker(measures, Data(probe=train[0][:128], train=train, test=test), alarms=None)
     steps = iter(range(10**9))
     benchmark.pedantic(lambda: tracker.log(next(steps), model), rounds=5, iterations=1, warmup_rounds=1)

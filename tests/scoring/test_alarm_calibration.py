@@ -16,6 +16,13 @@ TASKS = {"a": ([0.95, 1.1, 1.2, 1.3, 1.4], 0.5),
          "c": ([0.6, 0.7, 0.8, 0.9, 1.0], 0.2)}
 
 
+def _by_task(tasks=TASKS):
+    """Measure m's per-task rows (the scorer adds its own baselines beside it)."""
+    runs, traces, meas = _tasks(tasks)
+    by_task = score(runs, traces, meas, ScoreConfig(n_boot=0)).by_task
+    return by_task[by_task["measure"] == "m"].set_index("task")
+
+
 def _tasks(tasks=TASKS):
     """s = 0, 1 (T_mem = 10), 1 - m, 1: p(20) = m (up to eps) and p(30) = 0. A grokking run
     generalises at 40 with its p at step 20; lead = log10(40 / 20) when it alarms."""
@@ -32,8 +39,7 @@ def _tasks(tasks=TASKS):
 
 
 def test_threshold_comes_from_the_other_tasks():
-    runs, traces, meas = _tasks()
-    rows = score(runs, traces, meas, ScoreConfig(n_boot=0)).by_task.set_index("task")
+    rows = _by_task()
     # a: calibrated on b and c (10 maxima 0.1..1.0; 10% = one may exceed): theta 0.9. All five
     # of a's never-runs exceed it (achieved 100% against the 10% target); at the most cautious
     # threshold b and c allow (their largest, 1.0), four of five still alarm: the floor is 80%.
@@ -49,8 +55,7 @@ def test_threshold_comes_from_the_other_tasks():
 
 def test_alarm_that_transfers_is_detected_with_its_lead():
     tasks = {**TASKS, "b": ([0.1, 0.2, 0.3, 0.4, 0.5], 1.35)}  # above 1.3, b's threshold from a and c
-    runs, traces, meas = _tasks(tasks)
-    row = score(runs, traces, meas, ScoreConfig(n_boot=0)).by_task.set_index("task").loc["b"]
+    row = _by_task(tasks).loc["b"]
     assert row["ew_detect_rate"] == 1.0
     assert row["ew_lead_time"] == pytest.approx(np.log10(40 / 20))
 

@@ -25,7 +25,7 @@ def _null_row(k: int, resample: str):
                                             weight_decays=(0.0, 0.3, 0.5, 1.0, 2.0), unmemorised=False)
     tr = traces[traces.measure == "good"].copy()
     tr["value"] = np.random.default_rng(1000 + k).permutation(tr["value"].to_numpy())
-    cfg = ScoreConfig(n_boot=200, resample=resample)
+    cfg = ScoreConfig(n_boot=200, resample=resample, scorer_baselines=False)
     return score(runs, tr, measures[measures.measure == "good"], cfg).by_task.iloc[0]
 
 

@@ -11,15 +11,15 @@ from scoring_helpers import measures_table, run_row
 
 # Scores computed from ranks of the measure only (within runs or of m(T_mem) across runs).
 RANK_SCORES = ("trk_rho", "trk_rho_run_median", "fc_tau", "fc_cindex", "fc_psi",
-               "fc_sign_error_mean", "fc_sign_error_max")
+               "fc_sign_error_mean", "fc_sign_error_max", "cw_auroc", "cf_cindex", "ctl_auroc")
 RANGES = {"trk_rho": (-1, 1), "trk_r2": (0, 1), "trk_rho_run_median": (-1, 1), "trk_r2_run_median": (0, 1),
           "ew_auroc": (0, 1), "ew_lead_time": (0, np.inf), "ew_detect_rate": (0, 1),
           "ew_false_alarm_rate": (0, 1), "ew_false_alarm_floor": (0, 1),
           "fc_tau": (-1, 1), "fc_tau_excess": (-1, 1), "fc_cindex": (0, 1),
           "fc_cindex_excess": (0, 1), "fc_psi": (-1, 1), "fc_sign_error_mean": (0, 1),
-          "fc_sign_error_max": (0, 1)}
+          "fc_sign_error_max": (0, 1), "cw_auroc": (0, 1), "cf_cindex": (0, 1), "ctl_auroc": (0, 1)}
 STEPS = np.array([0, 5, 10, 20, 40, 80, 160, 320, 640])
-CFG = ScoreConfig(n_boot=8, sign_tol=0.0)
+CFG = ScoreConfig(n_boot=8, sign_tol=0.0, scorer_baselines=False)  # the properties of one measure's scores
 FAST = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -36,7 +36,8 @@ def datasets(draw):
         never = rng.random() < 0.3
         t_gen = None if never else float(rng.choice([30, 60, 120, 250, 500]))
         rid = f"r{k}"
-        runs.append(run_row(rid, t_mem, t_gen, 640, wd=float(k % 2), a=float((k // 2) % 2)))
+        runs.append(run_row(rid, t_mem, t_gen, 640, weight_decay=float(k % 2), a=float((k // 2) % 2)))
+        runs[-1]["seed"] = k // 4  # seeds crossed with the 2x2 grid
         v = rng.normal(size=len(STEPS)).cumsum()
         if coarse:
             v = np.round(v)
@@ -77,7 +78,7 @@ def test_direction_flip(data):
     b = _row(runs, traces, -1)
     for c in ("trk_rho", "trk_rho_run_median", "fc_tau", "fc_tau_excess", "fc_psi"):
         _same({c: -a[c]}, b, [c])
-    for c in ("ew_auroc", "fc_cindex", "fc_cindex_excess", "fc_sign_error_mean"):
+    for c in ("ew_auroc", "fc_cindex", "fc_cindex_excess", "fc_sign_error_mean", "cw_auroc", "cf_cindex", "ctl_auroc"):
         _same({c: 1 - a[c]}, b, [c])
     _same(a, b, ["trk_r2", "trk_r2_run_median"])
     # Negating the values and the direction together changes nothing at all.
