@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-HEADLINE_PARTS = ("ew_auroc", "fc_cindex")  # the headline's components (docs/protocol.md)
+from complexity_bench.scoring.config import HEADLINE as HEADLINE_PARTS  # the headline's components
 
 
 def _headline_reasons(nan_reasons: str) -> str:
