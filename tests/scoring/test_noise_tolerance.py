@@ -12,6 +12,7 @@ from complexity_bench import Tracker, UserError
 from complexity_bench.numerics import NOISE_RTOL, no_variance
 from complexity_bench.scoring import ScoreConfig, score
 from complexity_bench.scoring.stats import weighted_pearson
+from complexity_bench.tracker.spec import Data
 from complexity_bench.tracker.warning import NO_VARIANCE, warning_table
 
 from scoring_helpers import measures_table, run_row, trace_rows
@@ -95,7 +96,7 @@ def _tracker(measures: str) -> tuple[Tracker, nn.Module]:
     torch.manual_seed(0)
     model = HeadIsOneLinear()
     x, y = torch.randn(32, 4), torch.randint(0, 3, (32,))
-    tracker = Tracker(measures=measures, probe=x[:16], train=(x, y), lmn_cut=model.head, alarms=None)
+    tracker = Tracker(measures, Data(probe=x[:16], train=(x, y)), lmn_cut=model.head, alarms=None)
     # only lmn and l2 computed, to keep the test short ("all" leaves lmn unnamed: skipped, not refused)
     tracker.measures = [m for m in tracker.measures if m.name in ("lmn", "l2")]
     return tracker, model
