@@ -45,7 +45,7 @@ Reported (JSON keys):
   of denormal values in its weights and Adam state; ``denormal_kernel_slowdown``: the
   same ratio for an elementwise op on all-denormal inputs (the mechanism's size here).
 - ``mkl_cbwr`` / ``mkl_cbwr_slowdown``: training time with MKL's CPU-independent path
-  (``MKL_CBWR=COMPATIBLE``, what the package sets: numerics.py) over the time with this
+  (``MKL_CBWR=COMPATIBLE``, what ``run`` sets: numerics.py) over the time with this
   CPU's own MKL path, the same cohort in fresh processes side by side (bench_numerics.py);
   the slowdown is sparse parity's, the task whose events moved between CPUs.
 """
@@ -64,13 +64,13 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from complexity_bench.engine.cohort import cohort_compatible, lockstep_stepper, train_cohort
-from complexity_bench.engine.vmap_cohort import train_vmap_cohort, vmap_compatible
+from complexity_bench.engine.cohort import lockstep_stepper, train_cohort
+from complexity_bench.engine.select import cohort_engines
 from complexity_bench.contracts.task import Recipe, Task, Variant, get_task, TASKS
-from complexity_bench.bench_numerics import COST_TASKS, mkl_cbwr_cost
 from complexity_bench.engine.allocator import keep_freed_memory
 from complexity_bench.engine.denormals import flushing_denormals
 from complexity_bench.engine.training import make_optimizer, minibatches, train_run
+from complexity_bench.bench_numerics import COST_TASKS, mkl_cbwr_cost
 from complexity_bench.numerics import cpu_model
 from complexity_bench.pipeline.executors import init_worker
 
@@ -155,17 +155,11 @@ def matmul_gflops(processes: int, seconds: float, n: int = 1024) -> float:
         return float(sum(pool.map(_matmul_worker, [(n, seconds)] * processes)))
 
 
-# cohort engines the bench compares with the loop: (compatibility check, trainer)
-ENGINES: dict[str, tuple[Callable, Callable]] = {
-    "cohort": (cohort_compatible, train_cohort),
-    "vmap": (vmap_compatible, train_vmap_cohort),
-}
-
-
 def cohort_vs_loop(task: Task, n_runs: int, steps: int, repeats: int = 1, engine: str = "cohort") -> dict[str, Any]:
     """Same runs, same steps: loop (one run after another) vs a cohort engine (``engine``:
-    a key of ENGINES), alternated ``repeats`` times in this process; best time of each side."""
-    compatible, train_together = ENGINES[engine]
+    a key of engine/select.py's cohort_engines()), alternated ``repeats`` times in this
+    process; best time of each side."""
+    compatible, train_together = cohort_engines()[engine]
     short = truncated(task, steps)
     variants = bench_variants(task, n_runs)
     ok = compatible(short, variants)
@@ -368,58 +362,90 @@ def worker_scaling(task: Task, jobs: int, runs_per_job: int, steps: int) -> dict
     return out
 
 
+def lmn_case(n: int = 961) -> tuple[torch.nn.Module, torch.Tensor]:
+    """The paper's sub-network after the first hidden layer, Linear(100, 100) -> SiLU ->
+    Linear(100, 31), seeded, and ``n`` seeded inputs of width 100 (N = 961: every pair of mod 31)."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        f = torch.nn.Sequential(torch.nn.Linear(100, 100), torch.nn.SiLU(), torch.nn.Linear(100, 31))
+    return f, torch.randn(n, 100, generator=gen)
+
+
+def lmn_naive_flops(n: int) -> float:
+    """FLOPs a plain forward of every interpolated point through f would need: 2 x MACs of
+    N(N-1)/2 pairs x 21 points through ``lmn_case``'s network."""
+    return n * (n - 1) / 2 * 21 * 2 * (100 * 100 + 100 * 31)
+
+
 def lmn_seconds(n: int = 961) -> dict[str, Any]:
     try:
         from complexity_bench.measures.lmn import linear_mapping_number
     except ImportError as exc:
         return {"seconds": None, "note": f"complexity_bench.measures.lmn not importable: {exc}"}
-    gen = torch.Generator().manual_seed(0)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        f = torch.nn.Sequential(torch.nn.Linear(100, 100), torch.nn.SiLU(), torch.nn.Linear(100, 31))
-    x = torch.randn(n, 100, generator=gen)
+    f, x = lmn_case(n)
     start = time.perf_counter()
     value = float(linear_mapping_number(f, x))
     sec = time.perf_counter() - start
-    rows = n * (n - 1) / 2 * 21
-    return {"seconds": sec, "n": n, "lmn": value,
-            # flops a plain evaluation of every interpolated point through f would need
-            "gflops_naive": rows * 2 * (100 * 100 + 100 * 31) / sec / 1e9}
+    return {"seconds": sec, "n": n, "lmn": value, "gflops_naive": lmn_naive_flops(n) / sec / 1e9}
 
 
 # --------------------------------------------------------------------------- driver
+QUICK = dict(steps=60, runs=4, cohort_sizes=[4], repeats=1, mm_seconds=0.3, jobs=2, runs_per_job=2, job_steps=60,
+             gf_steps=20, gf_runs=2, den_warm=100, den_steps=10, vmap_runs=2, vmap_steps=20,
+             cbwr_tasks=COST_TASKS[:1], cbwr_runs=2, cbwr_steps=100)
+FULL = dict(steps=150, runs=8, cohort_sizes=[4, 8, 16], repeats=2, mm_seconds=2.0, jobs=4, runs_per_job=4,
+            job_steps=300, gf_steps=200, gf_runs=8, den_warm=4000, den_steps=100, vmap_runs=8, vmap_steps=100,
+            cbwr_tasks=COST_TASKS, cbwr_runs=8, cbwr_steps=600)
+
+
 def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Every benchmark below in turn, in this process (one torch thread, denormals flushed,
+    freed memory kept, as the harness's workers run); one dict of their results."""
     say = progress or (lambda s: None)
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
-    keep_freed_memory()  # as the harness's workers do
+    keep_freed_memory()
     TASKS.discover()
     cores = os.cpu_count() or 1
-    if quick:
-        cfg = dict(steps=60, runs=4, cohort_sizes=[4], repeats=1, mm_seconds=0.3, jobs=2, runs_per_job=2, job_steps=60,
-                   gf_steps=20, gf_runs=2, den_warm=100, den_steps=10, vmap_runs=2, vmap_steps=20,
-                   cbwr_tasks=COST_TASKS[:1], cbwr_runs=2, cbwr_steps=100)
-    else:
-        cfg = dict(steps=150, runs=8, cohort_sizes=[4, 8, 16], repeats=2, mm_seconds=2.0, jobs=4, runs_per_job=4,
-                   job_steps=300, gf_steps=200, gf_runs=8, den_warm=4000, den_steps=100, vmap_runs=8, vmap_steps=100,
-                   cbwr_tasks=COST_TASKS, cbwr_runs=8, cbwr_steps=600)
+    cfg = QUICK if quick else FULL
     res: dict[str, Any] = {"machine": machine(), "quick": quick, "torch_threads_per_process": 1, "config": cfg}
-
     say("matmul rate")
     res["matmul_gflops_one_core"] = matmul_gflops(1, cfg["mm_seconds"])
     res["matmul_gflops"] = matmul_gflops(cores, cfg["mm_seconds"])
+    res.update(bench_cohorts(cfg, quick, say))
+    res.update(bench_vmap(cfg, say))
+    if PAPER_TASK in TASKS.names():
+        paper_task = get_task(PAPER_TASK)
+        res.update(bench_training(paper_task, cfg, res["matmul_gflops_one_core"], say))
+        res.update(bench_denormals(paper_task, cfg, say))
+        res.update(bench_all_cores(paper_task, cfg, cores, res["matmul_gflops"], res["training"], say))
+    else:
+        res.update(training_gflops=None, training_efficiency=None, denormal_slowdown=None, worker_scaling=None,
+                   note=f"task {PAPER_TASK!r} is not registered")
+    res["measure_seconds"] = bench_measures(quick, say)
+    say("LMN")
+    res["lmn"] = lmn_seconds(961)
+    res["lmn_seconds_n961"] = res["lmn"]["seconds"]
+    say("MKL's CPU-independent path vs this CPU's own")
+    res["mkl_cbwr"] = mkl_cbwr_cost(tuple(t for t in cfg["cbwr_tasks"] if t in TASKS.names()), cfg["cbwr_runs"],
+                                    cfg["cbwr_steps"], cfg["repeats"])
+    res["mkl_cbwr_slowdown"] = res["mkl_cbwr"][0]["slowdown"] if res["mkl_cbwr"] else None
+    res["load_average_1min_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return res
 
+
+def bench_cohorts(cfg: dict[str, Any], quick: bool, say: Callable[[str], None]) -> dict[str, Any]:
+    """The cohort engine against the loop on each family's net, and on the smallest net at
+    several cohort sizes (the gain grows with the cohort: 8 is what the harness forms
+    from a task's 15 default-suite runs on 2 workers; 16 is one cohort per task)."""
     names = [n for n in FAMILY_TASKS if n in TASKS.names()]
     families = []
     for name in names if not quick else [n for n in names if n in ("teacher-student", PAPER_TASK)] or names[:1]:
         say(f"cohort vs loop: {name}")
         families.append(cohort_vs_loop(get_task(name), cfg["runs"], cfg["steps"], cfg["repeats"]))
-    res["families"] = families
     measured = [f for f in families if f["speedup"] is not None]
     smallest = min(measured, key=lambda f: f["parameters"]) if measured else None
-    res["cohort_speedup_task"] = smallest["task"] if smallest else None
-    # the gain grows with the cohort: the smallest net at several sizes (8 is what the
-    # harness forms from a task's 15 default-suite runs on 2 workers; 16 is one cohort per task)
     by_runs = {}
     if smallest is not None:
         for r in cfg["cohort_sizes"]:
@@ -427,69 +453,68 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
                 say(f"cohort vs loop: {smallest['task']}, {r} runs")
             f = smallest if r == cfg["runs"] else cohort_vs_loop(get_task(smallest["task"]), r, cfg["steps"], cfg["repeats"])
             by_runs[r] = f["speedup"]
-    res["cohort_speedup_by_runs"] = by_runs
-    res["cohort_runs"] = max(by_runs) if by_runs else None
-    res["cohort_speedup"] = by_runs[max(by_runs)] if by_runs else None
     paper = next((f for f in measured if f["task"] == PAPER_TASK), None)
-    res["cohort_speedup_paper_net"] = paper["speedup"] if paper else None
-    if VMAP_TASK in TASKS.names():
-        say(f"vmap cohort vs loop: {VMAP_TASK}")
-        res["vmap"] = cohort_vs_loop(get_task(VMAP_TASK), cfg["vmap_runs"], cfg["vmap_steps"], cfg["repeats"], "vmap")
-        res["vmap_speedup"] = res["vmap"]["speedup"]
-    else:
-        res["vmap"], res["vmap_speedup"] = None, None
+    return {"families": families, "cohort_speedup_task": smallest["task"] if smallest else None,
+            "cohort_speedup_by_runs": by_runs, "cohort_runs": max(by_runs) if by_runs else None,
+            "cohort_speedup": by_runs[max(by_runs)] if by_runs else None,
+            "cohort_speedup_paper_net": paper["speedup"] if paper else None}
 
-    if PAPER_TASK in TASKS.names():
-        paper_task = get_task(PAPER_TASK)
-        say("training FLOP rate")
-        gf = training_gflops(paper_task, cfg["gf_steps"], cfg["gf_runs"], cfg["repeats"])
-        res["training"] = gf
-        # the cohort is what the harness trains with; the loop is the reference
-        res["training_gflops"] = gf["cohort"]["gflops"]
-        res["training_gflops_loop"] = gf["loop"]["gflops"]
-        res["training_efficiency"] = res["training_gflops"] / res["matmul_gflops_one_core"]
-        res["training_efficiency_loop"] = res["training_gflops_loop"] / res["matmul_gflops_one_core"]
-        say("denormals")
-        res["denormal"] = denormal_slowdown(paper_task, cfg["den_warm"], cfg["den_steps"])
-        res["denormal_slowdown"] = res["denormal"]["slowdown"]
-        res["denormal_kernel_slowdown"] = denormal_kernel_slowdown()
-        say("worker scaling")
-        # the all-core matmul rate again, next to the all-core training it is compared with
-        # (on a shared machine the load changes within minutes); the best of both counts
-        res["matmul_gflops"] = max(res["matmul_gflops"], matmul_gflops(cores, cfg["mm_seconds"]))
-        ws = worker_scaling(paper_task, cfg["jobs"], cfg["runs_per_job"], cfg["job_steps"])
-        res["worker_scaling_detail"] = ws
-        res["worker_scaling"] = ws["scaling"]
-        # docs/performance.md: ">= 60% of the large-matmul rate with all cores busy". Training steps in
-        # every core's process at once, measured like the matmul rate; and whole jobs
-        # (the worker-scaling run: set-up and evaluations included, not counted as flops)
-        res["training_gflops_all_cores"] = training_gflops_all_cores(
-            paper_task, cfg["gf_runs"], cores, cfg["mm_seconds"])
-        res["training_efficiency_all_cores"] = res["training_gflops_all_cores"] / res["matmul_gflops"]
-        flops = 6 * gf["samples"] * gf["parameters"] * cfg["job_steps"] * cfg["jobs"] * cfg["runs_per_job"]
-        res["training_gflops_all_cores_jobs"] = flops / ws["seconds_2_worker"] / 1e9
-        res["training_efficiency_all_cores_jobs"] = res["training_gflops_all_cores_jobs"] / res["matmul_gflops"]
-    else:
-        res.update(training_gflops=None, training_efficiency=None, denormal_slowdown=None, worker_scaling=None,
-                   note=f"task {PAPER_TASK!r} is not registered")
 
+def bench_vmap(cfg: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
+    """The generic vmap engine against the loop on the transformer."""
+    if VMAP_TASK not in TASKS.names():
+        return {"vmap": None, "vmap_speedup": None}
+    say(f"vmap cohort vs loop: {VMAP_TASK}")
+    vmap = cohort_vs_loop(get_task(VMAP_TASK), cfg["vmap_runs"], cfg["vmap_steps"], cfg["repeats"], "vmap")
+    return {"vmap": vmap, "vmap_speedup": vmap["speedup"]}
+
+
+def bench_training(task: Task, cfg: dict[str, Any], matmul_one_core: float, say: Callable[[str], None]
+                   ) -> dict[str, Any]:
+    """Training FLOP rate of the paper's net in one process, as a share of one core's matmul
+    rate: the cohort (what the harness trains with) and the loop (the reference)."""
+    say("training FLOP rate")
+    gf = training_gflops(task, cfg["gf_steps"], cfg["gf_runs"], cfg["repeats"])
+    return {"training": gf, "training_gflops": gf["cohort"]["gflops"], "training_gflops_loop": gf["loop"]["gflops"],
+            "training_efficiency": gf["cohort"]["gflops"] / matmul_one_core,
+            "training_efficiency_loop": gf["loop"]["gflops"] / matmul_one_core}
+
+
+def bench_denormals(task: Task, cfg: dict[str, Any], say: Callable[[str], None]) -> dict[str, Any]:
+    """How much slower late-training steps would be without flushing denormals."""
+    say("denormals")
+    den = denormal_slowdown(task, cfg["den_warm"], cfg["den_steps"])
+    return {"denormal": den, "denormal_slowdown": den["slowdown"],
+            "denormal_kernel_slowdown": denormal_kernel_slowdown()}
+
+
+def bench_all_cores(task: Task, cfg: dict[str, Any], cores: int, matmul_all_cores: float, gf: dict[str, Any],
+                    say: Callable[[str], None]) -> dict[str, Any]:
+    """Worker scaling 1 -> 2, and training with every core busy as a share of the
+    all-core matmul rate (docs/performance.md: ">= 60% of the large-matmul rate with all
+    cores busy"): training steps in every core's process at once, measured like the
+    matmul rate, and whole jobs (the worker-scaling run: set-up and evaluations
+    included, not counted as flops)."""
+    say("worker scaling")
+    # the all-core matmul rate again, next to the all-core training it is compared with
+    # (on a shared machine the load changes within minutes); the best of both counts
+    matmul = max(matmul_all_cores, matmul_gflops(cores, cfg["mm_seconds"]))
+    ws = worker_scaling(task, cfg["jobs"], cfg["runs_per_job"], cfg["job_steps"])
+    steps_all = training_gflops_all_cores(task, cfg["gf_runs"], cores, cfg["mm_seconds"])
+    flops = 6 * gf["samples"] * gf["parameters"] * cfg["job_steps"] * cfg["jobs"] * cfg["runs_per_job"]
+    jobs = flops / ws["seconds_2_worker"] / 1e9
+    return {"matmul_gflops": matmul, "worker_scaling_detail": ws, "worker_scaling": ws["scaling"],
+            "training_gflops_all_cores": steps_all, "training_efficiency_all_cores": steps_all / matmul,
+            "training_gflops_all_cores_jobs": jobs, "training_efficiency_all_cores_jobs": jobs / matmul}
+
+
+def bench_measures(quick: bool, say: Callable[[str], None]) -> dict[str, Any]:
+    """Seconds per checkpoint of every registered measure (complexity_bench/measure_costs.py)."""
     from complexity_bench.measure_costs import measure_seconds
 
-    res["measure_seconds"] = measure_seconds(
+    return measure_seconds(
         train_steps=50 if quick else 500, repeats=1 if quick else 3, tasks=[PAPER_TASK] if quick else None,
         tiers=("cheap", "moderate") if quick else None, progress=say)
-
-    say("LMN")
-    lmn = lmn_seconds(961)
-    res["lmn"] = lmn
-    res["lmn_seconds_n961"] = lmn["seconds"]
-    say("MKL's CPU-independent path vs this CPU's own")
-    cbwr = mkl_cbwr_cost(tuple(t for t in cfg["cbwr_tasks"] if t in TASKS.names()), cfg["cbwr_runs"],
-                         cfg["cbwr_steps"], cfg["repeats"])
-    res["mkl_cbwr"] = cbwr
-    res["mkl_cbwr_slowdown"] = cbwr[0]["slowdown"] if cbwr else None
-    res["load_average_1min_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return res
 
 
 def _fmt(v: Any, spec: str = ".3g") -> str:

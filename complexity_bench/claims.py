@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from complexity_bench.generated_block import block_main, fmt_interval
+from complexity_bench.pipeline.results_files import read_table
 from complexity_bench.scoring.bootstrap import interval, task_weights
 from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.prepare import TaskRuns, no_variance
@@ -212,9 +213,9 @@ def _sentences(track: list[dict], rf: list[dict], rho_rows: list[tuple]) -> list
 def render(results: Path, cfg: ScoreConfig | None = None, label: str | None = None) -> str:
     """The block; ``label`` names the folder in its first line (default: the path as given)."""
     cfg = cfg or ScoreConfig()
-    runs = pd.read_csv(results / "runs.csv")
-    by_task = pd.read_csv(results / "leaderboard_by_task.csv")
-    traces = pd.read_parquet(results / "traces.parquet", columns=["run_id", "step", "measure", "value"])
+    runs = read_table(results, "runs.csv")
+    by_task = read_table(results, "leaderboard_by_task.csv")
+    traces = read_table(results, "traces.parquet")[["run_id", "step", "measure", "value"]]
     traces = traces[traces["measure"].isin(["lmn", REGIONS])]
     track = tracking_rows(by_task, runs)
     rf, rho_rows = [], []

@@ -13,7 +13,6 @@ from complexity_bench.errors import UserError
 from complexity_bench.numerics import pin_mkl
 from complexity_bench.pipeline.out_folder import DEFAULT_OUT
 
-
 # below this many replicates the 2.5% and 97.5% points of an interval are the extreme replicates
 FEW_REPLICATES = 40
 
@@ -29,6 +28,15 @@ def _non_negative_int(text: str) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    def format_help(self) -> str:
+        # the bootstrap default is scoring's; scoring is imported only when help shows it
+        # (it costs about a second, which `list` and `check-measure` need not pay)
+        if any(a.dest == "bootstrap" for a in self._actions):
+            from complexity_bench.scoring.config import DEFAULT_N_BOOT
+
+            self.set_defaults(bootstrap=DEFAULT_N_BOOT)
+        return super().format_help()
+
     def error(self, message: str):  # one line, not argparse's usage block
         command = " ".join(self.prog.split()[1:])  # "" for the top-level parser
         raise UserError(f"{message} (see `python -m complexity_bench {command + ' ' if command else ''}--help`)")
@@ -40,28 +48,36 @@ def _one_line(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
+def _bootstrap_argument(parser: argparse.ArgumentParser) -> None:
+    """``--bootstrap``; unset (None), the scoring default (scoring/config.py's DEFAULT_N_BOOT) applies."""
+    parser.add_argument("--bootstrap", default=None, type=_non_negative_int,
+                        help="bootstrap resamples for intervals (default: %(default)s)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="complexity_bench", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
     sub.required = True
 
+    from complexity_bench.contracts.task import SUITES
+    from complexity_bench.engine.select import ENGINES
+    from complexity_bench.pipeline.executors import EXECUTORS
+
     r = sub.add_parser("run", help="train (or reuse) runs, evaluate measures, score, write the leaderboard")
     r.add_argument("--measures", default="all", help="'all' or comma-separated names (default: all)")
     r.add_argument("--tasks", default="all", help="'all' or comma-separated names (default: all)")
-    r.add_argument("--suite", default="default", help="smoke | default | full (default: default)")
+    r.add_argument("--suite", default="default", choices=SUITES, help="which runs of each task (default: %(default)s)")
     r.add_argument("--out", default=DEFAULT_OUT, type=Path,
                    help=f"output folder (default: {DEFAULT_OUT}/, untracked; the committed reference is results/)")
     r.add_argument("--replace", action="store_true",
                    help="let this run replace the results of another suite, task or measure selection in --out")
     r.add_argument("--workers", default=0, type=_non_negative_int, help="worker processes (default: 0 = one per core)")
     r.add_argument("--plugin", action="append", default=[], metavar="PATH", help="a .py file defining measures or tasks (repeatable)")
-    r.add_argument("--executor", default="local", help="local | ray (default: local)")
+    r.add_argument("--executor", default="local", choices=EXECUTORS, help="where jobs run (default: %(default)s)")
     r.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local Ray)")
-    r.add_argument("--engine", default="auto", help="auto | loop | cohort | vmap: how runs of one task train (default: auto)")
-    r.add_argument("--device", default="cpu", help="cpu | cuda: where runs train and measures evaluate (default: cpu)")
-    r.add_argument("--bootstrap", default=1000, type=_non_negative_int,
-                   help=f"bootstrap resamples for intervals (default: 1000; 0: none; below {FEW_REPLICATES} an interval "
-                        "is only the replicates' range)")
+    r.add_argument("--engine", default="auto", choices=ENGINES, help="how runs of one task train (default: %(default)s)")
+    r.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N: where runs train and measures evaluate (default: cpu)")
+    _bootstrap_argument(r)
     r.add_argument("--no-figures", action="store_true", help="skip the PNGs")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -72,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("score", help="re-score stored results (or a folder of Tracker.save runs) without retraining")
     s.add_argument("results_dir", type=Path)
-    s.add_argument("--bootstrap", default=1000, type=_non_negative_int)
+    _bootstrap_argument(s)
     s.add_argument("--no-figures", action="store_true")
 
     rp = sub.add_parser("report", help="write DIR/report.html: the results as one offline web page")
@@ -97,26 +113,24 @@ def build_parser() -> argparse.ArgumentParser:
     mg.add_argument("files", nargs="+", type=Path)
     mg.add_argument("--out", type=Path, required=True, help="the merged results folder to write")
     mg.add_argument("--reference", type=Path, default=Path("results"), help="the reference results folder (default: results/)")
-    mg.add_argument("--bootstrap", default=1000, type=_non_negative_int)
+    _bootstrap_argument(mg)
     mg.add_argument("--no-figures", action="store_true")
     return p
 
 
-def _say_if_few_replicates(n_boot: int) -> None:
-    """Intervals from a handful of replicates are the replicates' range, not a 95% interval."""
-    if 0 < n_boot < FEW_REPLICATES:
-        print(f"note: --bootstrap {n_boot}: with fewer than {FEW_REPLICATES} replicates an interval is the range of "
-              f"the replicates' own values, which need not contain the point estimate (computed once, from all the "
-              f"data); use 0 for no intervals or >= {FEW_REPLICATES} (default 1000)", file=sys.stderr)
+def _given(**options):
+    """The options the user set (not None): the rest keep the called function's defaults."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from complexity_bench.pipeline.harness import RunConfig, run
+    from complexity_bench.pipeline.harness import run
+    from complexity_bench.pipeline.plan import RunConfig
 
     cfg = RunConfig(tasks=args.tasks, measures=args.measures, suite=args.suite, out=args.out,
                     workers=args.workers, plugins=tuple(args.plugin), executor=args.executor,
                     ray_address=args.ray_address, engine=args.engine, device=args.device, figures=not args.no_figures,
-                    progress=not args.no_progress, bootstrap=args.bootstrap, replace=args.replace)
+                    progress=not args.no_progress, replace=args.replace, **_given(bootstrap=args.bootstrap))
     manifest = run(cfg)
     print(f"{manifest['runs']} runs ({manifest['trained_this_invocation']} trained now), "
           f"{len(manifest['measures'])} measures, {manifest['wall_seconds_this_invocation']:.0f} s; "
@@ -132,6 +146,14 @@ def _say_why_unranked(out: Path) -> None:
     note = unranked_note(out / "leaderboard.csv")
     if note:
         print(_one_line(note), file=sys.stderr)
+
+
+def _say_if_few_replicates(n_boot: int | None) -> None:
+    """Intervals from a handful of replicates are the replicates' range, not a 95% interval."""
+    if n_boot is not None and 0 < n_boot < FEW_REPLICATES:
+        print(f"note: --bootstrap {n_boot}: with fewer than {FEW_REPLICATES} replicates an interval is the range of "
+              f"the replicates' own values, which need not contain the point estimate (computed once, from all the "
+              f"data); use 0 for no intervals or >= {FEW_REPLICATES}", file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -150,7 +172,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     with lock_output(args.results_dir, create=False):  # the lock `run` holds: neither overwrites the other
         collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
-        manifest = rescore(args.results_dir, args.bootstrap, not args.no_figures)
+        manifest = rescore(args.results_dir, figures=not args.no_figures, **_given(bootstrap=args.bootstrap))
         print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
         code = cmd_report(args)
     _say_why_unranked(args.results_dir)  # after the report: an error stays the only line
@@ -207,7 +229,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     from complexity_bench.result_file import merge_files
 
-    manifest = merge_files(args.files, args.reference, args.out, args.bootstrap, not args.no_figures)
+    manifest = merge_files(args.files, args.reference, args.out, figures=not args.no_figures,
+                           **_given(bootstrap=args.bootstrap))
     print(f"merged {len(args.files)} file(s) with {args.reference} into {args.out}: "
           f"{manifest['leaderboard_rows']} measures on the leaderboard")
     return 0

@@ -17,6 +17,9 @@ not at initialisation, and checks that the measure:
    not must give the same value under another seed's generator);
 7. survives pickling.
 
+Each check is one function of ``CHECKS``; ``parametrize_with_checks`` makes one pytest
+case per (measure, check), so a failure names its check.
+
 The time of one compute() on the toy model is reported as a note beside its cost
 tier's expected time; it is not a check, since a busy machine would fail it
 (tests/benchmarks/test_cost_tiers.py times the tiers). Every failure is
@@ -80,6 +83,11 @@ class CheckReport:
     def ok(self) -> bool:
         return not self.failed
 
+    def check(self, cond: bool, what: str, why: str = "") -> bool:
+        """Record ``what`` as passed, or as failed with ``why``; returns ``cond``."""
+        (self.passed if cond else self.failed).append(what if cond else f"{what}: {why}")
+        return cond
+
     def __str__(self) -> str:
         lines = [f"check_measure({self.measure}): {'OK' if self.ok else 'FAILED'} ({self.seconds:.3f} s on the toy model)"]
         lines += [f"  ok    {p}" for p in self.passed]
@@ -139,83 +147,196 @@ def _is_finite_number(v: Any) -> bool:
     return not real_value(v, "")[1]  # the rule `run` stores values by
 
 
-def check_measure(measure: Measure | str, raise_on_failure: bool = True,
-                  call_limit: float | None = None) -> CheckReport:
-    """Run the conformance checks; raise AssertionError listing every failure.
+@dataclass
+class Trial:
+    """What the checks look at: a measure's compute() on the toy model (global RNG seeded 1,
+    so a measure that uses it gives another value in the rerun), the model before it, and,
+    on first use, two more compute() calls on a fresh toy model (global RNG seeded 2): with
+    the same context, and with another run seed's generator. ``call_limit``: seconds one
+    compute() call may take (SIGALRM: main thread only; a call past it fails); None, no limit."""
 
-    call_limit: seconds one compute() call may take (SIGALRM: main thread only; a call past
-    it fails the checks); None, no limit. ``check-measure`` runs this in a supervised
-    process with its cost tier's limit (complexity_bench/check_isolated.py)."""
-    limited = lambda: time_limit(call_limit) if call_limit else nullcontext()  # noqa: E731
-    if isinstance(measure, str):
-        measure = MEASURES.get(measure)
-    name = getattr(getattr(measure, "info", None), "name", repr(measure))
-    report = CheckReport(measure=name)
+    measure: Measure
+    model: nn.Module
+    ctx: MeasureContext
+    before: tuple
+    call_limit: float | None = None
+    value: Any = None
+    seconds: float = math.nan
+    failure: tuple[str, str] | None = None  # (check, reason) when compute() raised
+    _rerun: tuple[Any, Any] | str | None = None  # (again, other generator), or why it raised
 
-    def check(cond: bool, what: str, why: str = "") -> bool:
-        (report.passed if cond else report.failed).append(what if cond else f"{what}: {why}")
-        return cond
+    @classmethod
+    def run(cls, measure: Measure, call_limit: float | None = None) -> "Trial":
+        model, ctx = toy_context()
+        trial = cls(measure, model, ctx, _snapshot(model), call_limit)
+        torch.manual_seed(1)
+        try:
+            start = time.perf_counter()
+            trial.value = trial.compute(model, ctx)
+            trial.seconds = time.perf_counter() - start
+        except MeasureTimeout as exc:
+            trial.failure = ("compute() runs", str(exc))
+        except Exception as exc:
+            trial.failure = _why_compute_failed(measure, exc)
+        return trial
 
+    def compute(self, model: nn.Module, ctx: MeasureContext) -> Any:
+        with time_limit(self.call_limit) if self.call_limit else nullcontext():
+            return compute_measure(self.measure, model, ctx)
+
+    def rerun(self, report: CheckReport) -> tuple[Any, Any]:
+        """(value again, value with another run seed's generator) on a fresh toy model;
+        a failed check, and _Stop, when either call raised."""
+        if self._rerun is None:
+            model, ctx = toy_context()
+            torch.manual_seed(2)
+            try:
+                again = self.compute(model, ctx)
+                # another run seed gives compute() another ctx.generator, and nothing else
+                self._rerun = (again, self.compute(model, replace(ctx, seed=ctx.seed + 1)))
+            except Exception as exc:
+                self._rerun = f"{type(exc).__name__}: {exc}"
+        if isinstance(self._rerun, str):
+            report.check(False, "compute() runs every time", self._rerun)
+            raise _Stop
+        return self._rerun
+
+
+class _Stop(Exception):
+    """A check that later checks depend on failed (no metadata, or compute() raised)."""
+
+
+def _needs_value(trial: Trial, report: CheckReport) -> None:
+    if trial.failure is not None:
+        report.failed.append(f"{trial.failure[0]}: {trial.failure[1]}")
+        raise _Stop
+
+
+# -- the checks: each adds what it found to a report; check_measure runs them in order --
+
+def check_metadata(measure: Measure, trial: Trial | None, report: CheckReport) -> None:
     info = getattr(measure, "info", None)
-    if not check(isinstance(info, MeasureInfo), "metadata is a MeasureInfo", f"got {info!r}"):
-        return _finish(report, raise_on_failure)
+    if not report.check(isinstance(info, MeasureInfo), "metadata is a MeasureInfo", f"got {info!r}"):
+        raise _Stop
     try:
         MeasureInfo(**{f: getattr(info, f) for f in info.__dataclass_fields__})
-        check(True, "metadata valid")
+        report.check(True, "metadata valid")
     except Exception as exc:
-        check(False, "metadata valid", str(exc))
+        report.check(False, "metadata valid", str(exc))
     if not info.direction_source:
         report.notes.append("no direction_source: say where the direction comes from (a paper, or the "
                             "measure's definition), chosen before seeing results (docs/protocol.md, \"Directions\")")
 
-    model, ctx = toy_context()
-    check(measure.applicable(ctx.task, model), "applies to the toy task", "applicable() returned False")
-    before = _snapshot(model)
-    torch.manual_seed(1)  # a measure using the global RNG gives different values below
-    try:
-        start = time.perf_counter()
-        with limited():
-            value = compute_measure(measure, model, ctx)
-        report.seconds = time.perf_counter() - start
-    except MeasureTimeout as exc:
-        check(False, "compute() runs", str(exc))
-        return _finish(report, raise_on_failure)
-    except Exception as exc:
-        check(False, *_why_compute_failed(measure, exc))
-        return _finish(report, raise_on_failure)
-    check(True, f"reads only what it needs ({'+'.join(sorted(info.needs)) or 'nothing'})")
-    report.value = value
-    check(*_finite(value)[:1], "output is a finite float or dict of finite floats", _finite(value)[1])
-    check(_same(before, _snapshot(model)), "model unchanged", "weights, requires_grad or train/eval mode changed")
 
-    model2, ctx2 = toy_context()
-    torch.manual_seed(2)
-    try:
-        with limited():
-            again = compute_measure(measure, model2, ctx2)
-        # another run seed gives compute() another ctx.generator, and nothing else
-        with limited():
-            other = compute_measure(measure, model2, replace(ctx2, seed=ctx2.seed + 1))
-    except Exception as exc:
-        check(False, "compute() runs every time", f"{type(exc).__name__}: {exc}")
-        return _finish(report, raise_on_failure)
-    check(_equal_values(value, again), "deterministic for a seed", f"{value!r} then {again!r}")
-    if not info.stochastic:
-        check(_equal_values(value, other), "independent of ctx.generator (not declared stochastic)",
-              f"{value!r}, then {other!r} with another generator: declare stochastic=True")
-    elif _equal_values(value, other):
+def check_applies_to_toy_task(measure: Measure, trial: Trial, report: CheckReport) -> None:
+    report.check(measure.applicable(trial.ctx.task, trial.model), "applies to the toy task",
+                 "applicable() returned False")
+
+
+def check_reads_only_its_needs(measure: Measure, trial: Trial, report: CheckReport) -> None:
+    _needs_value(trial, report)
+    report.check(True, f"reads only what it needs ({'+'.join(sorted(measure.info.needs)) or 'nothing'})")
+
+
+def check_finite_output(measure: Measure, trial: Trial, report: CheckReport) -> None:
+    _needs_value(trial, report)
+    ok, why = _finite(trial.value)
+    report.check(ok, "output is a finite float or dict of finite floats", why)
+
+
+def check_model_unchanged(measure: Measure, trial: Trial, report: CheckReport) -> None:
+    _needs_value(trial, report)
+    report.check(_same(trial.before, _snapshot(trial.model)), "model unchanged",
+                 "weights, requires_grad or train/eval mode changed")
+
+
+def check_deterministic(measure: Measure, trial: Trial, report: CheckReport) -> None:
+    _needs_value(trial, report)
+    again = trial.rerun(report)[0]
+    report.check(_equal_values(trial.value, again), "deterministic for a seed", f"{trial.value!r} then {again!r}")
+
+
+def check_generator_declared(measure: Measure, trial: Trial, report: CheckReport) -> None:
+    _needs_value(trial, report)
+    other = trial.rerun(report)[1]
+    if not measure.info.stochastic:
+        report.check(_equal_values(trial.value, other), "independent of ctx.generator (not declared stochastic)",
+                     f"{trial.value!r}, then {other!r} with another generator: declare stochastic=True")
+    elif _equal_values(trial.value, other):
         report.notes.append("declared stochastic, but gave the same value with another generator seed")
 
+
+def check_picklable(measure: Measure, trial: Trial | None, report: CheckReport) -> None:
     try:
         clone = pickle.loads(pickle.dumps(measure))
-        check(getattr(clone, "info", None) == info, "picklable", "unpickled measure has different metadata")
+        report.check(getattr(clone, "info", None) == measure.info, "picklable",
+                     "unpickled measure has different metadata")
     except Exception as exc:
-        check(False, "picklable", f"{type(exc).__name__}: {exc}")
+        report.check(False, "picklable", f"{type(exc).__name__}: {exc}")
 
-    expected = COST_TIERS[info.cost]["toy_seconds"]
+
+# in order; the first needs no trial (it checks what a trial needs)
+CHECKS = (check_metadata, check_applies_to_toy_task, check_reads_only_its_needs, check_finite_output,
+          check_model_unchanged, check_deterministic, check_generator_declared, check_picklable)
+
+
+def check_measure(measure: Measure | str, raise_on_failure: bool = True,
+                  call_limit: float | None = None) -> CheckReport:
+    """Run every check of CHECKS in order; raise AssertionError listing every failure.
+
+    call_limit: seconds one compute() call may take (see ``Trial``). ``check-measure`` runs
+    this in a supervised process with its cost tier's limit (complexity_bench/check_isolated.py)."""
+    measure = MEASURES.get(measure) if isinstance(measure, str) else measure
+    report = CheckReport(measure=getattr(getattr(measure, "info", None), "name", repr(measure)))
+    trial = None
+    try:
+        for check in CHECKS:
+            if trial is None and check is not check_metadata:
+                trial = Trial.run(measure, call_limit)
+            check(measure, trial, report)
+    except _Stop:
+        return _finish(report, raise_on_failure)
+    report.seconds = trial.seconds
+    expected = COST_TIERS[measure.info.cost]["toy_seconds"]
     report.notes.append(f"one compute() took {report.seconds:.3f} s on the toy model "
-                        f"(cost tier {info.cost!r} expects up to {expected} s)")
+                        f"(cost tier {measure.info.cost!r} expects up to {expected} s)")
     return _finish(report, raise_on_failure)
+
+
+def parametrize_with_checks(measures: list[str | Measure]):
+    """A ``pytest.mark.parametrize`` over (measure, check) pairs, as scikit-learn's
+    ``parametrize_with_checks``: each test calls ``check(measure)``, which raises
+    AssertionError naming its check. A measure's toy-model compute() runs once and
+    is shared by its checks::
+
+        @parametrize_with_checks(["my-measure"])
+        def test_conforms(measure, check):
+            check(measure)
+    """
+    import pytest
+
+    resolved = [MEASURES.get(m) if isinstance(m, str) else m for m in measures]
+    trials: dict[int, Trial] = {}
+
+    def one(check):
+        def run_check(measure: Measure) -> None:
+            report = CheckReport(measure=measure.info.name)
+            try:
+                if check is check_metadata:
+                    check(measure, None, report)
+                else:
+                    if id(measure) not in trials:
+                        trials[id(measure)] = Trial.run(measure)
+                    check(measure, trials[id(measure)], report)
+            except _Stop:
+                pass
+            _finish(report, raise_on_failure=True)
+
+        run_check.__name__ = check.__name__
+        return run_check
+
+    pairs = [(m, one(c)) for m in resolved for c in CHECKS]
+    return pytest.mark.parametrize("measure, check", pairs, ids=[f"{m.info.name}-{c.__name__}" for m, c in pairs])
 
 
 def _why_compute_failed(measure: Measure, exc: Exception) -> tuple[str, str]:

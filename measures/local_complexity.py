@@ -39,11 +39,12 @@ Example::
 
 from __future__ import annotations
 
+from typing import Any
 
 import torch
 from torch import nn
 
-from complexity_bench.contracts.measure import MeasureContext, measure
+from complexity_bench.contracts.measure import Measure, MeasureContext, MeasureInfo, register_measure
 from complexity_bench.contracts.models import ACTIVATIONS
 from complexity_bench.measures.jacobian_alignment import continuous_inputs
 
@@ -109,19 +110,29 @@ def local_complexity(model: nn.Module, ctx: MeasureContext) -> float:
     return float(crossing_neurons(layers, f, h, directions, RADIUS_FRACTION * spread).double().mean())
 
 
-@measure(
-    name="local-complexity",
-    version="1",
-    direction=+1,
-    direction_source="Humayun, Balestriero & Baraniuk 2024: local complexity around the training data rises "
-                     "during memorisation and falls as the network groks (region migration)",
-    needs=("weights", "data"),
-    cost="cheap",
-    stochastic=True,
-    reference="Humayun, Balestriero & Baraniuk 2024, Deep networks always grok and here is why (arXiv 2402.15555)",
-    description="mean over probe points of the number of hidden neurons whose pre-activation sign changes over "
-                "the cross-polytope h ± r v_k (16 random orthonormal directions, r = 0.05 × median spread of the "
-                "probe set), inputs after embeddings",
-)
-def local_complexity_measure(model: nn.Module, ctx: MeasureContext) -> float:
-    return local_complexity(model, ctx)
+@register_measure
+class LocalComplexity(Measure):
+    """Local complexity; not applicable to a model with no hidden layer an elementwise activation
+    follows (the transformer: its attention and MLP blocks are not separate activation stages)."""
+
+    info = MeasureInfo(
+        name="local-complexity", version="1", direction=+1,
+        direction_source="Humayun, Balestriero & Baraniuk 2024: local complexity around the training data rises "
+                         "during memorisation and falls as the network groks (region migration)",
+        needs=frozenset({"weights", "data"}), cost="cheap", stochastic=True,
+        reference="Humayun, Balestriero & Baraniuk 2024, Deep networks always grok and here is why (arXiv 2402.15555)",
+        description="mean over probe points of the number of hidden neurons whose pre-activation sign changes over "
+                    "the cross-polytope h ± r v_k (16 random orthonormal directions, r = 0.05 × median spread of the "
+                    "probe set), inputs after embeddings",
+    )
+
+    def applicable(self, task: Any, model: nn.Module | None = None) -> bool:
+        if model is None:
+            return True
+        start = getattr(model, "input_stage", None)
+        if start is None or not hasattr(model, "tail"):
+            return True  # compute() says why
+        return bool(pre_activation_layers(model.tail(start)))
+
+    def compute(self, model: nn.Module, ctx: MeasureContext) -> float:
+        return local_complexity(model, ctx)

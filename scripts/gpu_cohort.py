@@ -1,4 +1,4 @@
-"""GPU check for the cohort engines (issues 5 and 13): hundreds of runs at once.
+"""GPU check for the cohort engines (docs/performance.md): hundreds of runs at once.
 
 Run on a machine with CUDA (writes JSON to $OUT or the current folder):
 

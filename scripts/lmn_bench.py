@@ -8,7 +8,7 @@ nn.Sequential), and the generic path (f wrapped in a lambda: every one of the
 N(N-1)/2 x 21 interpolated points goes through the whole of f). Best of the
 rounds for each, so a busy shared machine hurts every figure alike.
 "naive GFLOP/s" counts 2 x MACs of a plain forward of every interpolated
-point, 2 * 21 * N(N-1)/2 * (100*100 + 100*31); the fast path does less work
+point (``bench.lmn_naive_flops``); the fast path does less work
 (see measures/lmn.py), so its naive rate is an equivalent rate, not FLOPs done.
 """
 
@@ -17,8 +17,8 @@ import os
 import time
 
 import torch
-from torch import nn
 
+from complexity_bench.bench import lmn_case, lmn_naive_flops
 from complexity_bench.measures.lmn import linear_mapping_number
 
 ap = argparse.ArgumentParser()
@@ -28,11 +28,8 @@ ap.add_argument("--cuda", action="store_true", help="also time the fast path on 
 args = ap.parse_args()
 torch.set_num_threads(1)
 n = args.n
-gen = torch.Generator().manual_seed(0)
-torch.manual_seed(0)
-f = nn.Sequential(nn.Linear(100, 100), nn.SiLU(), nn.Linear(100, 31))
-x = torch.randn(n, 100, generator=gen)
-naive = 2 * 21 * n * (n - 1) // 2 * (100 * 100 + 100 * 31)
+f, x = lmn_case(n)
+naive = lmn_naive_flops(n)
 # work the fast path actually does: the first Linear on the N samples, then per inner point SiLU + Linear(100, 32 padded)
 done = 2 * (n * 100 * 100 + 19 * n * (n - 1) // 2 * 100 * 32 + n * 100 * 32)
 a, b = torch.randn(1024, 1024), torch.randn(1024, 1024)

@@ -4,10 +4,11 @@ Usage (from the repository root; one torch thread per process)::
 
     python scripts/task_curves.py --suite default                 # every task with a default grid
     python scripts/task_curves.py --tasks s4-mlp,xor-mlp --variants defaults   # each task's default params, seed 0
-    python scripts/task_curves.py --suite default --plot-only     # redraw from the cached runs
+    python scripts/task_curves.py --suite default --plot-only     # redraw from the records
 
-Per task it writes ``<cache>/<task>.jsonl`` (one line per run: params, seed, events,
-seconds, metrics; finished runs are reused, so an interrupted call resumes),
+Runs are kept in a run store (``--store``, the content-addressed store ``run`` uses), so
+an interrupted call resumes. Per task it writes ``<records>/<task>.jsonl`` (one line per
+run: params, seed, events, seconds, metrics),
 ``results/figures/task_curves_<task>.png`` (train and test accuracy against step, one
 panel per grid setting, seeds overlaid, T_gen marked), and prints a Markdown table of
 T_mem, T_gen, T_gen/T_mem and wall time per run with the task's total.
@@ -24,53 +25,49 @@ from pathlib import Path
 
 import torch
 
+from complexity_bench.contracts.task import SUITES
+from complexity_bench.pipeline.store import RunStore
+
 
 def run_key(params: dict, seed: int) -> str:
     return json.dumps([sorted(params.items()), seed], default=str)
 
 
-def load_cache(path: Path) -> dict[str, dict]:
+def load_records(path: Path) -> dict[str, dict]:
+    """The records a previous call wrote to ``path``, by (params, seed)."""
     if not path.exists():
         return {}
-    out = {}
-    for line in path.read_text().splitlines():
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:  # a line cut by a kill: that run is simply redone
-            continue
-        out[run_key(rec["params"], rec["seed"])] = rec
-    return out
+    return {run_key(rec["params"], rec["seed"]): rec for rec in map(json.loads, path.read_text().splitlines())}
 
 
-def train_variants(task, variants, cache_path: Path) -> list[dict]:
+def train_variants(task, variants, store: RunStore, records_path: Path) -> list[dict]:
+    """Each variant's run: from ``store`` (content-addressed by run id, as ``run`` keeps
+    its runs), or trained with the reference loop and stored. Writes one record per
+    run to ``records_path`` and returns them; CPU seconds are known for the runs
+    trained in this call."""
     from complexity_bench.engine.training import train_run
 
-    cache = load_cache(cache_path)
     records = []
     for i, v in enumerate(variants):
-        key = run_key(v.param_dict, v.seed)
-        if key not in cache:
+        result, cpu = store.load_run(v, task), None
+        if result is None:
             cpu0 = time.process_time()
-            r = train_run(task, v)
-            cpu = time.process_time() - cpu0  # CPU seconds: robust to other jobs sharing the cores
-            e = r.events
-            m = {k: [round(float(x), 5) for x in vals] for k, vals in r.metrics.items()}
-            cache[key] = {
-                "task": task.name, "params": v.param_dict, "seed": v.seed, "overrides": overrides_of(task, v),
-                "t_mem": e.t_mem, "t_gen": e.t_gen, "budget": e.budget, "censored": e.censored,
-                "steps_run": r.metrics["step"][-1], "seconds": round(r.seconds, 2), "cpu_seconds": round(cpu, 2),
-                "metrics": m,
-            }
-            with cache_path.open("a") as f:
-                f.write(json.dumps(cache[key], default=str) + "\n")
-            rec = cache[key]
-            print(f"[{task.name} {i + 1}/{len(variants)}] {rec['overrides']} seed {v.seed}: T_mem {e.t_mem} "
-                  f"T_gen {e.t_gen} ({rec['seconds']} s wall, {rec['cpu_seconds']} s CPU)", file=sys.stderr, flush=True)
-        records.append(cache[key])
-    # keep only the runs of the current grid, so the committed cache mirrors the task code
-    tmp = cache_path.with_suffix(".tmp")
+            result = train_run(task, v)
+            cpu = round(time.process_time() - cpu0, 2)  # CPU seconds: robust to other jobs sharing the cores
+            store.save_run(result)
+        e = result.events
+        records.append({
+            "task": task.name, "params": v.param_dict, "seed": v.seed, "overrides": overrides_of(task, v),
+            "t_mem": e.t_mem, "t_gen": e.t_gen, "budget": e.budget, "censored": e.censored,
+            "steps_run": result.metrics["step"][-1], "seconds": round(result.seconds, 2), "cpu_seconds": cpu,
+            "metrics": {k: [round(float(x), 5) for x in vals] for k, vals in result.metrics.items()},
+        })
+        if cpu is not None:
+            print(f"[{task.name} {i + 1}/{len(variants)}] {records[-1]['overrides']} seed {v.seed}: T_mem {e.t_mem} "
+                  f"T_gen {e.t_gen} ({records[-1]['seconds']} s wall, {cpu} s CPU)", file=sys.stderr, flush=True)
+    tmp = records_path.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(r, default=str) + "\n" for r in records))
-    tmp.replace(cache_path)
+    tmp.replace(records_path)
     return records
 
 
@@ -137,22 +134,28 @@ def table(task, records: list[dict]) -> str:
             f"{max(rec['t_gen'], 1) / max(rec['t_mem'], 1):.1f}"
         t_gen = rec["t_gen"] if rec["t_gen"] is not None else f"> {rec['budget']}"
         lines.append(f"| {label(rec, varying)} | {rec['seed']} | {rec['t_mem']} | {t_gen} | {ratio} | "
-                     f"{rec['steps_run']} | {rec['seconds']} | {rec.get('cpu_seconds', '')} |")
+                     f"{rec['steps_run']} | {rec['seconds']} | {_blank(rec.get('cpu_seconds'))} |")
     wall = sum(r["seconds"] for r in records)
-    cpu = sum(r.get("cpu_seconds", 0.0) for r in records)
-    lines.append(f"\n{len(records)} runs: {wall:.0f} s wall, {cpu:.0f} s CPU in train_run (one thread).")
+    cpu = [r["cpu_seconds"] for r in records if r.get("cpu_seconds") is not None]
+    lines.append(f"\n{len(records)} runs: {wall:.0f} s wall, {sum(cpu):.0f} s CPU in train_run (one thread) "
+                 f"over the {len(cpu)} trained in the call that wrote them.")
     return "\n".join(lines)
+
+
+def _blank(value) -> str:
+    return "" if value is None else str(value)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", default="", help="comma-separated task names (default: tasks with a non-empty grid)")
-    ap.add_argument("--suite", default="default", choices=("smoke", "default", "full"))
+    ap.add_argument("--suite", default="default", choices=SUITES)
     ap.add_argument("--variants", default="grid", choices=("grid", "defaults"),
                     help="grid: the suite's variants; defaults: each task's default params with seed 0")
-    ap.add_argument("--cache", default="results/task_curves", help="folder of per-task run caches")
+    ap.add_argument("--records", default="results/task_curves", help="folder of the per-task run records")
+    ap.add_argument("--store", default="results/task_curves/store", help="run store: trained runs, reused")
     ap.add_argument("--figures", default="results/figures")
-    ap.add_argument("--plot-only", action="store_true", help="do not train; plot what the cache holds")
+    ap.add_argument("--plot-only", action="store_true", help="do not train; plot the runs the records hold")
     args = ap.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -160,16 +163,17 @@ def main(argv: list[str] | None = None) -> int:
 
     tasks = [TASKS.get(n) for n in args.tasks.split(",") if n] if args.tasks else \
         [t for t in TASKS if args.variants == "defaults" or t.grid(args.suite)]
-    cache_dir = Path(args.cache) / (args.suite if args.variants == "grid" else "defaults")
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    records_dir = Path(args.records) / (args.suite if args.variants == "grid" else "defaults")
+    records_dir.mkdir(parents=True, exist_ok=True)
+    store = RunStore(args.store)
     start = time.perf_counter()
     for task in tasks:
         variants = task.variants(args.suite) if args.variants == "grid" else [task.variant({}, 0)]
         if args.plot_only:
-            cache = load_cache(cache_dir / f"{task.name}.jsonl")
-            records = [cache[k] for k in (run_key(v.param_dict, v.seed) for v in variants) if k in cache]
+            stored = load_records(records_dir / f"{task.name}.jsonl")
+            records = [stored[k] for k in (run_key(v.param_dict, v.seed) for v in variants) if k in stored]
         else:
-            records = train_variants(task, variants, cache_dir / f"{task.name}.jsonl")
+            records = train_variants(task, variants, store, records_dir / f"{task.name}.jsonl")
         if not records:
             continue
         suffix = "" if args.variants == "grid" and args.suite == "default" else f"_{args.variants if args.variants == 'defaults' else args.suite}"

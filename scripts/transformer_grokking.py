@@ -1,13 +1,15 @@
-"""The grokking demonstration of ``modadd-transformer`` (docs/tasks.md has the table).
+"""Grokking demonstrations and pilots of one task (docs/tasks.md has the tables).
 
     python scripts/transformer_grokking.py --seeds 0 1 2 --control-seeds 0 --out docs/measurements/transformer_grokking.json
+    python scripts/transformer_grokking.py --task modsub-mlp --seeds 0 --control-seeds --out pilot.json
 
+``--task`` (default ``modadd-transformer``) picks the task.
 Trains the canonical setting (the task's defaults: weight decay 1.0) for each seed in
 ``--seeds`` and the weight-decay-0 control for each seed in ``--control-seeds``, all
 with the task's own budget and evaluation schedule (the same for every variant), as
-one cohort (``jobs.train_group``: the generic vmap engine for this model) or one run
+one cohort (``engine.select.train_group``: the generic vmap engine for this model) or one run
 at a time (``--engine loop``). Prints one row per run: seed, weight decay, T_mem,
-T_gen (None: not within the budget), T_gen / T_mem, the last step trained, the
+T_gen (None: not within the budget), T_gen / T_mem, T_spike and T_collapse, the last step trained, the
 engine and its wall seconds per run (a cohort's wall time shared equally among its
 runs), and writes them, the accuracy curves, the machine and the load to ``--out``.
 """
@@ -23,19 +25,20 @@ from pathlib import Path
 import torch
 
 from complexity_bench.bench import machine
-from complexity_bench.pipeline.jobs import train_group
+from complexity_bench.engine.select import ENGINES, train_group
 from complexity_bench.contracts.task import get_task
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--task", default="modadd-transformer")
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     ap.add_argument("--control-seeds", type=int, nargs="*", default=[0])
-    ap.add_argument("--engine", default="auto")
+    ap.add_argument("--engine", default="auto", choices=ENGINES)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    task = get_task("modadd-transformer")
+    task = get_task(args.task)
     variants = ([task.variant({}, seed=s) for s in args.seeds]
                 + [task.variant({"weight_decay": 0.0}, seed=s) for s in args.control_seeds])
     start, cpu = time.perf_counter(), time.process_time()
@@ -45,7 +48,7 @@ def main() -> None:
     for r in results:
         e, p = r.events, r.variant.param_dict
         rows.append({"seed": r.variant.seed, "weight_decay": p["weight_decay"], "train_frac": p["train_frac"],
-                     "t_mem": e.t_mem, "t_gen": e.t_gen,
+                     "t_mem": e.t_mem, "t_gen": e.t_gen, "t_spike": e.t_spike, "t_collapse": e.t_collapse,
                      "ratio": None if e.t_gen is None or e.t_mem is None else e.t_gen / max(e.t_mem, 1),
                      "last_step": r.metrics["step"][-1], "final_test_acc": r.metrics["test_acc"][-1],
                      "engine": r.engine, "seconds_per_run": r.seconds})

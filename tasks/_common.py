@@ -154,4 +154,4 @@ class ScheduledTask(Task):
         return checkpoint_schedule(self.eval_steps(steps), steps)
 
     def grid(self, suite: str) -> list[dict[str, Any]]:
-        return self.grids[suite]
+        return self.grids.get(suite, [])

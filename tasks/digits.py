@@ -13,10 +13,9 @@ default init × ``init_scale``, AdamW, minibatch 100, MSE against one-hot target
 (as in Omnigrok); a prediction is correct when its largest output is the label.
 Piecewise linear, so exact region counts apply.
 
-Measured here (seed 0, q = 0.9; docs/tasks.md): α = 1 generalises at once (T_gen 45);
-α = 4: T_mem 200, T_gen 2,000; α = 8: T_mem 1,600, T_gen 9,100 (test accuracy climbs
-slowly, as in Omnigrok's MNIST run); α = 8 with weight decay 0: test <= 0.16 at 8k.
-Full-only: a grokking run costs ~30 s of CPU.
+The initial scale α sets the delay (α = 1 generalises at once, α = 8 late, test
+accuracy climbing slowly as in Omnigrok's MNIST run); weight decay 0 never generalises
+within the budget. Full-only. Measured events and costs: docs/tasks.md.
 
 Example::
 
@@ -70,7 +69,6 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 class DigitsMLP(ScheduledTask):
     grids = GRIDS
     max_linear = 200  # most evenly spaced evaluations per run
-    # 3: protocol v2 (one budget per task, a checkpoint at T_mem); runs stored under "2" are stale
     version = "3"
     name = "digits-mlp"
     family = "large-init-images"

@@ -64,7 +64,6 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 class SparseParity(ScheduledTask):
     grids = GRIDS
     max_linear = 200  # most evenly spaced evaluations per run
-    # 3: protocol v2 (one budget per task, a checkpoint at T_mem); runs stored under "2" are stale
     version = "3"
     name = "sparse-parity"
     family = "sparse-parity"

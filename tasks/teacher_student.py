@@ -68,7 +68,6 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
 @register_task
 class TeacherStudent(ScheduledTask):
     grids = GRIDS
-    # 3: protocol v2 (one budget per task, a checkpoint at T_mem); runs stored under "2" are stale
     version = "3"
     name = "teacher-student"
     family = "teacher-student"

@@ -43,7 +43,8 @@ def isolated_registries():
 def results_folder(tmp_path_factory):
     """A small results folder from a real smoke run (one task, three measures), for
     tests that read results files back; copy it before changing anything in it."""
-    from complexity_bench.pipeline.harness import RunConfig, run
+    from complexity_bench.pipeline.harness import run
+    from complexity_bench.pipeline.plan import RunConfig
 
     out = tmp_path_factory.mktemp("results")
     run(RunConfig(tasks="xor-mlp", measures="step,l2,random", suite="smoke", out=out, workers=1,

@@ -7,13 +7,12 @@ import torch
 
 from complexity_bench import MEASURES
 from complexity_bench.contracts.measure import FunctionMeasure, MeasureInfo
-from complexity_bench.testing import check_measure
+from complexity_bench.testing import check_measure, parametrize_with_checks
 
 
-@pytest.mark.parametrize("name", MEASURES.names())
-def test_every_registered_measure_conforms(name):
-    report = check_measure(name)
-    assert report.ok
+@parametrize_with_checks(MEASURES.names())
+def test_every_registered_measure_conforms(measure, check):
+    check(measure)
 
 
 def _global_rng(model, ctx):
@@ -22,6 +21,12 @@ def _global_rng(model, ctx):
 
 def _seeded(model, ctx):
     return float(torch.rand((), generator=ctx.generator))
+
+
+def _mutates_weights(model, ctx):
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    return 0.0
 
 
 def _fm(fn, **kw):
@@ -135,3 +140,17 @@ def test_a_registered_measure_pickles_without_the_registry():
     assert "pickled-seeded" not in MEASURES
     clone = pickle.loads(blob)
     assert clone.info.name == "pickled-seeded" and clone.fn is _seeded
+
+
+def test_parametrized_checks_fail_one_by_one_naming_their_check():
+    """One pytest case per (measure, check): a measure that mutates the model fails the
+    "model unchanged" case alone, and its message names that check."""
+    mark = parametrize_with_checks([_fm(_mutates_weights)])
+    failed = {}
+    for measure, check in mark.args[1]:
+        try:
+            check(measure)
+        except AssertionError as exc:
+            failed[check.__name__] = str(exc)
+    assert list(failed) == ["check_model_unchanged"]
+    assert "FAIL  model unchanged" in failed["check_model_unchanged"]

@@ -45,7 +45,8 @@ def test_run_writes_every_output(smoke_out):
     board = pd.read_csv(smoke_out / "leaderboard.csv")
     assert "plugin-weight-count" in set(board["measure"])  # a measure from a file outside the repo
     runs = pd.read_csv(smoke_out / "runs.csv")
-    assert {"t_mem", "t_gen", "censored", "delay", "seed", "weight_decay", "device"} <= set(runs.columns)
+    assert {"t_mem", "t_gen", "censored", "delay", "t_spike", "t_collapse", "seed", "weight_decay", "device"} <= set(
+        runs.columns)
     assert set(runs["device"]) == {"cpu"}
     traces = pd.read_parquet(smoke_out / "traces.parquet")
     assert {"run_id", "step", "measure", "value", "seconds", "test_loss"} <= set(traces.columns)
@@ -72,10 +73,10 @@ def test_score_rescores_without_training(smoke_out):
 @pytest.mark.parametrize("args, expected", [
     (["run", "--measures", "trian-loss"], "did you mean 'train-loss'"),
     (["run", "--tasks", "modad-mlp"], "did you mean 'modadd-mlp'"),
-    (["run", "--suite", "huge"], "unknown suite 'huge'"),
+    (["run", "--suite", "huge"], "--suite: invalid choice: 'huge'"),
     (["run", "--workers", "two"], "expected a whole number"),
-    (["run", "--executor", "slurm", "--suite", "smoke"], "unknown executor 'slurm'"),
-    (["run", "--engine", "turbo", "--suite", "smoke"], "unknown engine 'turbo'"),
+    (["run", "--executor", "slurm", "--suite", "smoke"], "--executor: invalid choice: 'slurm'"),
+    (["run", "--engine", "turbo", "--suite", "smoke"], "--engine: invalid choice: 'turbo'"),
     (["run", "--device", "tpu", "--suite", "smoke"], "unknown device 'tpu'"),
     (["score", "/nonexistent/results"], "is not a results folder"),
     (["check-measure", "nope"], "unknown measure 'nope'"),

@@ -2,7 +2,8 @@
 
 import sys
 
-from complexity_bench.pipeline.harness import RunConfig, run
+from complexity_bench.pipeline.harness import run
+from complexity_bench.pipeline.plan import RunConfig
 from complexity_bench.contracts.task import get_task
 from complexity_bench.engine.training import train_run
 

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from complexity_bench.pipeline.harness import RunConfig, run
+from complexity_bench.pipeline.harness import run
+from complexity_bench.pipeline.plan import RunConfig
 
 
 def _traces(out):

@@ -1,5 +1,5 @@
 """The engine's one private torch call, the fused AdamW kernel, against the public path
-(docs/architecture.md; issue 12 item 3): both equal torch.optim.AdamW step for step."""
+(docs/architecture.md): both equal torch.optim.AdamW step for step."""
 
 import pytest
 import torch

@@ -1,4 +1,4 @@
-"""Measures and the Tracker on the model's device (issue #15).
+"""Measures and the Tracker on the model's device (docs/tracker.md).
 
 A measure computed on a model whose parameters are on device D must make every
 tensor it uses on D (or move it there) and return Python floats. Three checks:
@@ -38,7 +38,7 @@ from torch.utils._device import _device_constructors
 from complexity_bench import Data, Tracker, compute
 from complexity_bench.contracts.measure import MEASURES, MeasureContext, compute_measure
 from complexity_bench.contracts.models import PairEmbedding, StagedModel, mlp_stages
-from complexity_bench.contracts.transformer_stages import AttentionAtLast, OperandsThenEquals, ResidualMLP, unembedding
+from complexity_bench.tasks._transformer_stages import AttentionAtLast, OperandsThenEquals, ResidualMLP, unembedding
 from complexity_bench.testing import ToyModularAddition
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""The README's findings hold for the committed results (docs/protocol.md; issue 11 item 9).
+"""The README's findings hold for the committed results (docs/protocol.md).
 
 The block between the findings markers is generated from results/full/ (the
 reference leaderboard) by

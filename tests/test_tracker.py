@@ -112,7 +112,10 @@ def test_tracker_values_equal_the_suite_evaluator_on_the_same_weights():
         for r in rows:
             got = mine[(r["step"], r["measure"])]
             assert got.error == r["error"], r
-            assert got.value == r["value"] or (math.isnan(got.value) and math.isnan(r["value"])), r
+            if name == "random":  # keyed by the run's identity: the Tracker's run is "own", the suite's HandTask
+                assert 0.0 <= got.value < 1.0 and got.value != r["value"], r
+            else:
+                assert got.value == r["value"] or (math.isnan(got.value) and math.isnan(r["value"])), r
             compared += 1
     assert set(tracker.skipped) == not_computed
     assert "path-norm" in not_computed  # nn.Embedding is not a chain of linear maps

@@ -180,8 +180,8 @@ def test_shipped_thresholds_are_the_committed_results_calibrated():
 
 
 def test_score_does_not_merge_a_suite_results_folder_found_below(tmp_path):
-    """`score .` beside a suite's results/ must not treat it as a Tracker run (it used to
-    concatenate it into the current folder)."""
+    """`score .` beside a suite's results/ does not treat it as a Tracker run (concatenating
+    it into the current folder)."""
     import shutil
 
     from complexity_bench.tracker.save import run_folders

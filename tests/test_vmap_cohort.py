@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from complexity_bench.engine.cohort import cohort_compatible
-from complexity_bench.pipeline.jobs import train_group
+from complexity_bench.engine.select import train_group
 from complexity_bench.contracts.models import StagedModel
 from complexity_bench.contracts.task import log_linear_schedule
 from complexity_bench.tasks.transformer import ModAddTransformer

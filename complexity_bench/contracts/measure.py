@@ -50,14 +50,19 @@ NEEDS = frozenset({"weights", "data", "gradients"})
 #   tests/benchmarks/test_cost_tiers.py times every measure against it);
 # - suites: the suites in which `--measures all` includes the tier. Expensive
 #   measures (seconds per checkpoint) would break the default suite's 10-minute
-#   budget; they run in `full`, or in any suite when named explicitly.
+#   budget; they run in `full`, or in any suite when named explicitly;
+# - call_limit_s: the wall-clock limit of one compute() call in a suite run
+#   (pipeline/evaluate.py). Generous: it catches hangs, not slowness; speed is
+#   toy_seconds' and the bench's job.
 # Every tier is evaluated on every stored checkpoint of a run: measures are judged
 # at the same moments (docs/protocol.md, "Checkpoints"); a tier changes which suites
 # include a measure, never where it is measured.
 COST_TIERS: dict[str, dict] = {
-    "cheap": {"toy_seconds": 0.5, "suites": ("smoke", "default", "full")},
-    "moderate": {"toy_seconds": 5.0, "suites": ("smoke", "default", "full")},
-    "expensive": {"toy_seconds": 30.0, "suites": ("full",)},
+    "cheap": {"toy_seconds": 0.5, "suites": ("smoke", "default", "full", "operations", "gpu", "long"),
+              "call_limit_s": 60.0},
+    "moderate": {"toy_seconds": 5.0, "suites": ("smoke", "default", "full", "operations", "gpu", "long"),
+                 "call_limit_s": 300.0},
+    "expensive": {"toy_seconds": 30.0, "suites": ("full", "gpu"), "call_limit_s": 900.0},
 }
 APPLIES_TO = frozenset({"any", "piecewise_linear", "cyclic_group", "classification"})
 

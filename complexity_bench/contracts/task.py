@@ -23,7 +23,11 @@ from complexity_bench.contracts.events import ACCURACY_THRESHOLD
 from complexity_bench.contracts.models import StagedModel
 from complexity_bench.contracts.registry import Registry, name_problems
 
-SUITES = ("smoke", "default", "full")
+# smoke: pipeline check; default / full: the CPU suites; operations: Power et al.'s
+# operations on the paper's MLP; gpu: tasks that cannot grok within a CPU-affordable
+# budget; long: no early stop, the whole (long) budget, for the instability question
+# (docs/protocol.md, "The instability question").
+SUITES = ("smoke", "default", "full", "operations", "gpu", "long")
 # Parameters that set a run's budget, and so its evaluation and checkpoint schedule: one
 # value per task, never a grid axis, so that which checkpoint counts as "at T_mem" and
 # where a control is censored cannot depend on a variant's outcome (docs/protocol.md,
@@ -131,7 +135,7 @@ class Task:
     implement ``make_data`` and ``make_model``."""
 
     name: ClassVar[str]
-    version: ClassVar[str] = "1"
+    version: ClassVar[str] = "1"  # in every run id: raise it when the task trains differently, so stored runs are not reused
     family: ClassVar[str] = ""
     description: ClassVar[str] = ""
     reference: ClassVar[str] = ""
@@ -161,8 +165,15 @@ class Task:
         """Param overrides per variant for a suite (seeds come from :meth:`seeds`)."""
         raise NotImplementedError
 
+    # The long suite's budget, one per task: every long variant trains ``steps`` steps with
+    # no early stop ({} = the task has no long configurations). Fixed before any scored
+    # long seed ran (docs/protocol.md, "The instability question").
+    long_budget: ClassVar[dict[str, Any]] = {}
+
     def seeds(self, suite: str) -> list[int]:
-        return {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2, 3, 4]}[suite]
+        # long: seeds 1-5, not the seed-0 paper runs that the long budgets were read from
+        return {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2, 3, 4], "operations": [0, 1, 2],
+                "gpu": [0, 1, 2, 3, 4], "long": [1, 2, 3, 4, 5]}[suite]
 
     # -- shared behaviour ---------------------------------------------------
     def has_property(self, prop: str) -> bool:
@@ -195,6 +206,8 @@ class Task:
                 raise ValueError(
                     f"task {self.name!r}, suite {suite!r}: a variant overrides {', '.join(fixed)}; the budget "
                     "and stop rule are one per task, the same for every variant (docs/protocol.md, \"Budgets\")")
+            if suite == "long":
+                overrides = {**overrides, **self.long_budget, "stop_factor": None}
             params = self.resolve(overrides)
             for seed in self.seeds(suite):
                 out.append(Variant(self.name, tuple(sorted(params.items())), seed, self.version))

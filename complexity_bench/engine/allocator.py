@@ -3,13 +3,10 @@
 Why: a training step allocates and frees the same few activation-sized buffers
 (0.3-1 MB each) every step. By default glibc hands the top of its heap back to the
 OS whenever more than a few of those are free there, so the next step gets them
-back as fresh, zeroed pages. On the 2-core AMD EPYC of docs/performance.md a
-paper-net cohort step of 8 runs took 170-570 page faults that way; with the
-thresholds below it took none after warm-up (about 40 per step counting warm-up),
-and ran 0-7% faster. How often the default does this varies from process to process:
-glibc raises its own thresholds after large frees, so a process whose heap history
-raised them early faults little (one CI run measured 0 faults per 2-run step by
-default, others 103-346). Fixed thresholds take that chance out.
+back as fresh, zeroed pages (page faults every step). glibc also raises its own
+thresholds after large frees, so how often that happens depends on each process's
+heap history; fixed thresholds take that chance out. Measured page faults and step
+times, with their commands: docs/performance.md, "Freed memory".
 
 The thresholds change where memory comes from, never a computed value. A process
 that trains keeps up to TRIM_BYTES of freed heap instead of returning it. Where

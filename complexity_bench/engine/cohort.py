@@ -25,7 +25,7 @@ Why: the smallest nets of the suite are dominated by per-operation overhead (a
 overhead once for all of them (measured speed-ups: docs/performance.md). On a GPU it
 is what fills the device.
 ``cohort_compatible`` says when a group of variants can be trained this way; the
-harness falls back to the loop otherwise.
+engine selection (select.py) falls back to the loop otherwise.
 
 Modules: this one holds compatibility and the training loop; the stacked model is in
 ``cohort_model``, its optimizers in ``cohort_optimizer`` (AdamW through ``fused_adamw``,
@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from functools import partial
 from typing import Any, Callable, Sequence
 
 import torch
@@ -45,7 +45,7 @@ from torch import nn
 
 from complexity_bench.contracts.events import detect_events
 from complexity_bench.contracts.models import PairEmbedding
-from complexity_bench.contracts.task import Recipe, Task, TaskData, Variant
+from complexity_bench.contracts.task import Recipe, Task, Variant
 from complexity_bench.engine import step_progress
 from complexity_bench.engine.denormals import flushing_denormals
 from complexity_bench.engine.cohort_model import CPU_CHUNK_ELEMENTS, StackedModel
@@ -53,7 +53,7 @@ from complexity_bench.engine.cohort_optimizer import BatchedOptimizer
 from complexity_bench.engine.cohort_gradients import (  # noqa: F401 (per_sample_loss: re-exported)
     compute_gradients, gradient_mode, overrides_loss, per_sample_loss,
 )
-from complexity_bench.engine.cohort_data import StackedData
+from complexity_bench.engine.cohort_data import CohortRun, StackedData
 from complexity_bench.engine.training import METRIC_COLUMNS, MemorisationCheckpoint, RunResult, minibatches, should_stop
 from complexity_bench.contracts.task import LOSS_KINDS
 from complexity_bench.engine.stacked_mlp import ACTIVATION_KERNELS
@@ -138,33 +138,17 @@ def group_compatible(task: Task, variants: Sequence[Variant], architecture: Call
 
 
 # --------------------------------------------------------------------------- the engine
-@dataclass
-class _Run:
-    """Book-keeping of one run inside the cohort."""
-
-    variant: Variant
-    recipe: Recipe
-    data: TaskData
-    eval_at: set[int]
-    keep_at: set[int]
-    batches: Any  # iterator from training.minibatches
-    metrics: dict[str, list]
-    checkpoints: dict[int, dict[str, torch.Tensor]]
-    full_batch: bool
-    at_memorisation: MemorisationCheckpoint
-
-
 def _hyper_key(recipe: Recipe) -> tuple[float, ...]:
     return (float(recipe.lr), float(recipe.weight_decay), *map(float, recipe.betas), float(recipe.momentum))
 
 
 
 def _stack(task: Task, variants: Sequence[Variant], dev: torch.device, stacked: type[StackedModel] = StackedModel
-           ) -> tuple[list[_Run], list[int], StackedModel, BatchedOptimizer, StackedData, str]:
+           ) -> tuple[list[CohortRun], list[int], StackedModel, BatchedOptimizer, StackedData, str]:
     """Book-keeping per run (in ``variants`` order), the stack order ``live``
     (positions in ``runs`` of the stacked rows), the stacked model (of class
     ``stacked``), its optimizer, the stacked data and the gradient mode."""
-    runs: list[_Run] = []
+    runs: list[CohortRun] = []
     models = []
     for v in variants:
         params = v.param_dict
@@ -172,7 +156,7 @@ def _stack(task: Task, variants: Sequence[Variant], dev: torch.device, stacked: 
         data = task.make_data(params, v.seed)
         models.append(task.make_model(params, v.seed))
         n_train = len(data.train_idx)
-        runs.append(_Run(
+        runs.append(CohortRun(
             variant=v, recipe=recipe, data=data,
             eval_at=set(task.eval_steps(recipe.steps)), keep_at=set(task.checkpoint_steps(recipe.steps)),
             batches=minibatches(n_train, recipe.batch_size, v.seed),
@@ -231,36 +215,7 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
     marked = set().union(*(r.eval_at | r.keep_at | {r.recipe.steps} for r in runs))
     start = time.perf_counter()
     for step in range(max_steps + 1):
-        stopping = []
-        if step in marked:
-            need_eval = [row for row, run in enumerate(stacked_runs) if step in run.eval_at]
-            if need_eval:
-                evaluated = _evaluate(task, model, data, custom_loss)
-                for row in need_eval:
-                    m = stacked_runs[row].metrics
-                    m["step"].append(step)
-                    for c in METRIC_COLUMNS:
-                        m[c].append(evaluated[c][row])
-            weights = None
-
-            def host_weights() -> dict[str, torch.Tensor]:  # one device-to-host copy per step, not per tensor
-                nonlocal weights
-                if weights is None:
-                    weights = model.views(model.flat.detach().to("cpu"))
-                return weights
-
-            for row in need_eval:
-                run = stacked_runs[row]
-                found = run.at_memorisation.observe(run.metrics, lambda: {k: v[row].clone() for k, v in host_weights().items()})
-                if found is not None:
-                    run.checkpoints[found[0]] = found[1]
-            for row, run in enumerate(stacked_runs):
-                stop = step == run.recipe.steps or (
-                    step in run.eval_at and should_stop(run.metrics, task.threshold, run.recipe, step))
-                if step in run.keep_at or stop:
-                    run.checkpoints[step] = {k: v[row].clone() for k, v in host_weights().items()}
-                if stop:
-                    stopping.append(row)
+        stopping = _book_keep(task, step, stacked_runs, model, data, custom_loss) if step in marked else []
         if stopping:
             keep = [row for row in range(len(stacked_runs)) if row not in stopping]
             stacked_runs = [stacked_runs[row] for row in keep]
@@ -279,10 +234,55 @@ def train_cohort(task: Task, variants: Sequence[Variant], device: str | torch.de
     results = []
     for run in runs:
         m = run.metrics
-        events = detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(run.recipe.steps))
+        events = detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(run.recipe.steps),
+                               train_loss=m["train_loss"])
         results.append(RunResult(run.variant, m, run.checkpoints, seconds, engine=model.engine, events=events,
                                  device=dev.type))
     return results
+
+
+def _book_keep(task: Task, step: int, stacked_runs: list[CohortRun], model: StackedModel, data: StackedData,
+               custom_loss: bool) -> list[int]:
+    """At a marked step: record the metrics of the runs that evaluate now, the
+    checkpoints they keep (at T_mem, on their schedule, at their end); returns the
+    rows (positions in ``stacked_runs``) of the runs that stop here."""
+    need_eval = [row for row, run in enumerate(stacked_runs) if step in run.eval_at]
+    if need_eval:
+        evaluated = _evaluate(task, model, data, custom_loss)
+        for row in need_eval:
+            m = stacked_runs[row].metrics
+            m["step"].append(step)
+            for c in METRIC_COLUMNS:
+                m[c].append(evaluated[c][row])
+    weights = _HostWeights(model)
+    for row in need_eval:
+        run = stacked_runs[row]
+        found = run.at_memorisation.observe(run.metrics, partial(weights.of_row, row))
+        if found is not None:
+            run.checkpoints[found[0]] = found[1]
+    stopping = []
+    for row, run in enumerate(stacked_runs):
+        stop = step == run.recipe.steps or (
+            step in run.eval_at and should_stop(run.metrics, task.threshold, run.recipe, step))
+        if step in run.keep_at or stop:
+            run.checkpoints[step] = weights.of_row(row)
+        if stop:
+            stopping.append(row)
+    return stopping
+
+
+class _HostWeights:
+    """The stacked weights as they are now, copied to the host on first use: one
+    device-to-host copy for all the rows a step keeps, not one per tensor or row."""
+
+    def __init__(self, model: StackedModel):
+        self.model = model
+        self.views: dict[str, torch.Tensor] | None = None
+
+    def of_row(self, row: int) -> dict[str, torch.Tensor]:
+        if self.views is None:
+            self.views = self.model.views(self.model.flat.detach().to("cpu"))
+        return {k: v[row].clone() for k, v in self.views.items()}
 
 
 def _widest(model: nn.Module) -> int:
@@ -292,7 +292,7 @@ def _widest(model: nn.Module) -> int:
                + [m.embedding.weight.shape[1] * 2 for m in model.modules() if isinstance(m, PairEmbedding)], default=1)
 
 
-def _chunk_runs(model: nn.Module, runs: list[_Run], device: torch.device,
+def _chunk_runs(model: nn.Module, runs: list[CohortRun], device: torch.device,
                 chunk_elements: int | None = CPU_CHUNK_ELEMENTS) -> int | None:
     if device.type != "cpu" or chunk_elements is None:
         return None

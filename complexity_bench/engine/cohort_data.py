@@ -1,18 +1,34 @@
-"""The live runs' inputs, stacked: the full grid for evaluation, the padded train sets for
-full-batch steps, and per-run minibatch assembly (engine/cohort.py).
+"""The runs of a cohort (engine/cohort.py): each run's book-keeping (``CohortRun``) and the
+live runs' inputs, stacked (``StackedData``): the full grid for evaluation, the padded train
+sets for full-batch steps, and per-run minibatch assembly.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from complexity_bench.contracts.task import Task
+from complexity_bench.contracts.task import Recipe, Task, TaskData, Variant
 from complexity_bench.engine.cohort_model import CPU_CHUNK_ELEMENTS
+from complexity_bench.engine.training import MemorisationCheckpoint
 
-if TYPE_CHECKING:
-    from complexity_bench.engine.cohort import _Run
+
+@dataclass
+class CohortRun:
+    """Book-keeping of one run inside the cohort."""
+
+    variant: Variant
+    recipe: Recipe
+    data: TaskData
+    eval_at: set[int]
+    keep_at: set[int]
+    batches: Any  # iterator from training.minibatches
+    metrics: dict[str, list]
+    checkpoints: dict[int, dict[str, torch.Tensor]]
+    full_batch: bool
+    at_memorisation: MemorisationCheckpoint
 
 
 def _pad(rows: list[torch.Tensor], fill: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -30,7 +46,7 @@ class StackedData:
     """Inputs of the live runs, stacked: the full grid for evaluation, the
     padded train sets for full-batch steps, and per-run minibatch assembly."""
 
-    def __init__(self, task: Task, runs: list[_Run], device: torch.device, widest: int = 1):
+    def __init__(self, task: Task, runs: list[CohortRun], device: torch.device, widest: int = 1):
         self.device = device
         self.widest = widest
         xs = [r.data.x for r in runs]
@@ -76,7 +92,7 @@ class StackedData:
         w = valid.float() / valid.sum(1, keepdim=True).float()
         return self.x[self.arange, idx], self.y[self.arange, idx], w
 
-    def batch(self, runs: list[_Run]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def batch(self, runs: list[CohortRun]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Inputs, targets and per-sample loss weights (1/n_r, 0 on padding) of this step."""
         if self.all_full:
             return self._full

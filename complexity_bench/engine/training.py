@@ -49,9 +49,10 @@ class RunResult:
 
 
 def compute_events(task: Task, variant: Variant, metrics: dict[str, list]) -> Events:
-    """T_mem, T_gen and the budget of a run from its evaluations, at the task's threshold."""
+    """T_mem, T_gen, T_spike, T_collapse and the budget of a run from its evaluations, at the task's threshold."""
     m = metrics
-    return detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(variant.param_dict["steps"]))
+    return detect_events(m["step"], m["train_acc"], m["test_acc"], task.threshold, int(variant.param_dict["steps"]),
+                         train_loss=m["train_loss"])
 
 
 def batch_generator(seed: int) -> torch.Generator:

@@ -47,9 +47,9 @@ class VmapStackedModel(StackedModel):
     engine = "vmap-cohort"
     explicit_backward = False  # autograd through the vmapped forward
     # Chunks of runs on a CPU as the hand-written engine sizes them (CPU_CHUNK_ELEMENTS;
-    # one run per chunk for the transformer): with 8 transformer runs in one chunk,
-    # the ReLU and its backward took 6x longer per element than in the loop, and a
-    # step 1.15x longer per run than with one run per chunk (docs/performance.md).
+    # one run per chunk for the transformer): a chunk of many runs' activations leaves
+    # the caches, and its elementwise ops run slower per element than the loop's
+    # (measurements: docs/performance.md, "The generic (vmap) cohort engine").
 
     def _prepare(self, proto: nn.Module, device: torch.device) -> None:
         self.plan = []

@@ -18,15 +18,14 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 import torch
 
-from complexity_bench.contracts.measure import Measure, MeasureContext, compute_measure
+from complexity_bench.contracts.measure import COST_TIERS, Measure, MeasureContext, compute_measure
 from complexity_bench.contracts.task import Task, TaskData
 from complexity_bench.engine.training import METRIC_COLUMNS, RunResult
 
-# Wall-clock limit for one compute() call, by cost tier (seconds). Generous:
-# they catch hangs, not slowness; speed is the cost tier's and the bench's job.
-# SIGALRM enforces it inside Python code; complexity_bench/pipeline/isolation.py's watchdog
-# ends the evaluation process when a call is stuck where SIGALRM cannot reach.
-CALL_LIMIT_S = {"cheap": 60.0, "moderate": 300.0, "expensive": 900.0}
+# Wall-clock limit for one compute() call, by cost tier (seconds; contracts/measure.py's
+# COST_TIERS). SIGALRM enforces it inside Python code; complexity_bench/pipeline/isolation.py's
+# watchdog ends the evaluation process when a call is stuck where SIGALRM cannot reach.
+CALL_LIMIT_S = {tier: spec["call_limit_s"] for tier, spec in COST_TIERS.items()}
 
 # watch(measure name, step, limit in seconds) before each compute() call and
 # watch(None, step, 0.0) after it: how a supervising process knows which call is running.

@@ -10,15 +10,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from complexity_bench.errors import UserError
 from complexity_bench.pipeline.isolation import IsolatedEvaluator
 from complexity_bench.contracts.measure import get_measure
 from complexity_bench.pipeline.store import RunStore
-from complexity_bench.contracts.task import Task, Variant, get_task
-from complexity_bench.engine.training import RunResult, train_run
-
-
-ENGINES = ("auto", "loop", "cohort", "vmap")
+from complexity_bench.contracts.task import Variant, get_task
+from complexity_bench.engine.select import train_group
+from complexity_bench.engine.training import RunResult
 
 
 @dataclass(frozen=True)
@@ -27,7 +24,7 @@ class Job:
     variants: tuple[Variant, ...]
     measures: tuple[str, ...]
     store_root: str
-    engine: str = "auto"  # one of ENGINES
+    engine: str = "auto"  # a key of engine/select.py's ENGINES
     device: str = "cpu"  # where runs train and measures evaluate
 
 
@@ -39,29 +36,6 @@ class JobOutcome:
     steps_trained: int
     train_seconds: float  # the trained runs' own seconds (RunResult.seconds); loading and saving not counted
     measure_seconds: float
-
-
-def train_group(task: Task, variants: list[Variant], engine: str = "auto", device: str = "cpu") -> list[RunResult]:
-    """Train a group of runs of one task on ``device``.
-
-    ``auto``: the hand-written cohort engine when it can stack the models (cohort.py),
-    else the generic vmap engine when the model vmaps (vmap_cohort.py), else the
-    reference loop one run at a time. ``cohort`` insists on some cohort engine,
-    ``vmap`` on the generic one, ``loop`` on the loop. A single run trains with the loop.
-    """
-    if engine not in ENGINES:
-        raise UserError(f"unknown engine {engine!r}; choose {', '.join(ENGINES)}")
-    if engine != "loop" and len(variants) > 1:
-        from complexity_bench.engine.cohort import cohort_compatible, train_cohort
-        from complexity_bench.engine.vmap_cohort import train_vmap_cohort, vmap_compatible
-
-        if engine != "vmap" and cohort_compatible(task, variants):
-            return train_cohort(task, variants, device)
-        if vmap_compatible(task, variants):
-            return train_vmap_cohort(task, variants, device)
-        if engine in ("cohort", "vmap"):
-            raise UserError(f"task {task.name!r}: these runs cannot train as one cohort; use --engine loop or auto")
-    return [train_run(task, v, device) for v in variants]
 
 
 def run_job(job: Job) -> JobOutcome:

@@ -21,19 +21,19 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import torch
 
 from complexity_bench.errors import UserError
+from complexity_bench.pipeline.plan import Plan, RunConfig
 from complexity_bench.numerics import numerics_state
 from complexity_bench.pipeline.store import RunStore, atomic_write_files
 from complexity_bench.contracts.task import get_task
 from complexity_bench.engine.training import METRIC_COLUMNS
+from complexity_bench.scoring.config import DEFAULT_N_BOOT
 
-if TYPE_CHECKING:
-    from complexity_bench.pipeline.harness import Plan, RunConfig
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Frames:
     measures: pd.DataFrame
 
 
-def assemble(plan: "Plan", store: RunStore) -> Frames:
+def assemble(plan: Plan, store: RunStore) -> Frames:
     run_rows, trace_rows, curve_frames = [], [], []
     for task_name, variants in plan.variants.items():
         task = get_task(task_name)
@@ -57,7 +57,7 @@ def assemble(plan: "Plan", store: RunStore) -> Frames:
                 "run_id": v.run_id, "task": task_name, "task_version": v.task_version, "seed": v.seed,
                 **v.param_dict,
                 "t_mem": ev.t_mem, "t_gen": ev.t_gen, "censored": ev.censored, "delay": ev.delay,
-                "budget": ev.budget, "last_step": result.metrics["step"][-1], "threshold": task.threshold,
+                "t_spike": ev.t_spike, "t_collapse": ev.t_collapse, "budget": ev.budget, "last_step": result.metrics["step"][-1], "threshold": task.threshold,
                 "axes": "+".join(task.axes), "train_seconds": result.seconds, "engine": result.engine,
                 "device": result.device,
             })
@@ -73,7 +73,7 @@ def assemble(plan: "Plan", store: RunStore) -> Frames:
                     trace_rows.append({"run_id": v.run_id, "task": task_name, **r,
                                        **{c: float(at.at[r["step"], c]) for c in METRIC_COLUMNS}})
     runs = pd.DataFrame(run_rows)
-    for col in ("t_mem", "t_gen"):
+    for col in ("t_mem", "t_gen", "t_spike", "t_collapse"):
         runs[col] = runs[col].astype("float64")  # None -> NaN
     traces = pd.DataFrame(trace_rows, columns=["run_id", "task", "step", "measure", "value", "seconds", "error",
                                                *METRIC_COLUMNS])
@@ -139,7 +139,7 @@ def read_frames(out: Path) -> Frames:
     return Frames(*read_results(out))
 
 
-def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: bool = True,
+def score_and_write(out: Path, frames: Frames, bootstrap: int = DEFAULT_N_BOOT, figures: bool = True,
                     pending: dict[Path, bytes] | None = None) -> dict[str, Any]:
     """Score ``frames`` and write the figures, then the score tables: into ``pending`` when
     given (the caller writes them, all or nothing, with its other files), else now."""
@@ -160,7 +160,7 @@ def score_and_write(out: Path, frames: Frames, bootstrap: int = 1000, figures: b
             "protocol_version": PROTOCOL_VERSION}
 
 
-def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcomes: list, wall_seconds: float,
+def write_all(out: Path, frames: Frames, plan: Plan, cfg: RunConfig, outcomes: list, wall_seconds: float,
               code: dict[str, Any] | None = None) -> dict:
     """Write the tables, scores, figures and manifest; ``code`` is :func:`code_state` from the run's start."""
     pending = frame_files(out, frames)  # written with the scores and the manifest, all or nothing
@@ -198,7 +198,7 @@ def write_all(out: Path, frames: Frames, plan: "Plan", cfg: "RunConfig", outcome
     return manifest
 
 
-def rescore(out: Path, bootstrap: int = 1000, figures: bool = True) -> dict[str, Any]:
+def rescore(out: Path, bootstrap: int = DEFAULT_N_BOOT, figures: bool = True) -> dict[str, Any]:
     """The ``score`` command: re-score stored traces without training."""
     from complexity_bench.pipeline.results_files import read_manifest
 

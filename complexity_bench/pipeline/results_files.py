@@ -30,11 +30,17 @@ REQUIRED: dict[str, dict[str, str]] = {
     "curves.parquet": {"run_id": "text", "step": "step"},
 }
 OPTIONAL: dict[str, dict[str, str]] = {  # checked when present
-    "runs.csv": {"seed": "number", "delay": "number", "threshold": "number"},
+    "runs.csv": {"seed": "number", "delay": "number", "threshold": "number", "t_spike": "number",
+                 "t_collapse": "number"},
     "traces.parquet": {"task": "text", "seconds": "number", "train_loss": "number", "test_loss": "number",
                        "train_acc": "number", "test_acc": "number"},
     "curves.parquet": {"train_loss": "number", "test_loss": "number", "train_acc": "number", "test_acc": "number"},
     "measures.csv": {"causal": "flag", "baseline": "flag"},
+}
+# files `score` writes, checked the same way when read back (findings.py, claims.py)
+SCORED: dict[str, dict[str, str]] = {
+    "leaderboard.csv": {"measure": "text"},
+    "leaderboard_by_task.csv": {"measure": "text", "task": "text"},
 }
 TRUE = {"true", "1", "1.0"}
 FLAGS = TRUE | {"false", "0", "0.0"}
@@ -68,12 +74,13 @@ def _kind_problem(col: pd.Series, kind: str) -> str | None:
 
 def column_problem(name: str, df: pd.DataFrame) -> str | None:
     """What is wrong with the columns of results file ``name`` (the first problem), or None."""
-    missing = [c for c in REQUIRED[name] if c not in df.columns]
+    required = REQUIRED[name] if name in REQUIRED else SCORED[name]
+    missing = [c for c in required if c not in df.columns]
     if missing:
         return f"column {missing[0]!r} is missing"
     if df.columns.duplicated().any():
         return f"column {df.columns[df.columns.duplicated()][0]!r} appears twice"
-    for col, kind in {**REQUIRED[name], **OPTIONAL[name]}.items():
+    for col, kind in _kinds(name).items():
         if col in df.columns:
             problem = _kind_problem(df[col], kind)
             if problem:
@@ -81,12 +88,17 @@ def column_problem(name: str, df: pd.DataFrame) -> str | None:
     return None
 
 
+def _kinds(name: str) -> dict[str, str]:
+    """Every checked column of results file ``name`` and its kind."""
+    return {**REQUIRED.get(name, {}), **SCORED.get(name, {}), **OPTIONAL.get(name, {})}
+
+
 def typed(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with its checked columns converted to their kinds (numbers as numbers,
     flags as bools, text as str), so the scorer and the figures see one type per column
     whatever the file stored (a CSV edited by hand, a Parquet file of strings)."""
     df = df.copy()
-    for col, kind in {**REQUIRED[name], **OPTIONAL[name]}.items():
+    for col, kind in _kinds(name).items():
         if col not in df.columns:
             continue
         if kind == "text":

@@ -23,6 +23,7 @@ from complexity_bench.errors import UserError
 from complexity_bench.engine.training import METRIC_COLUMNS
 from complexity_bench.result_file.export import run_entries, suite_version, version_text
 from complexity_bench.result_file.validate import read_valid
+from complexity_bench.scoring.config import DEFAULT_N_BOOT
 
 EVENTS = ("t_mem", "t_gen", "censored", "budget")
 
@@ -122,7 +123,7 @@ def _prepare_out(out: Path, reference: Path) -> None:
         raise UserError(f"cannot create {out}: {exc.strerror}") from exc
 
 
-def merge_files(files: list[str | Path], reference: str | Path, out: str | Path, bootstrap: int = 1000,
+def merge_files(files: list[str | Path], reference: str | Path, out: str | Path, bootstrap: int = DEFAULT_N_BOOT,
                 figures: bool = True) -> dict[str, Any]:
     """Score the result ``files`` together with the ``reference`` folder into ``out``; returns its manifest.
 

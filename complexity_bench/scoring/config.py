@@ -17,6 +17,9 @@ import pandas as pd
 # measure tells within a configuration at a common step (beyond the recipe and the clock).
 PROTOCOL_VERSION = "3"
 
+# Bootstrap replicates unless a caller asks for another number (`run`/`score --bootstrap`).
+DEFAULT_N_BOOT = 1000
+
 # ScoreConfig.resample -> how the bootstrap draws a task's runs (bootstrap.py)
 RESAMPLING = {"crossed": "seeds crossed with configurations", "hierarchical": "configurations, then seeds",
               "clusters": "configurations, seeds whole", "runs": "runs"}
@@ -63,7 +66,7 @@ class ScoreConfig:
 
     horizon: float = 2.0
     false_alarm: float = 0.10
-    n_boot: int = 1000
+    n_boot: int = DEFAULT_N_BOOT
     seed: int = 0
     eps: float = 1e-12
     sign_tol: float = 0.05
@@ -90,10 +93,11 @@ class ScoreTables:
 
 
 # Score columns and whether larger is better (None: neither; a diagnostic), as each scorer declares them.
-from complexity_bench.scoring import conditional, early_warning, forecast, granulated, tracking  # noqa: E402
+from complexity_bench.scoring import (conditional, early_warning, forecast, granulated, instability,  # noqa: E402
+                                      tracking)
 
 HIGHER_IS_BETTER: dict[str, bool | None] = {**tracking.COLUMNS, **early_warning.COLUMNS, **forecast.COLUMNS,
-                                            **granulated.COLUMNS, **conditional.COLUMNS}
+                                            **granulated.COLUMNS, **conditional.COLUMNS, **instability.COLUMNS}
 SCORES: tuple[str, ...] = tuple(HIGHER_IS_BETTER)
 # The two prediction questions, asked within a configuration at a common step (docs/protocol.md,
 # "Version 3"): do the measure's values order which of two seeds of one recipe generalises first

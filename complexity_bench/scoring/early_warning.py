@@ -29,11 +29,15 @@ Larger p = "generalisation is near".
   threshold learnt elsewhere reaches it on this task.
 
 For the ``step`` baseline (value = step, direction -1) p(t) = t/T_mem - 1: the
-clock a measure must beat.
+clock a measure must beat. One run with T_mem = 100 (signed values s = -step):
 
-    >>> s_mem, s0, s_t = 10.0, 2.0, 6.0
-    >>> round((s_mem - s_t) / (abs(s_mem - s0) + 1e-12), 6)
-    0.5
+    >>> import numpy as np
+    >>> from complexity_bench.scoring.prepare import Series
+    >>> steps = np.array([0.0, 50.0, 100.0, 200.0])
+    >>> series = Series(run=np.zeros(4, dtype=int), step=steps, s=-steps, test_loss=steps, test_acc=steps,
+    ...                 s_mem=np.array([-100.0]), s_init=np.array([0.0]), n_rows=4, n_missing=0, n_unknown_runs=0)
+    >>> predictor(series, eps=1e-12).round(6).tolist()
+    [-1.0, -0.5, 0.0, 1.0]
 """
 
 from __future__ import annotations

@@ -67,6 +67,11 @@ class TaskRuns:
     init_step: np.ndarray | None = None
     mem_step: np.ndarray | None = None
     steps: list[np.ndarray] | None = None
+    # per run: the first instability event after T_gen, min(t_spike, t_collapse) (NaN: none), and the
+    # last evaluated step (the budget when runs.csv has no last_step); t_event is None when runs.csv
+    # has neither event column (docs/protocol.md, "Events")
+    t_event: np.ndarray | None = None
+    last_step: np.ndarray | None = None
 
     @property
     def config_id(self) -> np.ndarray:
@@ -114,8 +119,12 @@ class TaskRuns:
         seed = runs["seed"].astype(str).to_numpy() if "seed" in runs else ids.copy()
         wd = pd.to_numeric(runs["weight_decay"], errors="coerce").to_numpy(float) if "weight_decay" in runs \
             else np.full(len(runs), np.nan)
+        events = [pd.to_numeric(runs[c], errors="coerce").to_numpy(float) for c in ("t_spike", "t_collapse")
+                  if c in runs]
+        t_event = np.fmin.reduce(events) if events else None
+        last = pd.to_numeric(runs["last_step"], errors="coerce").to_numpy(float) if "last_step" in runs else budget
         return cls(task, ids, t_mem, t_gen, censored, budget, delay, axes, configs,
-                   {r: i for i, r in enumerate(ids)}, seed=seed, control=wd == 0)
+                   {r: i for i, r in enumerate(ids)}, seed=seed, control=wd == 0, t_event=t_event, last_step=last)
 
 
 @dataclass

@@ -40,6 +40,7 @@ from complexity_bench.scoring.conditional import score_conditional
 from complexity_bench.scoring.config import DERIVED, HEADLINE, RESAMPLING, SCORES, ScoreConfig, ScoreTables
 from complexity_bench.scoring.early_warning import score_early_warning
 from complexity_bench.scoring.forecast import score_forecast
+from complexity_bench.scoring.instability import score_instability
 from complexity_bench.scoring.leaderboard import build_leaderboard, headline_reps, rank_by_task, with_headline
 from complexity_bench.scoring.prepare import TaskRuns, extract_series, judgement_steps
 from complexity_bench.scoring.scorer_baselines import with_scorer_baselines
@@ -117,6 +118,7 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
                 res.update(score_early_warning(series, truns, W, cfg, alarms.for_runs(name, truns)))
                 res.update(score_forecast(series, truns, W, cfg))
                 res.update(score_conditional(series, truns, W, cfg))
+                res.update(score_instability(series, truns, W, cfg))
             row = {"measure": name, "task": task, **{c: info.get(c) for c in meta_cols}}
             row.update(causal=info["causal"], baseline=info["baseline"], **res.counts)
             row["bootstrap"] = scheme
@@ -160,7 +162,8 @@ def _by_task_columns(by_task: pd.DataFrame) -> pd.DataFrame:
 
 _COUNTS = ("n_runs", "n_ckpt", "n_missing", "n_runs_tracking", "n_ckpt_tracking", "n_runs_tracking_per_run",
            "n_runs_ew", "n_ckpt_ew", "n_runs_never", "n_runs_lead", "n_runs_forecast", "n_runs_censored",
-           "n_pairs_one_axis", "n_psi_groups", "n_sign_envs", "n_pairs_cf", "n_pairs_cw", "n_runs_ctl")
+           "n_pairs_one_axis", "n_psi_groups", "n_sign_envs", "n_pairs_cf", "n_pairs_cw", "n_runs_ctl",
+           "n_runs_in", "n_ckpt_in")
 
 
 def _order_columns(df: pd.DataFrame, meta_cols: list[str]) -> pd.DataFrame:

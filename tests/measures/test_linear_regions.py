@@ -176,10 +176,9 @@ def test_probe_segments_are_fixed_and_never_self_pairs():
     assert sorted(a0.squeeze().tolist()) == sorted(b0.squeeze().tolist()) == list(range(10))
 
 
-def test_plugin_matches_functional_core_and_passes_conformance():
-    from complexity_bench.testing import check_measure, toy_context
+def test_plugin_matches_functional_core():
+    from complexity_bench.testing import toy_context
 
-    assert check_measure("linear-regions").ok
     model, ctx = toy_context()
     out = LinearRegionsMeasure().compute(model, ctx)
     x = ctx.activations(model)[model.input_stage - 1]

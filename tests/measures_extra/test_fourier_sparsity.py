@@ -9,7 +9,6 @@ from torch import nn
 from complexity_bench.measures.fourier_sparsity import (
     effective_frequencies, embedding_table, fourier_power, gini, topk_share,
 )
-from complexity_bench.testing import check_measure
 
 
 def _wave(p, k, phase=0.0):
@@ -84,7 +83,3 @@ def test_gini_by_hand_and_degenerate_cases():
 def test_embedding_table_lookup():
     with pytest.raises(ValueError, match="embedding"):
         embedding_table(nn.Linear(2, 2))
-
-
-def test_conformance():
-    assert check_measure("fourier-sparsity").ok

@@ -6,7 +6,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from complexity_bench.measures.llc import default_n_beta, model_llc, sgld_llc
-from complexity_bench.testing import check_measure
 
 
 def _gen(seed=0):
@@ -56,7 +55,3 @@ def test_divergence_raises():
     with pytest.raises(ValueError, match="diverged"):
         sgld_llc(lambda p: 0.5 * (p["w"] ** 2).sum() * 1e6, {"w": torch.zeros(2)}, 1000.0, 1.0, 1.0,
                  num_chains=1, num_burnin=0, num_draws=200, generator=_gen(0))
-
-
-def test_conformance():
-    assert check_measure("llc").ok

@@ -11,7 +11,6 @@ from complexity_bench.measures.norm_family import (
     chain_layers, log_spectral_product, path_norm, spectral_dist_init, spectral_norm, weight_matrices,
 )
 from complexity_bench.contracts.models import PairEmbedding, StagedModel
-from complexity_bench.testing import check_measure
 
 
 def _enumerate_paths_mlp(layers):
@@ -117,8 +116,3 @@ def test_spectral_dist_init_rank_one_change():
 def test_unsupported_stage_raises():
     with pytest.raises(ValueError, match="unsupported stage"):
         chain_layers(nn.Sequential(nn.Linear(2, 2), nn.LayerNorm(2), nn.Linear(2, 1)))
-
-
-@pytest.mark.parametrize("name", ["spectral-product", "spectral-dist-init", "path-norm"])
-def test_conformance(name):
-    assert check_measure(name).ok

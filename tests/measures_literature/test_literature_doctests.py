@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["margin_family", "spectral_entropy", "sharpness", "htsr", "ntk", "jacobian_alignment", "local_complexity", "llc"]
+MODULES = ["golechha", "margin_family", "spectral_entropy", "sharpness", "htsr", "ntk", "jacobian_alignment", "local_complexity", "llc"]
 
 
 @pytest.mark.parametrize("module", MODULES)

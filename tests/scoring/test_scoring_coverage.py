@@ -4,10 +4,10 @@ A measure whose values are shuffled across all checkpoints of all runs of a task
 carries no information: its tracking rho is 0 in expectation, its AUROC and
 C-index 0.5. Over many such data sets the 95% intervals must contain those null
 values about 95% of the time. The design is the default suite's: 5 configurations
-x 3 seeds. On these 40 data sets (200 replicates) the old seeds-within-configuration
-scheme covered 85% / 88% / 98% (rho / AUROC / C-index; its tracking interval too
-narrow, as the audit of the committed results found) and fails this test; the
-hierarchical scheme covers 95% / 100% / 100% (conservative: docs/protocol.md).
+x 3 seeds. On these 40 data sets (200 replicates) resampling seeds within fixed
+configurations covers 85% / 88% / 98% (rho / AUROC / C-index; its tracking interval
+too narrow) and would fail this test; the hierarchical scheme covers 95% / 100% / 100%
+(conservative: docs/protocol.md).
 """
 
 import numpy as np

@@ -60,8 +60,8 @@ def test_sign_tolerance_drops_close_pairs():
 
 
 def test_constant_measure_is_undefined_and_no_axes_is_nan():
-    """A constant measure has no ordering to score: undefined, not chance (it used to
-    score psi 0 and a sign-error of 0.5, and rank on them)."""
+    """A constant measure has no ordering to score: undefined, not chance (not psi 0 and a
+    sign-error of 0.5, on which it would rank)."""
     runs = _runs()
     res = score_granulated(np.zeros(5), runs, np.ones(5, bool), np.ones((0, 5)), ScoreConfig(sign_tol=0.0))
     for c in ("fc_psi", "fc_sign_error_mean", "fc_sign_error_max"):

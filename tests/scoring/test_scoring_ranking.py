@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from complexity_bench.scoring import HIGHER_IS_BETTER, SCORES
-from complexity_bench.scoring import conditional, early_warning, forecast, granulated, tracking
+from complexity_bench.scoring import conditional, early_warning, forecast, granulated, instability, tracking
 from complexity_bench.scoring.config import ScoreConfig
 from complexity_bench.scoring.leaderboard import build_leaderboard, with_headline
 from complexity_bench.scoring.ranking import holm_beats, rank_with_ties
@@ -63,7 +63,7 @@ def test_leave_one_task_out_ranks():
 
 
 def test_every_score_column_is_declared_by_exactly_one_scorer():
-    modules = (tracking, early_warning, forecast, granulated, conditional)
+    modules = (tracking, early_warning, forecast, granulated, conditional, instability)
     declared = [c for m in modules for c in m.COLUMNS]
     assert len(declared) == len(set(declared))
     assert HIGHER_IS_BETTER == {c: v for m in modules for c, v in m.COLUMNS.items()}

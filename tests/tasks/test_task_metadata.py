@@ -45,7 +45,7 @@ def test_grids_resolve_and_smoke_is_small(task: Task):
             task.resolve(dict(v.params))
     smoke = task.variants("smoke")
     assert len(smoke) <= 2 and all(v.param_dict["steps"] <= 1_000 for v in smoke)
-    assert task.grid("full"), "the reference grid is never empty"
+    assert task.grid("full") or task.grid("operations") or task.grid("gpu"), "a task runs in some suite"
 
 
 def test_default_grid_sweeps_declared_axes(task: Task):
