@@ -30,7 +30,7 @@ def _child(task_name: str, runs: int, steps: int) -> None:
     from complexity_bench.contracts.task import TASKS, get_task
     from complexity_bench.engine import denormals
     from complexity_bench.numerics import mkl_cbwr
-    from complexity_bench.pipeline.jobs import train_group
+    from complexity_bench.engine.select import train_group
 
     torch.set_num_threads(1)
     denormals.set_flush(True)
