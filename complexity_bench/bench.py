@@ -44,6 +44,10 @@ Reported (JSON keys):
   ``after_steps`` steps without flushing) with denormals kept / flushed, and the share
   of denormal values in its weights and Adam state; ``denormal_kernel_slowdown``: the
   same ratio for an elementwise op on all-denormal inputs (the mechanism's size here).
+- ``mkl_cbwr`` / ``mkl_cbwr_slowdown``: training time with MKL's CPU-independent path
+  (``MKL_CBWR=COMPATIBLE``, what ``run`` sets: numerics.py) over the time with this
+  CPU's own MKL path, the same cohort in fresh processes side by side (bench_numerics.py);
+  the slowdown is sparse parity's, the task whose events moved between CPUs.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ from complexity_bench.contracts.task import Recipe, Task, Variant, get_task, TAS
 from complexity_bench.engine.allocator import keep_freed_memory
 from complexity_bench.engine.denormals import flushing_denormals
 from complexity_bench.engine.training import make_optimizer, minibatches, train_run
+from complexity_bench.bench_numerics import COST_TASKS, mkl_cbwr_cost
+from complexity_bench.numerics import cpu_model
 from complexity_bench.pipeline.executors import init_worker
 
 PAPER_TASK = "modadd-mlp"
@@ -77,16 +83,7 @@ FAMILY_TASKS = ("teacher-student", "sparse-parity", "digits-mlp", "modadd-mlp", 
 
 # --------------------------------------------------------------------------- set-up helpers
 def machine() -> dict[str, Any]:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.lower().startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu": model, "cores": os.cpu_count(), "torch": torch.__version__,
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "torch": torch.__version__,
             "python": platform.python_version(), "platform": platform.platform(),
             # other processes on the machine change every figure but the side-by-side ratios
             "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
@@ -395,9 +392,11 @@ def lmn_seconds(n: int = 961) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- driver
 QUICK = dict(steps=60, runs=4, cohort_sizes=[4], repeats=1, mm_seconds=0.3, jobs=2, runs_per_job=2, job_steps=60,
-             gf_steps=20, gf_runs=2, den_warm=100, den_steps=10, vmap_runs=2, vmap_steps=20)
+             gf_steps=20, gf_runs=2, den_warm=100, den_steps=10, vmap_runs=2, vmap_steps=20,
+             cbwr_tasks=COST_TASKS[:1], cbwr_runs=2, cbwr_steps=100)
 FULL = dict(steps=150, runs=8, cohort_sizes=[4, 8, 16], repeats=2, mm_seconds=2.0, jobs=4, runs_per_job=4,
-            job_steps=300, gf_steps=200, gf_runs=8, den_warm=4000, den_steps=100, vmap_runs=8, vmap_steps=100)
+            job_steps=300, gf_steps=200, gf_runs=8, den_warm=4000, den_steps=100, vmap_runs=8, vmap_steps=100,
+            cbwr_tasks=COST_TASKS, cbwr_runs=8, cbwr_steps=600)
 
 
 def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -428,6 +427,10 @@ def run_bench(quick: bool = False, progress: Callable[[str], None] | None = None
     say("LMN")
     res["lmn"] = lmn_seconds(961)
     res["lmn_seconds_n961"] = res["lmn"]["seconds"]
+    say("MKL's CPU-independent path vs this CPU's own")
+    res["mkl_cbwr"] = mkl_cbwr_cost(tuple(t for t in cfg["cbwr_tasks"] if t in TASKS.names()), cfg["cbwr_runs"],
+                                    cfg["cbwr_steps"], cfg["repeats"])
+    res["mkl_cbwr_slowdown"] = res["mkl_cbwr"][0]["slowdown"] if res["mkl_cbwr"] else None
     res["load_average_1min_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return res
 
@@ -545,7 +548,9 @@ def table(res: dict[str, Any]) -> str:
               f"denormal slowdown late in a run: {_fmt(res['denormal_slowdown'])}x"
               f" (synthetic all-denormal kernel: {_fmt(res.get('denormal_kernel_slowdown'))}x)",
               f"LMN N=961 (paper tail): {_fmt(res['lmn_seconds_n961'])} s"
-              + (f" ({res['lmn'].get('note')})" if res["lmn"].get("note") else "")]
+              + (f" ({res['lmn'].get('note')})" if res["lmn"].get("note") else ""),
+              "MKL_CBWR=COMPATIBLE (the same results on any x86-64 CPU) vs this CPU's own MKL path: "
+              + (", ".join(f"{r['task']} {_fmt(r['slowdown'])}x the time" for r in res.get("mkl_cbwr") or []) or "-")]
     for task, row in (res.get("measure_seconds") or {}).items():
         lines += ["", f"seconds per checkpoint, {task} ({row['parameters']} parameters, step {row['step']}):"]
         lines += [f"  {name:<28}{_fmt(s) if isinstance(s, float) else s}" for name, s in row["seconds"].items()]

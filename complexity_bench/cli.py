@@ -10,6 +10,11 @@ import sys
 from pathlib import Path
 
 from complexity_bench.errors import UserError
+from complexity_bench.numerics import pin_mkl
+from complexity_bench.pipeline.out_folder import DEFAULT_OUT
+
+# below this many replicates the 2.5% and 97.5% points of an interval are the extreme replicates
+FEW_REPLICATES = 40
 
 
 def _non_negative_int(text: str) -> int:
@@ -62,7 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--measures", default="all", help="'all' or comma-separated names (default: all)")
     r.add_argument("--tasks", default="all", help="'all' or comma-separated names (default: all)")
     r.add_argument("--suite", default="default", choices=SUITES, help="which runs of each task (default: %(default)s)")
-    r.add_argument("--out", default="results", type=Path, help="output folder (default: results/)")
+    r.add_argument("--out", default=DEFAULT_OUT, type=Path,
+                   help=f"output folder (default: {DEFAULT_OUT}/, untracked; the committed reference is results/)")
+    r.add_argument("--replace", action="store_true",
+                   help="let this run replace the results of another suite, task or measure selection in --out")
     r.add_argument("--workers", default=0, type=_non_negative_int, help="worker processes (default: 0 = one per core)")
     r.add_argument("--plugin", action="append", default=[], metavar="PATH", help="a .py file defining measures or tasks (repeatable)")
     r.add_argument("--executor", default="local", choices=EXECUTORS, help="where jobs run (default: %(default)s)")
@@ -122,12 +130,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = RunConfig(tasks=args.tasks, measures=args.measures, suite=args.suite, out=args.out,
                     workers=args.workers, plugins=tuple(args.plugin), executor=args.executor,
                     ray_address=args.ray_address, engine=args.engine, device=args.device, figures=not args.no_figures,
-                    progress=not args.no_progress, **_given(bootstrap=args.bootstrap))
+                    progress=not args.no_progress, replace=args.replace, **_given(bootstrap=args.bootstrap))
     manifest = run(cfg)
     print(f"{manifest['runs']} runs ({manifest['trained_this_invocation']} trained now), "
           f"{len(manifest['measures'])} measures, {manifest['wall_seconds_this_invocation']:.0f} s; "
           f"leaderboard: {args.out / 'leaderboard.csv'}")
+    _say_why_unranked(args.out)
+    _say_if_few_replicates(args.bootstrap)  # after success: an error stays the only line
     return 0
+
+
+def _say_why_unranked(out: Path) -> None:
+    from complexity_bench.pipeline.unranked import unranked_note
+
+    note = unranked_note(out / "leaderboard.csv")
+    if note:
+        print(_one_line(note), file=sys.stderr)
+
+
+def _say_if_few_replicates(n_boot: int | None) -> None:
+    """Intervals from a handful of replicates are the replicates' range, not a 95% interval."""
+    if n_boot is not None and 0 < n_boot < FEW_REPLICATES:
+        print(f"note: --bootstrap {n_boot}: with fewer than {FEW_REPLICATES} replicates an interval is the range of "
+              f"the replicates' own values, which need not contain the point estimate (computed once, from all the "
+              f"data); use 0 for no intervals or >= {FEW_REPLICATES}", file=sys.stderr)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -148,7 +174,10 @@ def cmd_score(args: argparse.Namespace) -> int:
         collect_run_folders(args.results_dir)  # a folder of Tracker.save runs becomes one results folder
         manifest = rescore(args.results_dir, figures=not args.no_figures, **_given(bootstrap=args.bootstrap))
         print(f"re-scored {args.results_dir}: {manifest['leaderboard_rows']} measures on the leaderboard")
-        return cmd_report(args)
+        code = cmd_report(args)
+    _say_why_unranked(args.results_dir)  # after the report: an error stays the only line
+    _say_if_few_replicates(args.bootstrap)
+    return code
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -213,6 +242,7 @@ COMMANDS = {"run": cmd_run, "list": cmd_list, "score": cmd_score, "report": cmd_
 
 
 def main(argv: list[str] | None = None) -> int:
+    pin_mkl()  # before any torch computation: MKL fixes its code path at its first call (numerics.py)
     try:
         args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)

@@ -274,6 +274,10 @@ def linear_mapping_number(
     return lmn_from_connectivity(linear_connectivity(f, x, n_interp, **kwargs))
 
 
+# stages that are affine maps of their (flattened) input: a sub-network made only of them has LMN 1
+AFFINE_STAGES = (nn.Linear, nn.Identity, nn.Flatten)
+
+
 def default_start(model: nn.Module, stop: int | None = None) -> int:
     """The paper's cut, ``model.hidden_stage``, unless ``stages[hidden_stage:stop]`` is affine.
 
@@ -283,7 +287,7 @@ def default_start(model: nn.Module, stop: int | None = None) -> int:
     """
     stages = list(model.stages)
     stop = len(stages) if stop is None else stop
-    if all(isinstance(m, (nn.Linear, nn.Identity)) for m in stages[model.hidden_stage:stop]):
+    if all(isinstance(m, AFFINE_STAGES) for m in stages[model.hidden_stage:stop]):
         return model.input_stage
     return model.hidden_stage
 
@@ -299,7 +303,9 @@ def model_lmn(
     """LMN of the sub-network ``model.stages[start:stop]`` of a StagedModel on the probe set.
 
     ``start`` defaults to :func:`default_start` (the paper's first hidden layer
-    after its activation), ``stop`` to the logits. The samples are the
+    after its activation), ``stop`` to the logits; when that default leaves only affine
+    stages (a cut right before one Linear, say), the value would be 1 at every step whatever
+    the weights, so it is refused (UserError) rather than scored. The samples are the
     probe set's representation entering stage ``start`` (``activations`` are
     the model's ``stage_outputs(probe_x)`` if already computed).
     """
@@ -307,6 +313,7 @@ def model_lmn(
     if stages is None:
         raise UserError("model_lmn needs a StagedModel (with .stages); call linear_mapping_number(f, x) otherwise")
     stop = len(stages) if stop is None else stop
+    chosen = start is None  # the measure's own cut: refused where it leaves only affine stages
     start = default_start(model, stop) if start is None else start
     if not (0 <= start < stop <= len(stages)):
         raise UserError(f"LMN stages must satisfy 0 <= start < stop <= {len(stages)}, got start={start}, stop={stop}")
@@ -317,6 +324,11 @@ def model_lmn(
             with torch.no_grad():
                 activations = model.stage_outputs(probe_x)
         x = activations[start - 1]
+    if chosen and all(isinstance(m, AFFINE_STAGES) for m in stages[start:stop]):
+        raise UserError(
+            f"lmn: the part of the model it measures ({', '.join(type(m).__name__ for m in stages[start:stop])}) "
+            "is affine, so its LMN is 1 at every step whatever the weights; cut before a nonlinearity "
+            "(Tracker: lmn_cut=(a, b) with an activation in b)")
     f = nn.Sequential(*stages[start:stop])
     return linear_mapping_number(f, x.detach().flatten(1), n_interp)
 

@@ -10,6 +10,9 @@ from complexity_bench.contracts.task import TASKS
 # torch threads spin-wait (measured 80x slower on a busy 2-core machine).
 torch.set_num_threads(1)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# MKL's CPU-independent path, as the command line and the workers set it (numerics.py), here
+# before any test computes: runs in this process then equal runs in worker processes
+os.environ.setdefault("MKL_CBWR", "COMPATIBLE")
 
 
 PLUGIN_SOURCE = (

@@ -14,7 +14,7 @@ import pytest
 from complexity_bench import bench
 
 KEYS = ("cohort_speedup", "cohort_speedup_paper_net", "worker_scaling", "training_gflops", "matmul_gflops",
-        "lmn_seconds_n961", "denormal_slowdown", "vmap_speedup")
+        "lmn_seconds_n961", "denormal_slowdown", "vmap_speedup", "mkl_cbwr_slowdown")
 
 def test_quick_bench_reports_every_figure(capsys):
     assert bench.main(["--quick", "--json"]) == 0
@@ -33,6 +33,10 @@ def test_quick_bench_reports_every_figure(capsys):
     for fam in res["families"] + [res["vmap"]]:
         if fam["speedup"] is not None:
             assert fam["speedup"] == pytest.approx(fam["loop_seconds"] / fam["cohort_seconds"])
+    # the MKL cost compares two code paths that really differ, as the ratio of its two times
+    for r in res["mkl_cbwr"]:
+        assert r["mkl_paths"]["compatible"] == "COMPATIBLE" and r["mkl_paths"]["cpu_own_path"] != "COMPATIBLE"
+        assert r["slowdown"] == pytest.approx(r["seconds_compatible"] / r["seconds_cpu_own_path"])
     assert res["cohort_speedup_task"] == min(
         (f for f in res["families"] if f["speedup"] is not None), key=lambda f: f["parameters"])["task"]
 

@@ -17,11 +17,14 @@ import torch
 from complexity_bench.engine import denormals
 from complexity_bench.engine.allocator import keep_freed_memory
 from complexity_bench.errors import UserError
+from complexity_bench.numerics import pin_mkl
 from complexity_bench.pipeline.progress import route_warnings
 
 
 def init_worker(plugin_paths: tuple[str, ...] = ()) -> None:
-    """Per-process setup: one thread, no denormals, freed memory kept, plugins registered."""
+    """Per-process setup: MKL's CPU-independent path, one thread, no denormals, freed memory
+    kept, plugins registered."""
+    pin_mkl()  # before the worker's first computation (a Ray worker does not inherit the driver's environment)
     torch.set_num_threads(1)
     denormals.set_flush(True)  # a worker process is ours: flush for good
     keep_freed_memory()  # per-step buffers stay in the heap (allocator.py says why)

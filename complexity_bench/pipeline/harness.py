@@ -11,7 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+from complexity_bench.numerics import reproducibility_note
 from complexity_bench.pipeline.executors import make_executor
+from complexity_bench.pipeline.out_folder import check_replacing
 from complexity_bench.pipeline.jobs import Job, JobOutcome
 from complexity_bench.pipeline.outputs import assemble, code_state, write_all
 from complexity_bench.pipeline.plan import Plan, RunConfig, make_plan
@@ -43,9 +45,13 @@ def run(cfg: RunConfig) -> dict:
     if plan.skipped:
         print(f"note: --measures all leaves out expensive measures in the {cfg.suite} suite "
               f"({', '.join(plan.skipped)}); name them or use --suite full", file=sys.stderr)
+    note = reproducibility_note()
+    if note:
+        print(note, file=sys.stderr)
     workers = cfg.resolved_workers()
     out = Path(cfg.out)
     with lock_output(out):
+        check_replacing(out, plan, cfg.suite, cfg.replace)
         store = RunStore(out / "store")
         jobs = make_jobs(plan, store.root, workers, cfg.engine, cfg.device)
         executor = make_executor(cfg.executor, workers, tuple(cfg.plugins), cfg.ray_address)

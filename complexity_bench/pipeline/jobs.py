@@ -34,7 +34,7 @@ class JobOutcome:
     runs: int
     trained: int
     steps_trained: int
-    train_seconds: float
+    train_seconds: float  # the trained runs' own seconds (RunResult.seconds); loading and saving not counted
     measure_seconds: float
 
 
@@ -43,19 +43,18 @@ def run_job(job: Job) -> JobOutcome:
     measures = [get_measure(n) for n in job.measures]
     store = RunStore(job.store_root)
 
-    start = time.perf_counter()
     loaded: dict[str, RunResult] = {}
     for v in job.variants:
         result = store.load_run(v, task)  # None when absent or corrupt: then it is retrained
         if result is not None:
             loaded[v.run_id] = result
     to_train = [v for v in job.variants if v.run_id not in loaded]
-    steps_trained = 0
+    steps_trained, train_seconds = 0, 0.0
     for result in train_group(task, to_train, job.engine, job.device) if to_train else []:
         store.save_run(result)
         loaded[result.variant.run_id] = result
         steps_trained += result.metrics["step"][-1]
-    train_seconds = time.perf_counter() - start
+        train_seconds += result.seconds  # as runs.csv counts it, so this invocation's share <= the total
 
     start = time.perf_counter()
     # a child process evaluates, so a measure that kills it costs only its own values (isolation.py)

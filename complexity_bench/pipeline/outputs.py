@@ -28,6 +28,7 @@ import torch
 
 from complexity_bench.errors import UserError
 from complexity_bench.pipeline.plan import Plan, RunConfig
+from complexity_bench.numerics import numerics_state
 from complexity_bench.pipeline.store import RunStore, atomic_write_files
 from complexity_bench.contracts.task import get_task
 from complexity_bench.engine.training import METRIC_COLUMNS
@@ -173,6 +174,7 @@ def write_all(out: Path, frames: Frames, plan: Plan, cfg: RunConfig, outcomes: l
         "torch_version": torch.__version__,
         "python_version": sys.version.split()[0],
         "platform": platform.platform(),
+        **numerics_state(),  # CPU, MKL code path, ATen instruction set: what float results depend on
         "suite": cfg.suite,
         "tasks": {t.name: t.version for t in plan.tasks if t.name in plan.variants},
         "seeds": sorted({v.seed for vs in plan.variants.values() for v in vs}),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from complexity_bench.pipeline.out_folder import DEFAULT_OUT
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure
 from complexity_bench.contracts.plugins import load_plugins
 from complexity_bench.contracts.task import SUITES, TASKS, Task, Variant
@@ -24,7 +25,7 @@ class RunConfig:
     tasks: str = "all"
     measures: str = "all"
     suite: str = "default"
-    out: Path = Path("results")
+    out: Path = DEFAULT_OUT  # untracked; the committed results/ only when named
     workers: int = 0  # 0: one per core
     plugins: tuple[str, ...] = ()
     executor: str = "local"
@@ -34,6 +35,7 @@ class RunConfig:
     figures: bool = True
     progress: bool = True
     bootstrap: int = DEFAULT_N_BOOT
+    replace: bool = False  # may replace a results folder of another suite / tasks / measures
 
     def resolved_workers(self) -> int:
         import os

@@ -40,7 +40,12 @@ def _board_note(board: pd.DataFrame) -> str:
     """How to read the rank column: the v2 rule when the file has its columns, else the file's own rule."""
     if "rank_lo" in board:
         rule = ("Rank: 1 + the number of measures better with ≥ 95% bootstrap probability, so statistically "
-                "tied measures share a rank (marked =); beneath it, the rank's 95% interval.")
+                "tied measures share a rank (marked =); beneath it, the rank's 95% interval: where the measure "
+                "places when every measure is ordered by its score in each bootstrap replicate. The rank counts "
+                "only wins that are 95% sure, so it can sit below that interval (several measures each probably, "
+                "none surely, better). Every point estimate comes from all the data and every interval from the "
+                "replicates: with few replicates (under 40) an interval is their range and need not contain "
+                "the point.")
     else:
         rule = "Rank: as in the CSV (this folder predates rank intervals); = marks a shared rank."
     return f"{BOARD_NOTE} {rule}"

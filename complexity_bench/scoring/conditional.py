@@ -20,7 +20,8 @@ control configurations are left out of both (they have their own column).
   over memorised control runs against grokking runs of the other configurations. Does
   the measure tell a run that will never generalise from one that will?
 
-Values closer than 1e-12 of their magnitude count as ties (the "no variance" rule).
+Values within numerical noise of each other count as ties (the "no variance" rule,
+``numerics.within_noise``: 1e-5 of their magnitude).
 Bootstrap: a pair weighs the product of its two runs' multiplicities.
 
     >>> import numpy as np
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from complexity_bench.scoring.bootstrap import Result
+from complexity_bench.numerics import within_noise
 from complexity_bench.scoring.prepare import Series, TaskRuns, no_variance
 from complexity_bench.scoring.stats import chunked, weighted_auroc, weighted_pair_mean
 
@@ -45,12 +47,9 @@ if TYPE_CHECKING:  # config collects this module's COLUMNS, so no runtime import
 # Score columns this module fills, and whether larger is better (scoring/config.py collects them).
 COLUMNS: dict[str, bool | None] = {"cw_auroc": True, "cf_cindex": True, "ctl_auroc": True}
 
-_TIE = 1e-12
-
-
 def pair_concordance(sooner: np.ndarray, later: np.ndarray) -> np.ndarray:
     """1 where the run that generalises sooner has the smaller s, 0 where larger, 1/2 for a tie."""
-    tie = np.abs(sooner - later) <= _TIE * (np.abs(sooner) + np.abs(later) + 1.0)
+    tie = within_noise(np.abs(sooner - later), np.maximum(np.abs(sooner), np.abs(later)))
     return np.where(tie, 0.5, (sooner < later).astype(float))
 
 

@@ -43,7 +43,7 @@ def _tau(res: Result, name: str, x: np.ndarray, D: np.ndarray, W: np.ndarray, cf
         res.nan((name,), f"fewer than {cfg.min_points} uncensored runs with a value at T_mem", B)
     elif no_variance(x):
         res.nan((name,), "constant measure at T_mem", B)
-    elif np.ptp(D) == 0:
+    elif no_variance(D):
         res.nan((name,), "all delays equal", B)
     else:
         with warnings.catch_warnings():

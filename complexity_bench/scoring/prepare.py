@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from complexity_bench import numerics
+
 
 def _round_key(v: object) -> object:
     # Grid values are usually exact, but a CSV round-trip can perturb the last bits.
@@ -216,9 +218,7 @@ def judgement_steps(runs: TaskRuns, traces: pd.DataFrame) -> tuple[np.ndarray, n
     return init_step, mem_step, all_steps
 
 
-def no_variance(*arrays: np.ndarray) -> bool:
-    """True when the values, taken together, are constant up to float rounding: a score
-    computed from them would only measure ties (docs/protocol.md, "Undefined scores")."""
-    v = np.concatenate([np.ravel(a) for a in arrays]) if arrays else np.zeros(0)
-    v = v[np.isfinite(v)]
-    return v.size == 0 or bool(np.ptp(v) <= 1e-12 * (np.abs(v).max() + 1.0))
+# True when the values, taken together, are constant up to numerical noise: a score computed
+# from them would only measure rounding (docs/protocol.md, "Undefined scores"). One tolerance
+# for every score and the Tracker's warning: complexity_bench/numerics.py.
+no_variance = numerics.no_variance

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-_TINY = 1e-12
+from complexity_bench.numerics import within_noise
 
 
 def chunked(fn: Callable[..., np.ndarray], W: np.ndarray, n_points: int, *args: np.ndarray,
@@ -69,6 +69,13 @@ def weighted_ranks(x: np.ndarray, W: np.ndarray) -> np.ndarray:
     return ranks
 
 
+def _flat(x: np.ndarray, v: np.ndarray, S: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Per row of W: is x's weighted spread (sum of squared deviations ``v``, total weight
+    ``S``) within numerical noise of its largest weighted magnitude?"""
+    scale = np.where(W > 0, np.abs(np.broadcast_to(x, W.shape)), 0.0).max(axis=1)
+    return within_noise(np.sqrt(np.maximum(v, 0.0) / S), scale)
+
+
 def weighted_pearson(x: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Pearson r of (x, y) with point weights; x and y are (n,) or (B, n).
 
@@ -84,10 +91,9 @@ def weighted_pearson(x: np.ndarray, y: np.ndarray, W: np.ndarray) -> np.ndarray:
         vx = (W * dx * dx).sum(axis=1)
         vy = (W * dy * dy).sum(axis=1)
         cov = (W * dx * dy).sum(axis=1)
-        # Relative tolerance: a constant column gives vx = 0 up to rounding.
-        sx = (W * (np.abs(x) + 1.0) ** 2).sum(axis=1)
-        sy = (W * (np.abs(y) + 1.0) ** 2).sum(axis=1)
-        bad = (vx <= _TINY * sx) | (vy <= _TINY * sy) | (S < 2)
+        # constant up to numerical noise: weighted standard deviation against the largest
+        # magnitude among the weighted points (numerics.within_noise)
+        bad = _flat(x, vx, S, W) | _flat(y, vy, S, W) | (S < 2)
         r = cov / np.sqrt(vx * vy)
     r = np.clip(r, -1.0, 1.0)
     r[bad] = np.nan

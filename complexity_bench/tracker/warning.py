@@ -30,10 +30,12 @@ import numpy as np
 import pandas as pd
 
 from complexity_bench.errors import UserError
+from complexity_bench.numerics import no_variance
 from complexity_bench.scoring.progress import relative_fall
 
 THRESHOLDS_FILE = "alarm_thresholds.json"
 POOLED = "pooled"
+NO_VARIANCE = "constant up to numerical noise: no progress to read"
 COLUMNS = ["measure", "t_mem", "step", "p", "p_max", "threshold", "alarm", "alarm_step", "reason"]
 SHOWN_DIGITS = 3  # significant digits of p, p_max and theta when the table is printed
 
@@ -137,7 +139,8 @@ def progress_table(traces: pd.DataFrame, directions: Mapping[str, int], t_mem: f
     parts = []
     for name, g in traces.groupby("measure", sort=True):
         steps, s = _signed_series(g, directions[name.split("/")[0]])
-        p = np.full(len(steps), np.nan) if t_mem is None or math.isnan(t_mem) else progress(steps, s, t_mem, eps)
+        known = t_mem is not None and not math.isnan(t_mem) and not no_variance(s)
+        p = progress(steps, s, t_mem, eps) if known else np.full(len(steps), np.nan)
         parts.append(pd.DataFrame({"measure": name, "step": steps, "p": p}))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["measure", "step", "p"])
 
@@ -158,6 +161,8 @@ def warning_table(traces: pd.DataFrame, directions: Mapping[str, int], t_mem: fl
                "reason": ""}
         if t_mem is None or math.isnan(t_mem):
             row["reason"] = "not memorised yet"
+        elif no_variance(s):  # p would be rounding noise over rounding noise
+            row["reason"] = NO_VARIANCE
         else:
             p = progress(steps, s, t_mem, eps)
             seen = np.isfinite(p)
