@@ -44,9 +44,10 @@ import torch
 from torch import nn
 
 from complexity_bench.contracts.measure import Measure, MeasureContext, MeasureInfo, register_measure
+from complexity_bench.measures.l2 import parameter_norm
 from complexity_bench.measures.norm_family import log_spectral_product, weight_matrices
 
-__all__ = ["MARGIN_LOSSES", "output_margins", "margin_percentile", "parameter_norm", "CircuitEfficiency",
+__all__ = ["MARGIN_LOSSES", "output_margins", "margin_percentile", "CircuitEfficiency",
            "OutputMargin", "SpectralMargin"]
 
 # loss kinds whose outputs carry a margin (see the module docstring)
@@ -73,11 +74,6 @@ def output_margins(outputs: torch.Tensor, targets: torch.Tensor, loss_kind: str)
 def margin_percentile(margins: torch.Tensor, q: float = PERCENTILE) -> float:
     """The ``q`` quantile of the margins (linear interpolation between order statistics)."""
     return float(torch.quantile(margins, q))
-
-
-def parameter_norm(model: nn.Module) -> float:
-    """‖θ‖_2 over every parameter, in float64."""
-    return math.sqrt(sum(float(p.detach().double().square().sum()) for p in model.parameters()))
 
 
 def _train_margins(model: nn.Module, ctx: MeasureContext) -> torch.Tensor:
