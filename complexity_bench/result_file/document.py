@@ -28,13 +28,18 @@ def canonical(doc: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
 
+def digest(doc: dict[str, Any]) -> str:
+    """The seal's value: sha256 of :func:`canonical`."""
+    return hashlib.sha256(canonical(doc)).hexdigest()
+
+
 def seal(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` with ``sha256`` set to the digest of its other fields.
 
     The seal catches a file edited after export (a value changed by hand, a run
     dropped); it is not a signature: whoever edits a file can re-seal it, which is
     why ``merge`` also checks runs, events and versions against the reference."""
-    return {**doc, "sha256": hashlib.sha256(canonical(doc)).hexdigest()}
+    return {**doc, "sha256": digest(doc)}
 
 
 def json_number(x: Any) -> float | None:

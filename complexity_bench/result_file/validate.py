@@ -9,12 +9,11 @@ tasks and task versions are the suite's, and the suite fingerprint matches the r
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 from complexity_bench.errors import UserError
-from complexity_bench.result_file.document import FORMAT, FORMAT_VERSION, canonical, read_document, schema
+from complexity_bench.result_file.document import FORMAT, FORMAT_VERSION, digest, read_document, schema
 from complexity_bench.result_file.export import suite_version
 
 MAX_PROBLEMS = 20  # a file broken everywhere is reported by its first problems, not thousands of lines
@@ -35,7 +34,7 @@ def schema_problems(doc: dict[str, Any]) -> list[str]:
 def consistency_problems(doc: dict[str, Any]) -> list[str]:
     """What is inconsistent inside a schema-valid document."""
     problems = []
-    if hashlib.sha256(canonical(doc)).hexdigest() != doc["sha256"]:
+    if digest(doc) != doc["sha256"]:
         problems.append("sha256: does not match the content: the file was changed after export (export it again)")
     runs = {r["run_id"]: r for r in doc["runs"]}
     if len(runs) < len(doc["runs"]):
