@@ -315,7 +315,12 @@ class LinearRegionsMeasure(Measure):
             raise UserError(f"{self.info.name} needs at least 2 probe points")
         net = model.tail(start) if hasattr(model, "tail") else model
         x0, x1 = probe_segments(x)
-        counts = self.counts(net, x0, x1)
+        if _is_piecewise_linear(net):
+            # both region measures count by the same exact walk of the same segments here
+            # (see ActivationPatternChangesMeasure): walked once per checkpoint, shared
+            counts = ctx.shared(("exact-region-counts", id(model), start), lambda: count_regions_batch(net, x0, x1))
+        else:
+            counts = self.counts(net, x0, x1)
         length = float((x1.double() - x0.double()).norm(dim=1).sum())
         if length == 0:
             raise ValueError("all probe segments have zero length (duplicate probe points): density undefined")

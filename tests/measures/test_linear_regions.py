@@ -215,3 +215,29 @@ def test_pattern_changes_equal_exact_regions_on_relu_nets():
     regions = MEASURES.get("linear-regions").compute(model, ctx.for_measure("linear-regions"))
     changes = MEASURES.get("activation-pattern-changes").compute(model, ctx.for_measure("activation-pattern-changes"))
     assert regions == changes
+
+
+def test_region_measures_walk_once_per_checkpoint(monkeypatch):
+    """On a ReLU net linear-regions and activation-pattern-changes count by the same
+    exact walk of the same segments: one checkpoint's context walks them once for both,
+    and both values are exactly those each measure computes on a context of its own."""
+    import complexity_bench.measures.linear_regions as regions_module
+    from complexity_bench.contracts.measure import MEASURES, compute_measure
+    from complexity_bench.testing import toy_context
+
+    names = ("activation-pattern-changes", "linear-regions")
+    alone = {}
+    for name in names:
+        model, ctx = toy_context()
+        alone[name] = compute_measure(MEASURES.get(name), model, ctx)
+    walks = []
+    walk = regions_module.count_regions_batch
+    monkeypatch.setattr(regions_module, "count_regions_batch", lambda *a, **k: walks.append(1) or walk(*a, **k))
+    model, ctx = toy_context()
+    together = {name: compute_measure(MEASURES.get(name), model, ctx) for name in names}
+    assert len(walks) == 1
+    assert together == alone
+    # another checkpoint (a fresh context) walks again
+    _, later = toy_context(trained_steps=31)
+    compute_measure(MEASURES.get("linear-regions"), model, later)
+    assert len(walks) == 2
