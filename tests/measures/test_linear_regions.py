@@ -241,3 +241,30 @@ def test_region_measures_walk_once_per_checkpoint(monkeypatch):
     _, later = toy_context(trained_steps=31)
     compute_measure(MEASURES.get("linear-regions"), model, later)
     assert len(walks) == 2
+
+
+@pytest.mark.parametrize("count", [count_regions_batch, count_sign_changes_batch])
+def test_layers_after_the_last_activation_are_not_computed(count):
+    """The affine layers after the last activation cannot change a count: neither count
+    multiplies by them (no product as wide as the 7-wide output), and the counts equal
+    those of the net without them."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Widths(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.seen = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func in (torch.ops.aten.addmm.default, torch.ops.aten.mm.default):
+                self.seen.add(out.shape[-1])
+            return out
+
+    net = relu_net([3, 5, 4, 7], seed=1)
+    torch.manual_seed(2)
+    x0, x1 = torch.randn(6, 3, dtype=torch.float64), torch.randn(6, 3, dtype=torch.float64)
+    with Widths() as mode:
+        counts = count(net, x0, x1)
+    assert 7 not in mode.seen
+    assert torch.equal(counts, count(net[:-1], x0, x1))
