@@ -202,6 +202,11 @@ class MeasureContext:
             self._cache[key] = make()
         return self._cache[key]
 
+    def private_copy(self) -> "MeasureContext":
+        """A copy holding the shared values computed so far, whose own computations are not
+        shared back: timing measures one by one (measure_costs.py), each pays its own work."""
+        return replace(self, _cache=dict(self._cache))
+
     def activations(self, model: nn.Module) -> list[torch.Tensor]:
         """Outputs of every stage of ``model`` on the probe set (no grad, cached)."""
 
