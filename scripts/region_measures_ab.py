@@ -3,8 +3,8 @@
     python scripts/region_measures_ab.py --before 6b7561e~1
     python scripts/region_measures_ab.py --before 6b7561e~1 --tasks modadd-relu digits-mlp --steps 500 --repeats 3
 
-At one checkpoint (the task's first full-suite variant after ``--steps`` steps of the
-plain loop), ``activation-pattern-changes`` and ``linear-regions`` (where it applies) are
+At one checkpoint (``measure_costs.trained_checkpoint``: the task's first full-suite
+variant after ``--steps`` steps of the plain loop), ``activation-pattern-changes`` and ``linear-regions`` (where it applies) are
 computed as the harness computes them at a checkpoint:
 
 - before: each measure on a context of its own, with the region-count functions of
@@ -35,10 +35,10 @@ pin_mkl()
 import torch  # noqa: E402
 
 import complexity_bench.measures.linear_regions as regions  # noqa: E402
-from complexity_bench.bench import machine, truncated  # noqa: E402
-from complexity_bench.contracts.measure import MEASURES, MeasureContext, compute_measure  # noqa: E402
+from complexity_bench.bench import machine  # noqa: E402
+from complexity_bench.contracts.measure import MEASURES, compute_measure  # noqa: E402
 from complexity_bench.contracts.task import get_task  # noqa: E402
-from complexity_bench.engine.training import train_run  # noqa: E402
+from complexity_bench.measure_costs import trained_checkpoint  # noqa: E402
 
 NAMES = ("activation-pattern-changes", "linear-regions")
 COUNTS = ("count_regions_batch", "count_sign_changes_batch")
@@ -58,15 +58,7 @@ def counts_at(revision: str) -> dict:
 
 def checkpoint(task_name: str, steps: int):
     task = get_task(task_name)
-    variant = task.variants("full")[0]
-    run = train_run(truncated(task, steps), variant)
-    params = variant.param_dict
-    model = task.make_model(params, variant.seed)
-    step = max(run.checkpoints)
-    model.load_state_dict(run.checkpoints[step])
-    model.eval()
-    ctx = MeasureContext.for_run(task, params, variant.seed, task.make_data(params, variant.seed), step,
-                                 run.checkpoints[0], {})
+    model, ctx = trained_checkpoint(task, steps, suite="full")
     ctx.activations(model)  # once per checkpoint in the harness, for every measure: not timed
     return task, model, ctx
 
