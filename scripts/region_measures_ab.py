@@ -1,7 +1,7 @@
 """Before/after of the two region measures at one checkpoint per task (docs/performance.md, "Measures").
 
-    python scripts/region_measures_ab.py --before 6b7561e~1
-    python scripts/region_measures_ab.py --before 6b7561e~1 --tasks modadd-relu digits-mlp --steps 500 --repeats 3
+    python scripts/region_measures_ab.py --before f57b6ff
+    python scripts/region_measures_ab.py --before f57b6ff --tasks modadd-relu digits-mlp --steps 500 --repeats 3
 
 At one checkpoint (``measure_costs.trained_checkpoint``: the task's first full-suite
 variant after ``--steps`` steps of the plain loop), ``activation-pattern-changes`` and ``linear-regions`` (where it applies) are
