@@ -139,7 +139,9 @@ class MeasureContext:
     Tensors are fixed per run (the probe set never changes across checkpoints
     of a run, and its size is fixed per task, since e.g. LMN grows with N).
     ``activations(model)`` returns every stage output of the model on the probe
-    set, computed once per checkpoint and shared by all measures.
+    set, computed once per checkpoint and shared by all measures; ``shared(key, make)``
+    does the same for any other value two measures compute alike (the exact region walk
+    of ``linear-regions`` and ``activation-pattern-changes``).
     """
 
     task: Any  # complexity_bench.contracts.task.Task (Any avoids an import cycle)
