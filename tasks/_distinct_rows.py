@@ -9,7 +9,9 @@ percent of a training step under MKL's compatible path (docs/performance.md, "Un
 MKL's compatible path", has the measurements).
 
 Bit-exactness rests on how MKL computes a product on its compatible path, measured on
-this project's machines (docs/performance.md): a row's result does not depend on the
+the project's Intel Xeon (docs/performance.md; the compatible path is meant to be one
+code path on every x86-64 CPU, and ``exact_here`` checks it where it runs): a row's
+result does not depend on the
 other rows, except that the last ``M mod 4`` rows of an M-row product take another
 kernel, and so does a whole product of fewer than 8 rows. So the distinct rows are
 projected as the body of a product of at least ``MIN_BODY`` rows (a multiple of 4, padded
