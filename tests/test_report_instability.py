@@ -72,12 +72,14 @@ def test_runs_list_their_spike_and_collapse(page):
 @pytest.mark.parametrize("kw, why", [
     (dict(stop_factor=1.5), "undefined: this suite stops each run early at 1.5 x T_gen"),
     (dict(events=False), "undefined: runs.csv has no t_spike / t_collapse columns"),
+    (dict(events=False, stop_factor=1.5), "were recorded); and this suite stops each run early at 1.5 x T_gen"),
     (dict(), "undefined on every row; <code>nan_reasons</code> says why for each (most often: only one label "
              "class (x))"),
 ])
 def test_every_value_undefined_says_why(tmp_path, kw, why):
     page = _with_instability(tmp_path, {m: (np.nan,) * 3 for m in IN_AUROC}, **kw)
     assert page.count(why) == 3  # the all-tasks card and each of the two tasks'
+    assert 'id="instab-' not in page  # no table of n/a cells
 
 
 def test_a_folder_scored_before_the_question_says_so(tmp_path):

@@ -41,15 +41,18 @@ def undefined_note(by_task: pd.DataFrame, runs: pd.DataFrame) -> str | None:
                 "re-score it with <code>python -m complexity_bench score DIR</code>.")
     if np.isfinite(_values(by_task)).any():
         return None
+    why = []
     if not {"t_spike", "t_collapse"} <= set(runs.columns):
-        return ("undefined: runs.csv has no t_spike / t_collapse columns (its runs were written before the "
-                "instability events were recorded).")
+        why.append("runs.csv has no t_spike / t_collapse columns (its runs were written before the instability "
+                   "events were recorded)")
     stop = pd.to_numeric(runs["stop_factor"], errors="coerce") if "stop_factor" in runs else pd.Series(dtype=float)
     if len(stop) and stop.notna().all():
         factors = " / ".join(f"{f:g}" for f in sorted(stop.unique()))
-        return (f"undefined: this suite stops each run early at {factors} x T_gen (runs.csv <code>stop_factor</code>), "
-                "so after T_gen there is no checkpoint with a known label unless an event came first; the question "
-                "needs runs that train past T_gen: the <code>long</code> suite (<code>run --suite long</code>).")
+        why.append(f"this suite stops each run early at {factors} x T_gen (runs.csv <code>stop_factor</code>), so "
+                   "after T_gen there is no checkpoint with a known label unless an event came first; the question "
+                   "needs runs that train past T_gen: the <code>long</code> suite (<code>run --suite long</code>)")
+    if why:
+        return "undefined: " + "; and ".join(why) + "."
     reasons = Counter(part.split(":", 1)[1].strip() for text in by_task.get("nan_reasons", pd.Series(dtype=str))
                       .fillna("").astype(str) for part in text.split("; ") if part.startswith("in_auroc:"))
     most = f" (most often: {escape(reasons.most_common(1)[0][0])})" if reasons else ""
@@ -96,8 +99,8 @@ def instability_table(by_task: pd.DataFrame, tasks: list[str], table_id: str) ->
 
 
 def instability_card_body(by_task: pd.DataFrame, runs: pd.DataFrame, tasks: list[str], table_id: str) -> tuple[str, str]:
-    """(body, note) of the card: the table, and the note with the undefined sentence when every value is."""
+    """(body, note) of the card: the table, or only the sentence saying why when every value is undefined."""
     why = undefined_note(by_task, runs)
-    table = instability_table(by_task, tasks, table_id)
+    table = "" if why else instability_table(by_task, tasks, table_id)  # a table of n/a only would add bulk
     body = (f'<p class="undefined">{why}</p>' if why else "") + (f'<div class="scroll">{table}</div>' if table else "")
     return body, NOTE
