@@ -9,6 +9,7 @@ is undefined the card says why in one sentence, from the folder's own files.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from html import escape
 
@@ -34,11 +35,12 @@ def _values(by_task: pd.DataFrame) -> np.ndarray:
         else np.zeros(0)
 
 
-def undefined_note(by_task: pd.DataFrame, runs: pd.DataFrame) -> str | None:
-    """Why every in_auroc of these rows is undefined (one sentence), or None when some value is defined."""
+def undefined_reason(by_task: pd.DataFrame, runs: pd.DataFrame) -> str | None:
+    """Why every in_auroc of these rows is undefined (one sentence, code in backticks as in Markdown), or None
+    when some value is defined. The report and the README block (instability_findings.py) both say it."""
     if "in_auroc" not in by_task:
         return ("undefined: this folder was scored before the instability question existed (no in_auroc column); "
-                "re-score it with <code>python -m complexity_bench score DIR</code>.")
+                "re-score it with `python -m complexity_bench score DIR`.")
     if np.isfinite(_values(by_task)).any():
         return None
     why = []
@@ -48,15 +50,20 @@ def undefined_note(by_task: pd.DataFrame, runs: pd.DataFrame) -> str | None:
     stop = pd.to_numeric(runs["stop_factor"], errors="coerce") if "stop_factor" in runs else pd.Series(dtype=float)
     if len(stop) and stop.notna().all():
         factors = " / ".join(f"{f:g}" for f in sorted(stop.unique()))
-        why.append(f"this suite stops each run early at {factors} x T_gen (runs.csv <code>stop_factor</code>), so "
+        why.append(f"this suite stops each run early at {factors} x T_gen (runs.csv `stop_factor`), so "
                    "after T_gen there is no checkpoint with a known label unless an event came first; the question "
-                   "needs runs that train past T_gen: the <code>long</code> suite (<code>run --suite long</code>)")
+                   "needs runs that train past T_gen: the `long` suite (`run --suite long`)")
     if why:
         return "undefined: " + "; and ".join(why) + "."
     reasons = Counter(part.split(":", 1)[1].strip() for text in by_task.get("nan_reasons", pd.Series(dtype=str))
                       .fillna("").astype(str) for part in text.split("; ") if part.startswith("in_auroc:"))
-    most = f" (most often: {escape(reasons.most_common(1)[0][0])})" if reasons else ""
-    return f"undefined on every row; <code>nan_reasons</code> says why for each{most}."
+    most = f" (most often: {reasons.most_common(1)[0][0]})" if reasons else ""
+    return f"undefined on every row; `nan_reasons` says why for each{most}."
+
+
+def _code_html(text: str) -> str:
+    """``text`` escaped, its `backtick` spans as <code>."""
+    return re.sub(r"`([^`]*)`", r"<code>\1</code>", escape(text))
 
 
 def _order(names: list[str]) -> list[str]:
@@ -100,7 +107,7 @@ def instability_table(by_task: pd.DataFrame, tasks: list[str], table_id: str) ->
 
 def instability_card_body(by_task: pd.DataFrame, runs: pd.DataFrame, tasks: list[str], table_id: str) -> tuple[str, str]:
     """(body, note) of the card: the table, or only the sentence saying why when every value is undefined."""
-    why = undefined_note(by_task, runs)
+    why = undefined_reason(by_task, runs)
     table = "" if why else instability_table(by_task, tasks, table_id)  # a table of n/a only would add bulk
-    body = (f'<p class="undefined">{why}</p>' if why else "") + (f'<div class="scroll">{table}</div>' if table else "")
+    body = (f'<p class="undefined">{_code_html(why)}</p>' if why else "") + (f'<div class="scroll">{table}</div>' if table else "")
     return body, NOTE
