@@ -66,7 +66,7 @@ def _code_html(text: str) -> str:
     return re.sub(r"`([^`]*)`", r"<code>\1</code>", escape(text))
 
 
-def _order(names: list[str]) -> list[str]:
+def baselines_first(names: list[str]) -> list[str]:
     """The baselines first (clock, then recipe), then the measures by name."""
     return [b for b in BASELINES if b in names] + sorted(n for n in set(names) if n not in BASELINES)
 
@@ -89,7 +89,7 @@ def instability_table(by_task: pd.DataFrame, tasks: list[str], table_id: str) ->
         head += [th("runs", title="generalised runs with a checkpoint after T_gen whose label is known (n_runs_in)"),
                  th("checkpoints", title="checkpoints scored (n_ckpt_in)")]
     rows = []
-    for name in _order(list(by_task["measure"].astype(str).unique())):
+    for name in baselines_first(list(by_task["measure"].astype(str).unique())):
         base = name in BASELINES
         tag = f'<span class="tag">{"clock" if name == "step" else "recipe"}</span>' if base else ""
         row = [f'<td class="text" data-sort="{escape(name)}"><code>{escape(name)}</code>{tag}</td>']
