@@ -108,3 +108,9 @@ def test_the_committed_docs_hold_the_markers():
     for doc in ("README.md", "docs/protocol.md"):
         text = (ROOT / doc).read_text()
         assert text.count(START) == 1 and text.count(END) == 1, doc
+
+
+def test_a_baseline_missing_from_the_folder_is_a_dash(tmp_path):
+    block = render(_folder(tmp_path, {k: v for k, v in IN.items() if k[0] != "step"}))
+    assert "| `a` | 4 | 3 | 2 | 1 | — | 0.50 [0.40, 0.60] | n/a | 2 of 2 | not tested |" in block
+    assert "(clock) |" not in block.split("| measure |")[1]
