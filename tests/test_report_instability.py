@@ -17,7 +17,7 @@ IN_AUROC = {"m-a": (0.61, 0.52, 0.70), "m-b": (np.nan, np.nan, np.nan), "m-c": (
             "recipe-oracle": (0.66, 0.58, 0.74)}
 
 
-def _with_instability(root, values=IN_AUROC, events=True, stop_factor=np.nan):
+def _with_instability(root, values=IN_AUROC, events=True, stop_factor=np.nan, only=None):
     write_results(root)
     by_task = pd.read_csv(root / "leaderboard_by_task.csv")
     extra = by_task[by_task["measure"] == "m-a"].copy()
@@ -26,13 +26,15 @@ def _with_instability(root, values=IN_AUROC, events=True, stop_factor=np.nan):
         by_task[col] = by_task["measure"].map(lambda m: values[m][k])
     by_task["n_runs_in"], by_task["n_ckpt_in"] = 3, 17
     by_task["nan_reasons"] = np.where(by_task["in_auroc"].isna(), "in_auroc: only one label class (x)", "")
+    if only:
+        by_task = by_task[by_task["task"] == only]
     by_task.to_csv(root / "leaderboard_by_task.csv", index=False)
     runs = pd.read_csv(root / "runs.csv")
     runs["stop_factor"] = stop_factor
     if events:
         runs["t_spike"] = [np.nan, 1800.0, np.nan, np.nan, 700.0]  # toy's second run and the long run spiked
         runs["t_collapse"] = [1500.0, np.nan, np.nan, np.nan, np.nan]
-    runs.to_csv(root / "runs.csv", index=False)
+    (runs[runs["task"] == only] if only else runs).to_csv(root / "runs.csv", index=False)
     assert main(["report", str(root)]) == 0
     return (root / "report.html").read_text()
 
@@ -53,6 +55,12 @@ def test_in_auroc_beside_the_clock_and_the_recipe_per_task(page):
     task_rows = Tables(page).tables["instab-t1"]  # tasks sorted: long = t0, toy = t1
     assert [c[0] for c in task_rows[0]] == ["stepclock", "0.71[0.60, 0.80]", "3", "17"]
     assert "undefined" not in page.split('id="instab-all"')[0].rsplit("<h2>", 1)[1]
+
+
+def test_one_task_folder_names_its_task_in_the_all_tasks_view(tmp_path):
+    page = _with_instability(tmp_path, only="toy")
+    table = page.split('id="instab-all"')[1].split("</table>")[0]
+    assert ">toy<" in table and ">runs<" not in table  # the task's column; counts only in the task's view
 
 
 def test_the_instability_table_has_no_rank(page):

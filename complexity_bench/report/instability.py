@@ -76,13 +76,13 @@ def _count(v) -> str:
     return "—" if pd.isna(x) else f"{int(x)}"
 
 
-def instability_table(by_task: pd.DataFrame, tasks: list[str], table_id: str) -> str:
-    """Rows: the baselines, then the measures; one in_auroc column per task. With one task, also the
-    runs and checkpoints it was scored on (n_runs_in, n_ckpt_in)."""
+def instability_table(by_task: pd.DataFrame, tasks: list[str], table_id: str, task_view: bool) -> str:
+    """Rows: the baselines, then the measures; one in_auroc column per task. A task's own view (one task)
+    also shows the runs and checkpoints it was scored on (n_runs_in, n_ckpt_in)."""
     if by_task.empty or not {"measure", "task", "in_auroc"} <= set(by_task.columns):
         return ""
     cells = {(str(r["measure"]), str(r["task"])): r for _, r in by_task.iterrows()}
-    one = len(tasks) == 1
+    one = task_view and len(tasks) == 1
     head = [th("measure", "text")] + [th(t if not one else IN_AUROC.label, title=IN_AUROC.help, first_desc=True,
                                         align="text") for t in tasks]
     if one:
@@ -105,9 +105,10 @@ def instability_table(by_task: pd.DataFrame, tasks: list[str], table_id: str) ->
             f'<tbody>{"".join(rows)}</tbody></table>')
 
 
-def instability_card_body(by_task: pd.DataFrame, runs: pd.DataFrame, tasks: list[str], table_id: str) -> tuple[str, str]:
+def instability_card_body(by_task: pd.DataFrame, runs: pd.DataFrame, tasks: list[str], table_id: str,
+                          task_view: bool) -> tuple[str, str]:
     """(body, note) of the card: the table, or only the sentence saying why when every value is undefined."""
     why = undefined_reason(by_task, runs)
-    table = "" if why else instability_table(by_task, tasks, table_id)  # a table of n/a only would add bulk
+    table = "" if why else instability_table(by_task, tasks, table_id, task_view)  # a table of n/a only would add bulk
     body = (f'<p class="undefined">{_code_html(why)}</p>' if why else "") + (f'<div class="scroll">{table}</div>' if table else "")
     return body, NOTE

@@ -107,7 +107,7 @@ def _task_view(res: Results, task: str, k: int, scripts: list[str]) -> str:
             parts.append(_card("Measure vs test loss", f'<div class="plot" id="plot-t{k}-scatter" data-kind="scatter" '
                                f'data-spec="spec-t{k}-scatter" data-select="sel-t{k}"></div>',
                                "Every checkpoint of every run; hover for run, step and value."))
-    body, note = instability_card_body(by_task, runs, [task], f"instab-t{k}")
+    body, note = instability_card_body(by_task, runs, [task], f"instab-t{k}", task_view=True)
     if body:
         parts.append(_card(f"{task}: after generalisation (the instability question)", body, note))
     pw = tables.pairwise_tables(res.pairwise, task, names, f"t{k}")
@@ -123,7 +123,7 @@ def _all_view(res: Results) -> str:
     parts.append(_card("Tasks", tables.task_summary_table(res.runs, res.tasks),
                        "Click a task (or use the switch above) for its runs, curves and scatter."))
     tasks = sorted(set(res.by_task["task"].astype(str))) if "task" in res.by_task else []
-    body, note = instability_card_body(res.by_task, res.runs, tasks, "instab-all")
+    body, note = instability_card_body(res.by_task, res.runs, tasks, "instab-all", task_view=False)
     if body:
         parts.append(_card("After generalisation: the instability question, per task", body, note))
     pw = tables.pairwise_tables(res.pairwise, "all", order, "all")
