@@ -47,8 +47,11 @@ def undefined_reason(by_task: pd.DataFrame, runs: pd.DataFrame) -> str | None:
     if not {"t_spike", "t_collapse"} <= set(runs.columns):
         why.append("runs.csv has no t_spike / t_collapse columns (its runs were written before the instability "
                    "events were recorded)")
+    never = "t_gen" in runs and len(runs) > 0 and bool(runs["t_gen"].isna().all())
+    if never:  # then the early stop is not what left it undefined
+        why.append("no run generalised, and both events are looked for after T_gen only")
     stop = pd.to_numeric(runs["stop_factor"], errors="coerce") if "stop_factor" in runs else pd.Series(dtype=float)
-    if len(stop) and stop.notna().all():
+    if len(stop) and stop.notna().all() and not never:
         factors = " / ".join(f"{f:g}" for f in sorted(stop.unique()))
         why.append(f"this suite stops each run early at {factors} x T_gen (runs.csv `stop_factor`), so "
                    "after T_gen there is no checkpoint with a known label unless an event came first; the question "
