@@ -15,7 +15,7 @@ them. An interval above the clock's point value would be a different, unpaired t
 so the block says "not tested" rather than applying one.
 
     python -m complexity_bench.instability_findings results/long            # print the block
-    python -m complexity_bench.instability_findings results/long --readme   # write it into README.md and docs/protocol.md
+    python -m complexity_bench.instability_findings results/long --readme   # into README.md and docs/protocol.md
 """
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ copies against results/long once that folder exists."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np

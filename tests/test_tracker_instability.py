@@ -141,6 +141,6 @@ def test_score_of_tracker_runs_carries_the_events_and_scores_in_auroc(tmp_path):
                 labels.append(False)
     assert 0 < sum(labels) < len(labels)
     row = pd.read_csv(tmp_path / "leaderboard_by_task.csv").set_index("measure").loc["l2"]
-    assert row["in_auroc"] == pytest.approx(roc_auc_score(labels, scores), rel=1e-5)  # runs.csv keeps 6 significant digits
+    assert row["in_auroc"] == pytest.approx(roc_auc_score(labels, scores), rel=1e-5)  # the CSV keeps 6 digits
     assert row["n_runs_in"] == len(EVENTS) and row["n_ckpt_in"] == len(labels)
     assert np.isfinite(row["in_auroc_lo"]) and np.isfinite(row["in_auroc_hi"])

@@ -113,5 +113,6 @@ def instability_card_body(by_task: pd.DataFrame, runs: pd.DataFrame, tasks: list
     """(body, note) of the card: the table, or only the sentence saying why when every value is undefined."""
     why = undefined_reason(by_task, runs)
     table = "" if why else instability_table(by_task, tasks, table_id, task_view)  # a table of n/a only would add bulk
-    body = (f'<p class="undefined">{_code_html(why)}</p>' if why else "") + (f'<div class="scroll">{table}</div>' if table else "")
+    body = f'<p class="undefined">{_code_html(why)}</p>' if why else ""
+    body += f'<div class="scroll">{table}</div>' if table else ""
     return body, NOTE

@@ -342,7 +342,8 @@ class Tracker:
         last = int(self._curve[-1]["step"]) if self._curve else 0
         run = {"run_id": self.run_id, "task": self.task.name, "task_version": "tracker", "seed": self.seed,
                **self.hparams, "t_mem": ev.t_mem, "t_gen": ev.t_gen, "censored": ev.censored, "delay": ev.delay,
-               "t_spike": ev.t_spike, "t_collapse": ev.t_collapse, "budget": last, "last_step": last, "threshold": self.task.threshold,
+               "t_spike": ev.t_spike, "t_collapse": ev.t_collapse, "budget": last, "last_step": last,
+               "threshold": self.task.threshold,
                "axes": "+".join(sorted(self.hparams)), "train_seconds": math.nan, "engine": "tracker"}
         runs = pd.DataFrame([run])
         for col in ("t_mem", "t_gen", "t_spike", "t_collapse"):
