@@ -94,3 +94,20 @@ def test_a_folder_scored_before_the_question_says_so(tmp_path):
     write_results(tmp_path)
     assert main(["report", str(tmp_path)]) == 0
     assert "scored before the instability question existed" in (tmp_path / "report.html").read_text()
+
+
+def test_spike_and_collapse_are_marked_on_the_test_accuracy_curve(tmp_path):
+    from complexity_bench.report.data import read_results, of_task
+    from complexity_bench.report.plots import curves_spec
+
+    _with_instability(tmp_path)
+    res = read_results(tmp_path)
+    spec = curves_spec(of_task(res.runs, "toy"), of_task(res.traces, "toy"), res.curves, ["m-a"])
+    marks = {t["name"]: t for t in spec["base"] if t["name"] in ("T_spike", "T_collapse")}
+    # toy's curves are evaluated every 10 steps with test accuracy 1 - exp(-step / 900) (test_report._series)
+    assert marks["T_spike"]["x"] == [1800] and marks["T_collapse"]["x"] == [1500]
+    assert marks["T_spike"]["y"][0] == pytest.approx(1 - np.exp(-2), abs=1e-4)
+    assert marks["T_collapse"]["y"][0] == pytest.approx(1 - np.exp(-1500 / 900), abs=1e-4)
+    no_events = curves_spec(of_task(res.runs, "toy").drop(columns=["t_spike", "t_collapse"]),
+                            of_task(res.traces, "toy"), res.curves, ["m-a"])
+    assert not {"T_spike", "T_collapse"} & {t["name"] for t in no_events["base"]}
