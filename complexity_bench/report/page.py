@@ -96,7 +96,7 @@ def _task_view(res: Results, task: str, k: int, scripts: list[str]) -> str:
                 f'data-select="sel-t{k}"></div>')
         parts.append(_card("Training curves and the measure beneath", body,
                            "Top: train (dotted) and test (solid) accuracy, one colour per configuration (seeds "
-                           "share it); ◇ T_mem, ● T_gen (× T_spike, ▽ T_collapse where runs.csv has them); "
+                           "share it); ◇ T_mem, ● T_gen (× T_spike, ▼ T_collapse where runs.csv has them); "
                            "dashed line: the accuracy threshold. Bottom: the "
                            "selected measure at each checkpoint. Click a legend entry to hide a configuration. "
                            f"Curves are thinned to at most {MAX_POINTS} points per run for "
