@@ -58,10 +58,15 @@ def undefined_reason(by_task: pd.DataFrame, runs: pd.DataFrame) -> str | None:
                    "needs runs that train past T_gen: the `long` suite (`run --suite long`)")
     if why:
         return "undefined: " + "; and ".join(why) + "."
+    reason = most_common_reason(by_task)
+    return f"undefined on every row; `nan_reasons` says why for each{f' (most often: {reason})' if reason else ''}."
+
+
+def most_common_reason(by_task: pd.DataFrame) -> str | None:
+    """The reason ``nan_reasons`` gives most often for an undefined in_auroc in these rows (None: none given)."""
     reasons = Counter(part.split(":", 1)[1].strip() for text in by_task.get("nan_reasons", pd.Series(dtype=str))
                       .fillna("").astype(str) for part in text.split("; ") if part.startswith("in_auroc:"))
-    most = f" (most often: {reasons.most_common(1)[0][0]})" if reasons else ""
-    return f"undefined on every row; `nan_reasons` says why for each{most}."
+    return reasons.most_common(1)[0][0] if reasons else None
 
 
 def _code_html(text: str) -> str:
