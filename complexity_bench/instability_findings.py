@@ -99,6 +99,10 @@ def render(results: Path, label: str | None = None) -> str:
         body.append(f"- `in_auroc` is {why}")
     else:
         body += [*measure_rows(by_task, tasks), ""]
+        if by_task["measure"].isin(BASELINES[1:]).any():
+            body.append("- The recipe baselines are constant within a run, so their fall since T_gen is 0 at every "
+                        "checkpoint: their `in_auroc` is 0.5 by construction (every checkpoint tied) or undefined "
+                        "(one recipe); the clock is the only baseline that can do better than chance.")
         for b in BASELINES:  # a baseline with nothing to compare with says why
             rows = by_task[by_task["measure"] == b]
             if len(rows) and not np.isfinite(pd.to_numeric(rows["in_auroc"], errors="coerce")).any():

@@ -55,6 +55,7 @@ def test_per_task_counts_and_the_baselines_beside_each_measure(tmp_path):
     assert "Measures that beat the clock: not tested" in block and "undefined" not in block
     assert "- `recipe-oracle` (recipe) has no `in_auroc` on any task (only one label class (x))." in lines
     assert "`recipe-wd` (recipe) has no" not in block  # defined on task a
+    assert "their `in_auroc` is 0.5 by construction" in block
 
 
 def test_every_value_undefined_says_why_and_drops_the_measure_table(tmp_path):
