@@ -52,7 +52,7 @@ def test_per_task_counts_and_the_baselines_beside_each_measure(tmp_path):
                      "| `recipe-oracle` (recipe) | n/a | n/a |",
                      "| `l2` | 0.65 | 0.55 [0.45, 0.66] |",  # no interval in the CSV: none shown
                      "| `lmn` | 0.81 [0.74, 0.88] | n/a |"]
-    assert "Measures that beat the clock: not tested" in block and "undefined" not in block
+    assert "Measures that beat the clock: not tested" in block and "`in_auroc` is undefined" not in block
     assert "- `recipe-oracle` (recipe) has no `in_auroc` on any task (only one label class (x))." in lines
     assert "`recipe-wd` (recipe) has no" not in block  # defined on task a
     assert "their `in_auroc` is 0.5 by construction" in block
