@@ -24,8 +24,8 @@ IN_AUROC = Score("in_auroc", "instability AUROC", "after T_gen, does the measure
                  "tell the checkpoints whose next loss spike or collapse comes within 2× the steps so far? "
                  "0.5 = chance; read it beside the clock (step) and the recipe baselines", 0, 1, 0.5)
 NOTE = ("Not ranked: a second question, read beside the clock (<code>step</code>) and the recipe baselines "
-        "(<code>recipe-*</code>) of the same task, whose rows come first. A measure is interesting only where it "
-        "does better than all of them. Events: T_spike (training loss above 10× its running minimum) and "
+        "(<code>recipe-*</code>) of the same task, whose rows come first; the recipe baselines are constant within "
+        "a run, so theirs is 0.5 or undefined by construction. Events: T_spike (training loss above 10× its running minimum) and "
         "T_collapse (test accuracy below the threshold for 3 evaluations), both after T_gen; "
         "docs/protocol.md, \"The instability question\".")
 
