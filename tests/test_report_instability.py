@@ -54,7 +54,7 @@ def test_in_auroc_beside_the_clock_and_the_recipe_per_task(page):
     assert by_name["m-b"] == ["n/a"] * 2 and by_name["oracle"] == ["0.55"] * 2  # no interval in the CSV: none shown
     task_rows = Tables(page).tables["instab-t1"]  # tasks sorted: long = t0, toy = t1
     assert [c[0] for c in task_rows[0]] == ["stepclock", "0.71[0.60, 0.80]", "3", "17"]
-    assert "undefined" not in page.split('id="instab-all"')[0].rsplit("<h2>", 1)[1]
+    assert 'class="undefined"' not in page.split('id="instab-all"')[0].rsplit("<h2>", 1)[1]
 
 
 def test_one_task_folder_names_its_task_in_the_all_tasks_view(tmp_path):
