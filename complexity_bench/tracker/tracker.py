@@ -294,10 +294,11 @@ class Tracker:
         return pd.DataFrame(self._curve, columns=["step", *METRIC_COLUMNS])
 
     def events(self) -> Events:
-        """T_mem / T_gen from the logged accuracies so far (sustained over ``consecutive`` logs), and after
-        T_gen T_spike (training loss above 10x its running minimum) and T_collapse (test accuracy below the
-        threshold for ``consecutive`` logs): the harness's own definitions (contracts/events.py). A log
-        without an accuracy or loss neither reaches nor breaks an event's streak condition (NaN)."""
+        """The events so far, by the harness's own functions (contracts/events.py): T_mem / T_gen from the
+        logged accuracies (sustained over ``consecutive`` logs); after T_gen, T_spike (training loss above
+        10x its running minimum) and T_collapse (test accuracy below the threshold for ``consecutive`` logs).
+        A log without an accuracy is neither at nor below the threshold (it ends a streak); a log without a
+        training loss never spikes."""
         c = self.curve
         steps = [int(s) for s in c["step"]]
         return detect_events(steps, c["train_acc"].to_numpy(float), c["test_acc"].to_numpy(float),
