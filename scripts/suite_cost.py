@@ -1,38 +1,108 @@
-"""Where a suite's time went: training vs measures, per task, from a results folder.
+"""A suite's cost: where a finished suite's time went, or a prediction before it runs.
 
     python scripts/suite_cost.py results/full
+    python scripts/suite_cost.py --measure full --out docs/measurements/suite_cost_inputs_xeon.json
+    python scripts/suite_cost.py --predict full --inputs docs/measurements/suite_cost_inputs_xeon.json \
+        [--measures all|default-tier|NAMES] [--workers 2] [--history results/full/runs.csv]
 
-Training seconds are ``runs.csv``'s ``train_seconds`` (worker wall time; a cohort's
-wall time is shared equally among its runs). Measure seconds are ``traces.parquet``'s
-``seconds``, counted once per (run, checkpoint, measure): sub-measures such as
-``lmn``'s share one computation and repeat its time. Both are worker time, so with
-W workers they sum to about W x the wall time spent in jobs. Prints Markdown.
+**Where the time went** (a results folder): training seconds are ``runs.csv``'s
+``train_seconds`` (worker wall time; a cohort's wall time is shared equally among its
+runs). Measure seconds are ``traces.parquet``'s ``seconds``, counted once per (run,
+checkpoint, measure): sub-measures such as ``lmn``'s share one computation and repeat its
+time. Both are worker time, so with W workers they sum to about W x the wall time spent
+in jobs. Prints Markdown.
+
+**--measure**: times the cost model's inputs on this machine (CPU time per training step
+of each task's cohort, CPU seconds per checkpoint of every measure;
+``complexity_bench/suite_cost_inputs.py``) and writes them, with the command and the CPU,
+to ``--out``. A few CPU-minutes for the full suite.
+
+**--predict**: the suite's predicted worker-seconds per task (training and measures) and
+its wall time on W workers, from those inputs and the expected steps per run
+(``complexity_bench/suite_prediction.py`` has the model and what it leaves out).
+``--measures``: as ``run``'s (``all``: what ``run --measures all`` includes in the suite),
+or ``default-tier`` (the cheap and moderate tiers).
 """
 
+import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
-import pandas as pd
 
-from complexity_bench.pipeline.outputs import measure_time_rows
+def where_the_time_went(results: Path) -> None:
+    import pandas as pd
 
-results = Path(sys.argv[1] if len(sys.argv) > 1 else "results/full")
-runs = pd.read_csv(results / "runs.csv")
-traces = pd.read_parquet(results / "traces.parquet", columns=["run_id", "task", "step", "measure", "seconds"])
-once = measure_time_rows(traces)
-manifest = json.loads((results / "manifest.json").read_text())
+    from complexity_bench.pipeline.outputs import measure_time_rows
 
-train = runs.groupby("task")["train_seconds"].sum()
-meas = once.groupby("task")["seconds"].sum()
-top = once.groupby(["task", "parent"])["seconds"].sum()
-print("| task | runs | training, worker-s | measures, worker-s | costliest measures (worker-s) |")
-print("|---|---|---|---|---|")
-for task in sorted(runs["task"].unique()):
-    t3 = top.loc[task].sort_values(ascending=False).head(3)
-    costly = ", ".join(f"`{m}` {s:,.0f}" for m, s in t3.items())
-    print(f"| `{task}` | {int((runs['task'] == task).sum())} | {train.get(task, 0):,.0f} | {meas.get(task, 0):,.0f} | {costly} |")
-print(f"| **all** | {len(runs)} | {train.sum():,.0f} | {meas.sum():,.0f} | |")
-print()
-print(f"Wall time of the invocation(s) recorded in manifest.json: {manifest.get('wall_seconds_this_invocation', float('nan')):,.0f} s "
-      f"(last invocation), workers {manifest.get('workers')}, device {manifest.get('device')}, commit {manifest.get('git_commit', '')[:10]}.")
+    runs = pd.read_csv(results / "runs.csv")
+    traces = pd.read_parquet(results / "traces.parquet", columns=["run_id", "task", "step", "measure", "seconds"])
+    once = measure_time_rows(traces)
+    manifest = json.loads((results / "manifest.json").read_text())
+
+    train = runs.groupby("task")["train_seconds"].sum()
+    meas = once.groupby("task")["seconds"].sum()
+    top = once.groupby(["task", "parent"])["seconds"].sum()
+    print("| task | runs | training, worker-s | measures, worker-s | costliest measures (worker-s) |")
+    print("|---|---|---|---|---|")
+    for task in sorted(runs["task"].unique()):
+        t3 = top.loc[task].sort_values(ascending=False).head(3)
+        costly = ", ".join(f"`{m}` {s:,.0f}" for m, s in t3.items())
+        print(f"| `{task}` | {int((runs['task'] == task).sum())} | {train.get(task, 0):,.0f} | {meas.get(task, 0):,.0f} | {costly} |")
+    print(f"| **all** | {len(runs)} | {train.sum():,.0f} | {meas.sum():,.0f} | |")
+    print()
+    print(f"Wall time of the invocation(s) recorded in manifest.json: {manifest.get('wall_seconds_this_invocation', float('nan')):,.0f} s "
+          f"(last invocation), workers {manifest.get('workers')}, device {manifest.get('device')}, commit {manifest.get('git_commit', '')[:10]}.")
+
+
+def measure(args: argparse.Namespace) -> None:
+    from complexity_bench.numerics import pin_mkl
+
+    pin_mkl()  # before torch computes: the path run's workers use (numerics.py)
+    from complexity_bench.suite_cost_inputs import measure_all
+
+    names = None if args.measures in (None, "all") else [n.strip() for n in args.measures.split(",") if n.strip()]
+    tasks = None if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
+    out = measure_all(args.measure, args.workers, tasks=tasks, measures=names,
+                      progress=lambda s: print(s, file=sys.stderr, flush=True))
+    out["command"] = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+def predict(args: argparse.Namespace) -> None:
+    from complexity_bench.suite_prediction import predict_suite, prediction_table
+
+    pred = predict_suite(args.predict, json.loads(args.inputs.read_text()), measures=args.measures,
+                         workers=args.workers, history=args.history)
+    print(prediction_table(pred))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("results", nargs="?", type=Path, default=Path("results/full"), help="a results folder")
+    ap.add_argument("--measure", metavar="SUITE", help="time the cost model's inputs for SUITE on this machine")
+    ap.add_argument("--predict", metavar="SUITE", help="predict SUITE's cost from --inputs")
+    ap.add_argument("--inputs", type=Path, help="the JSON --measure wrote")
+    ap.add_argument("--out", type=Path, help="where --measure writes its JSON")
+    ap.add_argument("--measures", default=None, help="all (default), default-tier, or comma-separated names")
+    ap.add_argument("--tasks", default=None, help="--measure: only these tasks (comma-separated)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--history", type=Path, default=Path("results/full/runs.csv"),
+                    help="runs.csv whose events give the expected steps per configuration")
+    args = ap.parse_args()
+    if args.measure:
+        if args.out is None:
+            ap.error("--measure needs --out")
+        measure(args)
+    elif args.predict:
+        if args.inputs is None:
+            ap.error("--predict needs --inputs")
+        predict(args)
+    else:
+        where_the_time_went(args.results)
+
+
+if __name__ == "__main__":
+    main()
