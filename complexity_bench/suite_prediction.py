@@ -199,9 +199,10 @@ class Prediction:
 
 
 def predict_jobs(jobs: Sequence[Any], tasks: Mapping[str, Task], measures: Sequence[str],
-                 inputs: Mapping[str, Any], history: Mapping[str, Mapping[str, Any]], workers: int
+                 inputs: Mapping[str, Any], history: Mapping[str, Mapping[str, Any]], trained: bool = False
                  ) -> tuple[dict[str, TaskPrediction], list[float]]:
-    """Per task and per job (``make_jobs``'s order) the predicted seconds (module docstring)."""
+    """Per task and per job (``make_jobs``'s order) the predicted seconds (module docstring);
+    ``trained``: the runs are in the run store already, so only the measures cost time."""
     out: dict[str, TaskPrediction] = {}
     job_seconds = []
     for job in jobs:
@@ -220,7 +221,7 @@ def predict_jobs(jobs: Sequence[Any], tasks: Mapping[str, Task], measures: Seque
             per_ckpt[m] = 0.0 if v is None else float(v)  # None: does not apply to the task
         expect = [expected_run(task, v, history) for v in job.variants]
         cost = linear_in_runs({int(k): float(s) for k, s in train_in["cpu_seconds_per_step"].items()})
-        train = cohort_seconds([e.steps for e in expect], cost)
+        train = 0.0 if trained else cohort_seconds([e.steps for e in expect], cost)
         tp = out.setdefault(job.task, TaskPrediction(engine=train_in["engine"]))
         tp.runs += len(expect)
         tp.train_seconds += train
@@ -258,8 +259,9 @@ def read_history(path: Path | None) -> dict[str, dict[str, Any]]:
 
 
 def predict_suite(suite: str, inputs: Mapping[str, Any], measures: str | None = None, workers: int = 2,
-                  history: Path | None = None, tasks: str = "all") -> Prediction:
-    """The prediction for ``run --suite SUITE --measures MEASURES --workers W`` (module docstring)."""
+                  history: Path | None = None, tasks: str = "all", trained: bool = False) -> Prediction:
+    """The prediction for ``run --suite SUITE --tasks TASKS --measures MEASURES --workers W``
+    (module docstring); ``trained``: its runs are stored already (a later ``--measures`` run)."""
     from complexity_bench.pipeline.harness import make_jobs
     from complexity_bench.pipeline.plan import RunConfig, make_plan
 
@@ -267,7 +269,7 @@ def predict_suite(suite: str, inputs: Mapping[str, Any], measures: str | None = 
     jobs = make_jobs(plan, Path("."), workers, "auto")
     names = [m.name for m in plan.measures]
     per_task, job_seconds = predict_jobs(jobs, {t.name: t for t in plan.tasks}, names, inputs,
-                                         read_history(history), workers)
+                                         read_history(history), trained)
     return Prediction(suite, workers, names, per_task, job_seconds, wall_seconds(job_seconds, workers),
                       str(inputs.get("machine", {}).get("cpu", "unknown CPU")))
 

@@ -3,7 +3,8 @@
     python scripts/suite_cost.py results/full
     python scripts/suite_cost.py --measure full --out docs/measurements/suite_cost_inputs_xeon.json
     python scripts/suite_cost.py --predict full --inputs docs/measurements/suite_cost_inputs_xeon.json \
-        [--measures all|default-tier|NAMES] [--workers 2] [--history results/full/runs.csv]
+        [--measures all|default-tier|NAMES] [--tasks NAMES] [--workers 2] [--trained] \
+        [--history results/full/runs.csv]
 
 **Where the time went** (a results folder): training seconds are ``runs.csv``'s
 ``train_seconds`` (worker wall time; a cohort's wall time is shared equally among its
@@ -75,7 +76,7 @@ def predict(args: argparse.Namespace) -> None:
     from complexity_bench.suite_prediction import predict_suite, prediction_table
 
     pred = predict_suite(args.predict, json.loads(args.inputs.read_text()), measures=args.measures,
-                         workers=args.workers, history=args.history)
+                         workers=args.workers, history=args.history, tasks=args.tasks or "all", trained=args.trained)
     print(prediction_table(pred))
 
 
@@ -87,7 +88,9 @@ def main() -> None:
     ap.add_argument("--inputs", type=Path, help="the JSON --measure wrote")
     ap.add_argument("--out", type=Path, help="where --measure writes its JSON")
     ap.add_argument("--measures", default=None, help="all (default), default-tier, or comma-separated names")
-    ap.add_argument("--tasks", default=None, help="--measure: only these tasks (comma-separated)")
+    ap.add_argument("--tasks", default=None, help="only these tasks (comma-separated)")
+    ap.add_argument("--trained", action="store_true",
+                    help="--predict: the runs are stored already (a later run adding measures): no training")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--history", type=Path, default=Path("results/full/runs.csv"),
                     help="runs.csv whose events give the expected steps per configuration")

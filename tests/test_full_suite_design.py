@@ -44,9 +44,15 @@ def test_full_suite_holds_exactly_the_designed_tasks_configurations_and_seeds():
     assert sum(got.values()) == 202  # docs/protocol.md: 9 x (2 x 8 + 5) + (8 + 5)
 
 
-def test_the_weight_decay_step_is_stronger_than_the_default_on_every_task():
-    for default, step in DESIGN.values():
-        assert step is None or step > default > 0
+def test_the_weight_decay_step_must_be_stronger_than_the_default():
+    import pytest
+
+    from complexity_bench.tasks._common import full_design
+
+    assert full_design(0.1, 0.3) == [{"weight_decay": 0.1}, {"weight_decay": 0.3}, {"weight_decay": 0.0}]
+    for default, step in ((0.3, 0.1), (0.2, 0.2), (0.0, 0.1)):
+        with pytest.raises(ValueError, match="stronger"):
+            full_design(default, step)
 
 
 def test_full_suite_keeps_one_budget_and_stop_rule_per_task():

@@ -97,7 +97,7 @@ def test_predict_jobs_adds_training_and_measures_as_by_hand():
     inputs = {"training": {"tiny": {"engine": "cohort", "cpu_seconds_per_step": {"1": 0.002, "2": 0.003}}},
               "measures": {"tiny": {"cpu_seconds": {"l2": 0.01, "linear-regions": None}}}}
     jobs = [Job("tiny", (a, c), (), "."), Job("tiny", (b,), (), ".")]
-    per_task, job_s = predict_jobs(jobs, {"tiny": task}, ["l2", "linear-regions"], inputs, history, 2)
+    per_task, job_s = predict_jobs(jobs, {"tiny": task}, ["l2", "linear-regions"], inputs, history)
     # a and b share a configuration: each is expected at its stored seeds' mean, (1,500 + 10,000) / 2 = 5,750
     # steps and (4 + 12) / 2 = 8 checkpoints; c has no stored run: the budget, 11 scheduled checkpoints + T_mem.
     # job 1: a and c together for 5,750 steps, then c alone for 4,250; (8 + 12) checkpoints x 0.01 s of l2
@@ -108,6 +108,9 @@ def test_predict_jobs_adds_training_and_measures_as_by_hand():
     assert t.train_seconds == pytest.approx(25.75 + 11.5)
     assert t.measure_seconds == pytest.approx({"l2": 0.28, "linear-regions": 0.0})
     assert wall_seconds(job_s, 2) == pytest.approx(25.95) and wall_seconds(job_s, 1) == pytest.approx(37.53)
+    # the runs already stored: only their measures
+    _, measures_only = predict_jobs(jobs, {"tiny": task}, ["l2"], inputs, history, trained=True)
+    assert measures_only == pytest.approx([20 * 0.01, 8 * 0.01])
 
 
 def test_predict_jobs_refuses_inputs_without_the_task_or_measure_or_with_an_error():
@@ -116,11 +119,11 @@ def test_predict_jobs_refuses_inputs_without_the_task_or_measure_or_with_an_erro
     base = {"training": {"tiny": {"engine": "loop", "cpu_seconds_per_step": {"1": 0.002}}},
             "measures": {"tiny": {"cpu_seconds": {"l2": "RuntimeError: boom"}}}}
     with pytest.raises(UserError, match="raised"):
-        predict_jobs(jobs, {"tiny": task}, ["l2"], base, {}, 1)
+        predict_jobs(jobs, {"tiny": task}, ["l2"], base, {})
     with pytest.raises(UserError, match="no measured seconds"):
-        predict_jobs(jobs, {"tiny": task}, ["lmn"], base, {}, 1)
+        predict_jobs(jobs, {"tiny": task}, ["lmn"], base, {})
     with pytest.raises(UserError, match="no measured costs"):
-        predict_jobs(jobs, {"tiny": task}, ["l2"], {"training": {}, "measures": {}}, {}, 1)
+        predict_jobs(jobs, {"tiny": task}, ["l2"], {"training": {}, "measures": {}}, {})
 
 
 def test_stop_and_checkpoint_rules_reproduce_every_stored_full_suite_run():
