@@ -13,18 +13,22 @@ the load, and the prediction assumes each worker has a core to itself.
   that job's first k runs for k = 1 and k = the job's size, on the task with a short
   budget and its full-budget schedule's *average* evaluation and checkpoint spacing E
   (``bench.truncated``: the same mix of steps and evaluations as a real run). Seconds per
-  lock-step step of k runs = (CPU of 2E steps - CPU of E steps) / E: one evaluation per E
-  steps, and building the cohort is not counted as steps.
+  lock-step step of k runs = (CPU of 2mE steps - CPU of mE steps) / mE: one evaluation
+  per E steps, building the cohort not counted as steps, and m >= 1 so that mE steps take
+  at least a second.
 - **Measures**: per task and measure, CPU seconds of one ``compute_measure`` call on a
   checkpoint of the task's first suite variant after ``train_steps`` steps
   (``measure_costs.trained_checkpoint``); the least of up to 3 calls after the first when
   the first took under ``ONE_CALL_S`` (the first pays one-off set-up), else the first
   call alone (an expensive measure's set-up is small beside its work). ``None`` for a
-  measure that does not apply to the task; an error string when it raised.
+  measure that does not apply to the task. A measure that raises is timed to the raise
+  (a suite run spends that time too, then records the failure) and named in ``raised``
+  with its error.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Any, Callable, Iterable
@@ -58,17 +62,21 @@ def eval_spacing(task: Task) -> int:
     return max(1, round(full / max(len(task.eval_steps(full)) - 1, 1)))
 
 
-def step_seconds(task: Task, variants: list[Variant], train: Callable) -> dict[str, Any]:
+def step_seconds(task: Task, variants: list[Variant], train: Callable, least_s: float = 1.0) -> dict[str, Any]:
     """CPU seconds per lock-step step of ``variants`` trained by ``train`` (module docstring):
-    the difference between 2E and E steps, E the average evaluation spacing, so the
+    the difference between 2mE and mE steps, E the average evaluation spacing, so the
     difference holds exactly one evaluation per E steps, as a real run does on average, and
-    no set-up."""
+    no set-up; m >= 1 makes the mE steps take at least ``least_s`` (a short difference of
+    two timings is mostly their noise)."""
     from complexity_bench.bench import truncated
 
     spacing = eval_spacing(task)
     once = _cpu_of(train, truncated(task, spacing), variants)
-    twice = _cpu_of(train, truncated(task, 2 * spacing), variants)
-    return {"steps_timed": spacing, "cpu_seconds_per_step": max(twice - once, 0.0) / spacing}
+    m = max(1, math.ceil(least_s / max(once, 1e-3)))
+    if m > 1:
+        once = _cpu_of(train, truncated(task, m * spacing), variants)
+    twice = _cpu_of(train, truncated(task, 2 * m * spacing), variants)
+    return {"steps_timed": m * spacing, "cpu_seconds_per_step": max(twice - once, 0.0) / (m * spacing)}
 
 
 def training_inputs(task: Task, suite: str, workers: int) -> dict[str, Any]:
@@ -86,31 +94,33 @@ def training_inputs(task: Task, suite: str, workers: int) -> dict[str, Any]:
 
 
 def measure_inputs(task: Task, suite: str, names: Iterable[str], train_steps: int) -> dict[str, Any]:
-    """{"checkpoint_step", "cpu_seconds": {measure: s | None | error}} (module docstring)."""
+    """{"checkpoint_step", "cpu_seconds": {measure: s | None}, "raised": {measure: error}} (module docstring)."""
     from complexity_bench.measure_costs import trained_checkpoint
 
     model, ctx = trained_checkpoint(task, train_steps, suite)
     out: dict[str, Any] = {}
+    raised: dict[str, str] = {}
     for name in names:
         m = MEASURES.get(name)
         if not m.applicable(ctx.task, model):
             out[name] = None
             continue
+        start = time.process_time()
         try:
-            start = time.process_time()
             compute_measure(m, model, ctx)
-            first = time.process_time() - start
-            best = first
-            if first < ONE_CALL_S:
-                best = float("inf")
-                for _ in range(3):
-                    start = time.process_time()
-                    compute_measure(m, model, ctx)
-                    best = min(best, time.process_time() - start)
-            out[name] = best
-        except Exception as exc:  # noqa: BLE001 - recorded, as the harness records a failing measure
-            out[name] = f"{type(exc).__name__}: {exc}"
-    return {"checkpoint_step": ctx.step, "cpu_seconds": out}
+        except Exception as exc:  # noqa: BLE001 - the harness records it and moves on: its time is spent all the same
+            out[name] = time.process_time() - start
+            raised[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        first = best = time.process_time() - start
+        if first < ONE_CALL_S:
+            best = float("inf")
+            for _ in range(3):
+                start = time.process_time()
+                compute_measure(m, model, ctx)
+                best = min(best, time.process_time() - start)
+        out[name] = best
+    return {"checkpoint_step": ctx.step, "cpu_seconds": out, "raised": raised}
 
 
 def measure_all(suite: str, workers: int, tasks: Iterable[str] | None = None, measures: Iterable[str] | None = None,
@@ -134,8 +144,9 @@ def measure_all(suite: str, workers: int, tasks: Iterable[str] | None = None, me
             continue
         say(f"training cost: {task.name}")
         out["training"][task.name] = training_inputs(task, suite, workers)
-        say(f"measure cost: {task.name}")
-        out["measures"][task.name] = measure_inputs(task, suite, names, train_steps)
+        if names:
+            say(f"measure cost: {task.name}")
+            out["measures"][task.name] = measure_inputs(task, suite, names, train_steps)
     out["cpu_seconds_of_this_measurement"] = time.process_time() - cpu0
     out["load_average_1min_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return out

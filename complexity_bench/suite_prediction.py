@@ -177,6 +177,7 @@ class TaskPrediction:
     checkpoints: float = 0.0  # summed over runs
     runs_at_budget_by_assumption: int = 0  # runs of configurations with no stored run
     engine: str = ""
+    raised: list[str] = field(default_factory=list)  # measures that raised when timed (timed to the raise)
 
     @property
     def measures_total(self) -> float:
@@ -216,13 +217,12 @@ def predict_jobs(jobs: Sequence[Any], tasks: Mapping[str, Task], measures: Seque
             if m not in meas_in["cpu_seconds"]:
                 raise UserError(f"the inputs have no measured seconds of {m!r} on {job.task!r}; re-run --measure")
             v = meas_in["cpu_seconds"][m]
-            if isinstance(v, str):
-                raise UserError(f"{m!r} raised on {job.task!r} when it was timed ({v}); fix it or leave it out")
             per_ckpt[m] = 0.0 if v is None else float(v)  # None: does not apply to the task
         expect = [expected_run(task, v, history) for v in job.variants]
         cost = linear_in_runs({int(k): float(s) for k, s in train_in["cpu_seconds_per_step"].items()})
         train = 0.0 if trained else cohort_seconds([e.steps for e in expect], cost)
         tp = out.setdefault(job.task, TaskPrediction(engine=train_in["engine"]))
+        tp.raised = sorted(set(meas_in.get("raised", {})) & set(measures))
         tp.runs += len(expect)
         tp.train_seconds += train
         tp.expected_steps += sum(e.steps for e in expect)
@@ -275,8 +275,13 @@ def predict_suite(suite: str, inputs: Mapping[str, Any], measures: str | None = 
 
 
 def _hms(seconds: float) -> str:
-    h, rem = divmod(int(round(seconds)), 3600)
-    return f"{h} h {rem // 60:02d} min"
+    """Hours and minutes, to the nearest minute.
+
+    >>> _hms(15_099), _hms(89.6 * 60)
+    ('4 h 12 min', '1 h 30 min')
+    """
+    h, m = divmod(int(round(seconds / 60)), 60)
+    return f"{h} h {m:02d} min"
 
 
 def prediction_table(pred: Prediction, top: int = 3) -> str:
@@ -296,7 +301,10 @@ def prediction_table(pred: Prediction, top: int = 3) -> str:
     lines.append(f"| **all** | {sum(t.runs for t in pred.tasks.values())} | | "
                  f"{sum(t.expected_steps for t in pred.tasks.values()):,.0f} | "
                  f"{sum(t.checkpoints for t in pred.tasks.values()):,.0f} | {train:,.0f} | {meas:,.0f} | |")
+    raised = [f"`{m}` on `{name}`" for name in sorted(pred.tasks) for m in pred.tasks[name].raised]
     lines.append("")
+    if raised:
+        lines.append("Raised when timed (counted up to the raise, as a run spends it): " + ", ".join(raised) + ".")
     lines.append(f"Suite `{pred.suite}`, {len(pred.measures)} measures, {len(pred.job_seconds)} jobs: "
                  f"{pred.worker_seconds:,.0f} worker-s; predicted wall time on {pred.workers} workers "
                  f"{pred.wall:,.0f} s ({_hms(pred.wall)}), from CPU times measured on {pred.inputs_cpu}.")

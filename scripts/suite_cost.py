@@ -16,7 +16,10 @@ in jobs. Prints Markdown.
 **--measure**: times the cost model's inputs on this machine (CPU time per training step
 of each task's cohort, CPU seconds per checkpoint of every measure;
 ``complexity_bench/suite_cost_inputs.py``) and writes them, with the command and the CPU,
-to ``--out``. A few CPU-minutes for the full suite.
+to ``--out``; with ``--update`` it merges into that file: re-timed measures replace
+theirs, and a re-timed task's training takes the median time per cohort size of all its
+timings (``median_step_times``). About 7 CPU-minutes for the full suite, most of it the
+expensive measures on the transformer.
 
 **--predict**: the suite's predicted worker-seconds per task (training and measures) and
 its wall time on W workers, from those inputs and the expected steps per run
@@ -64,12 +67,46 @@ def measure(args: argparse.Namespace) -> None:
     from complexity_bench.suite_cost_inputs import measure_all
 
     names = None if args.measures in (None, "all") else [n.strip() for n in args.measures.split(",") if n.strip()]
+    names = [] if args.measures == "none" else names
     tasks = None if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
     out = measure_all(args.measure, args.workers, tasks=tasks, measures=names,
                       progress=lambda s: print(s, file=sys.stderr, flush=True))
-    out["command"] = "python " + " ".join(shlex.quote(a) for a in sys.argv)
+    out["commands"] = ["python " + " ".join(shlex.quote(a) for a in sys.argv)]
+    if args.update and args.out.exists():  # re-timed tasks or measures replace theirs; the rest is kept
+        old = json.loads(args.out.read_text())
+        for key in ("training", "measures"):
+            for task, entry in out[key].items():
+                if key == "training" and task in old[key]:
+                    old[key][task] = median_step_times(old[key][task], entry)
+                elif task not in old[key]:
+                    old[key][task] = entry
+                else:
+                    for part in ("cpu_seconds", "raised"):
+                        kept = {m: v for m, v in old[key][task].get(part, {}).items() if m not in entry["cpu_seconds"]}
+                        old[key][task][part] = {**kept, **entry.get(part, {})}
+        old["commands"] = old.get("commands", []) + out["commands"]
+        old.setdefault("updates", []).append({k: out[k] for k in ("machine", "cpu_seconds_of_this_measurement",
+                                                                   "load_average_1min_at_end")})
+        out = old
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
+
+
+def median_step_times(old: dict, new: dict) -> dict:
+    """A task's training inputs timed again: per cohort size the median CPU seconds per step
+    of all its timings (other load on a shared machine moves CPU time too: caches, a shared
+    core), with every timing kept under ``samples``."""
+    import statistics
+
+    merged = dict(new)
+    samples = {}
+    for entry in (old, new):
+        for k, s in entry["cpu_seconds_per_step"].items():
+            samples.setdefault(k, [])
+            samples[k] += entry.get("samples", {}).get(k, [s])
+    merged["samples"] = samples
+    merged["cpu_seconds_per_step"] = {k: statistics.median(v) for k, v in samples.items()}
+    return merged
 
 
 def predict(args: argparse.Namespace) -> None:
@@ -87,8 +124,11 @@ def main() -> None:
     ap.add_argument("--predict", metavar="SUITE", help="predict SUITE's cost from --inputs")
     ap.add_argument("--inputs", type=Path, help="the JSON --measure wrote")
     ap.add_argument("--out", type=Path, help="where --measure writes its JSON")
-    ap.add_argument("--measures", default=None, help="all (default), default-tier, or comma-separated names")
+    ap.add_argument("--measures", default=None,
+                    help="all (default), default-tier, or comma-separated names; --measure: none times training only")
     ap.add_argument("--tasks", default=None, help="only these tasks (comma-separated)")
+    ap.add_argument("--update", action="store_true",
+                    help="--measure: merge into an existing --out (the named tasks and measures replace theirs)")
     ap.add_argument("--trained", action="store_true",
                     help="--predict: the runs are stored already (a later run adding measures): no training")
     ap.add_argument("--workers", type=int, default=2)

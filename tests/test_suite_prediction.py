@@ -113,13 +113,13 @@ def test_predict_jobs_adds_training_and_measures_as_by_hand():
     assert measures_only == pytest.approx([20 * 0.01, 8 * 0.01])
 
 
-def test_predict_jobs_refuses_inputs_without_the_task_or_measure_or_with_an_error():
+def test_predict_jobs_refuses_inputs_without_the_task_or_measure_and_names_measures_that_raised():
     task = Tiny()
     jobs = [Job("tiny", (task.variant({}, 0),), (), ".")]
     base = {"training": {"tiny": {"engine": "loop", "cpu_seconds_per_step": {"1": 0.002}}},
-            "measures": {"tiny": {"cpu_seconds": {"l2": "RuntimeError: boom"}}}}
-    with pytest.raises(UserError, match="raised"):
-        predict_jobs(jobs, {"tiny": task}, ["l2"], base, {})
+            "measures": {"tiny": {"cpu_seconds": {"l2": 0.5}, "raised": {"l2": "RuntimeError: boom"}}}}
+    per_task, job_s = predict_jobs(jobs, {"tiny": task}, ["l2"], base, {})
+    assert per_task["tiny"].raised == ["l2"] and job_s == pytest.approx([10_000 * 0.002 + 12 * 0.5])
     with pytest.raises(UserError, match="no measured seconds"):
         predict_jobs(jobs, {"tiny": task}, ["lmn"], base, {})
     with pytest.raises(UserError, match="no measured costs"):
