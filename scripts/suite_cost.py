@@ -5,6 +5,7 @@
     python scripts/suite_cost.py --predict full --inputs docs/measurements/suite_cost_inputs_xeon.json \
         [--measures all|default-tier|NAMES] [--tasks NAMES] [--workers 2] [--trained] \
         [--history results/full/runs.csv]
+    python scripts/suite_cost.py --check-training full:teacher-student --inputs docs/measurements/suite_cost_inputs_xeon.json
 
 **Where the time went** (a results folder): training seconds are ``runs.csv``'s
 ``train_seconds`` (worker wall time; a cohort's wall time is shared equally among its
@@ -26,6 +27,10 @@ its wall time on W workers, from those inputs and the expected steps per run
 (``complexity_bench/suite_prediction.py`` has the model and what it leaves out).
 ``--measures``: as ``run``'s (``all``: what ``run --measures all`` includes in the suite),
 or ``default-tier`` (the cheap and moderate tiers).
+
+**--check-training SUITE:TASK**: trains that task's largest job as ``run`` would and prints
+its CPU seconds beside the model's prediction for it (a check of the training model:
+expected steps, a cohort that shrinks as its runs stop, evaluations on the real schedule).
 """
 
 import argparse
@@ -117,11 +122,46 @@ def predict(args: argparse.Namespace) -> None:
     print(prediction_table(pred))
 
 
+def check_training(args: argparse.Namespace) -> None:
+    """Train the task's largest job of the suite as ``run`` would (its engine, full budget, early
+    stop) and print its CPU seconds beside the model's prediction for that job."""
+    from complexity_bench.numerics import pin_mkl
+
+    pin_mkl()
+    import time
+
+    import torch
+
+    from complexity_bench.contracts.task import get_task
+    from complexity_bench.engine.select import pick_engine
+    from complexity_bench.suite_cost_inputs import largest_job
+    from complexity_bench.suite_prediction import cohort_seconds, expected_run, linear_in_runs, read_history
+
+    torch.set_num_threads(1)
+    suite, name = args.check_training.split(":")
+    task = get_task(name)
+    job = list(largest_job(task, suite, args.workers))
+    inputs = json.loads(args.inputs.read_text())["training"][name]
+    history = read_history(args.history)
+    cost = linear_in_runs({int(k): float(v) for k, v in inputs["cpu_seconds_per_step"].items()})
+    predicted = cohort_seconds([expected_run(task, v, history).steps for v in job], cost)
+    engine, train = pick_engine(task, job)
+    start = time.process_time()
+    results = train(task, job, "cpu")
+    cpu = time.process_time() - start
+    steps = sorted(r.metrics["step"][-1] for r in results)
+    print(json.dumps({"task": name, "suite": suite, "runs": len(job), "engine": engine, "steps_trained": steps,
+                      "predicted_cpu_seconds": predicted, "measured_cpu_seconds": cpu,
+                      "predicted_with_the_steps_trained": cohort_seconds(steps, cost)}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("results", nargs="?", type=Path, default=Path("results/full"), help="a results folder")
     ap.add_argument("--measure", metavar="SUITE", help="time the cost model's inputs for SUITE on this machine")
     ap.add_argument("--predict", metavar="SUITE", help="predict SUITE's cost from --inputs")
+    ap.add_argument("--check-training", metavar="SUITE:TASK",
+                    help="train TASK's largest job of SUITE and print its CPU seconds beside the prediction")
     ap.add_argument("--inputs", type=Path, help="the JSON --measure wrote")
     ap.add_argument("--out", type=Path, help="where --measure writes its JSON")
     ap.add_argument("--measures", default=None,
@@ -139,6 +179,10 @@ def main() -> None:
         if args.out is None:
             ap.error("--measure needs --out")
         measure(args)
+    elif args.check_training:
+        if args.inputs is None:
+            ap.error("--check-training needs --inputs")
+        check_training(args)
     elif args.predict:
         if args.inputs is None:
             ap.error("--predict needs --inputs")
