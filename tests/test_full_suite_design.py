@@ -63,7 +63,7 @@ def test_full_suite_keeps_one_budget_and_stop_rule_per_task():
 
 
 def test_power_operations_stay_out_of_full():
-    """docs/protocol.md, "Power et al.'s operations and the full suite": decided by cost."""
+    """docs/protocol.md, "Power and the suite design": left out by cost, before any run."""
     for op in ("modsub", "moddiv", "modsumsq", "modcubexy"):
         assert not TASKS.get(f"{op}-mlp").variants("full")
 
