@@ -54,7 +54,7 @@ def test_training_runs_are_bit_identical(monkeypatch):
     """The loop and the vmap cohort train the same runs to the same metrics and
     checkpoints, bit for bit, with and without the distinct-row product."""
     task = get_task("modadd-transformer")
-    short = truncated(task, 12)
+    short = truncated(task, 6)
     variants = [task.variant({"weight_decay": 0.0}, seed=0), task.variant({"weight_decay": 1.0}, seed=1)]
     applies = distinct_rows_module.applies
 
