@@ -3,8 +3,6 @@
     python scripts/training_costs.py profile modadd-mlp --runs 8 --steps 300
     python scripts/training_costs.py profile modadd-transformer --runs 2 --steps 40
     python scripts/training_costs.py engines modadd-mlp --runs 8 --steps 10
-    python scripts/training_costs.py distinct-rows modadd-transformer --runs 2 --steps 5
-    python scripts/training_costs.py distinct-rows-runs modadd-transformer --runs 2 --steps 300
 
 Both take ``--runs`` variants of the task's bench grid (``bench.bench_variants``), one
 torch thread, MKL on its CPU-independent path as under the command line, and print one
@@ -22,11 +20,6 @@ machine take its shares, not its seconds.
 ``run`` picks, ``--steps`` steps of every run per side, alternated 3 times in one
 process, best of each, by process CPU time (on a loaded machine the wall clock mostly
 measures the wait for a core); milliseconds per run-step.
-
-``distinct-rows``: the engine's steps with and without the transformer's distinct-row
-key/value product (tasks/_distinct_rows.py), alternated 4 times, best of each.
-``distinct-rows-runs``: whole short runs (evaluations and checkpoints as in ``profile``)
-without, then with it: CPU seconds, and whether every metric and checkpoint is bit-identical.
 """
 
 from __future__ import annotations
@@ -116,76 +109,15 @@ def engines(args) -> None:
                       "load_average_1min": os.getloadavg()[0]}))
 
 
-def distinct_rows(args) -> None:
-    """The engine's steps with the transformer's distinct-row key/value product and without
-    (tasks/_distinct_rows.py), alternated, best of 3, CPU ms per run-step."""
-    import complexity_bench.tasks._distinct_rows as module
-
-    task = get_task(args.task)
-    variants = bench_variants(task, args.runs)
-    step = (lockstep_stepper if cohort_compatible(task, variants) else vmap_stepper)(task, variants)
-    applies = module.applies
-    sides = {"plain": lambda *a: False, "distinct_rows": applies}
-    best = dict.fromkeys(sides, float("inf"))
-    for _ in range(4):
-        for name, rule in sides.items():
-            module.applies = rule
-            step()  # untimed: the first step of a side
-            start = time.process_time()
-            for _ in range(args.steps):
-                step()
-            best[name] = min(best[name], (time.process_time() - start) / (args.steps * args.runs))
-    module.applies = applies
-    print(json.dumps({"task": task.name, "runs": args.runs, "mkl_cbwr": mkl_cbwr(),
-                      "plain_cpu_ms_per_run_step": round(1e3 * best["plain"], 2),
-                      "distinct_rows_cpu_ms_per_run_step": round(1e3 * best["distinct_rows"], 2),
-                      "ratio": round(best["plain"] / best["distinct_rows"], 3), "cpu": machine()["cpu"],
-                      "load_average_1min": os.getloadavg()[0]}))
-
-
-def distinct_rows_runs(args) -> None:
-    """Whole short runs (the loop's first run, then a vmap cohort of ``--runs``) without and
-    with the distinct-row product: CPU seconds of each, and whether every metric and
-    checkpoint is bit-identical (exit status 1 if not)."""
-    import complexity_bench.tasks._distinct_rows as module
-    from complexity_bench.engine.training import train_run
-    from complexity_bench.engine.vmap_cohort import train_vmap_cohort
-
-    task = get_task(args.task)
-    short = truncated(task, args.steps)
-    variants = bench_variants(task, args.runs)
-    applies = module.applies
-    out, seconds = {}, {}
-    for name, rule in (("plain", lambda *a: False), ("distinct_rows", applies)):
-        module.applies = rule
-        tiny = truncated(task, 2)  # untimed: one-off set-up (first calls) on each side
-        train_run(tiny, variants[0])
-        train_vmap_cohort(tiny, variants[:2])
-        start = time.process_time()
-        out[name] = [train_run(short, variants[0]), *train_vmap_cohort(short, variants)]
-        seconds[name] = time.process_time() - start
-    module.applies = applies
-    equal = all(a.metrics == b.metrics and sorted(a.checkpoints) == sorted(b.checkpoints)
-                and all(torch.equal(w, b.checkpoints[s][k]) for s, st in a.checkpoints.items() for k, w in st.items())
-                for a, b in zip(out["plain"], out["distinct_rows"]))
-    print(json.dumps({"task": task.name, "runs": 1 + args.runs, "steps": args.steps, "mkl_cbwr": mkl_cbwr(),
-                      "evaluations": len(out["plain"][0].metrics["step"]), "bit_identical": equal,
-                      "plain_cpu_s": round(seconds["plain"], 2), "distinct_rows_cpu_s": round(seconds["distinct_rows"], 2),
-                      "cpu": machine()["cpu"], "load_average_1min": os.getloadavg()[0]}))
-    if not equal:
-        raise SystemExit(1)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["profile", "engines", "distinct-rows", "distinct-rows-runs"])
+    ap.add_argument("what", choices=["profile", "engines"])
     ap.add_argument("task")
     ap.add_argument("--runs", type=int, default=8)
     ap.add_argument("--steps", type=int, default=300, help="steps per run (engines: per side and repeat; try 10)")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    {"profile": profile_cohort, "engines": engines, "distinct-rows": distinct_rows,
-     "distinct-rows-runs": distinct_rows_runs}[args.what](args)
+    {"profile": profile_cohort, "engines": engines}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -32,8 +32,6 @@ import math
 import torch
 from torch import nn
 
-from . import _distinct_rows
-
 
 class OperandsThenEquals(nn.Module):
     """(n, k) operand tokens in 0..p-1 -> (n, k+1, d): token embeddings, then the "=" token,
@@ -74,25 +72,12 @@ class AttentionAtLast(nn.Module):
         dh = d // self.heads
         last = h[:, -1]
         q = self.query(last).view(n, 1, self.heads, dh)
-        k, v = self._keys_values(h)
-        k, v = k.view(n, t, self.heads, dh), v.view(n, t, self.heads, dh)
+        k = self.key(h).view(n, t, self.heads, dh)
+        v = self.value(h).view(n, t, self.heads, dh)
         # T is 3: broadcast products beat batched matmuls of 1 x d_head by d_head x 3
         weights = ((q * k).sum(-1) / math.sqrt(dh)).softmax(dim=1)  # (n, T, heads)
         z = (weights.unsqueeze(-1) * v).sum(dim=1)  # (n, heads, d_head)
         return last + self.out(z.reshape(n, d))
-
-    def _keys_values(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The key and value projections of every position. While training, where it is
-        bit-exact, from the distinct rows of ``h`` only (``_distinct_rows``: 95 of the
-        2,649 rows of the canonical training set differ)."""
-        if self.training:
-            rows = h.reshape(-1, h.shape[-1])
-            if _distinct_rows.applies(rows, self.key.weight) and _distinct_rows.applies(rows, self.value.weight):
-                found = _distinct_rows.distinct_rows(rows)
-                if found is not None and _distinct_rows.exact_here(rows, self.key.weight, found):
-                    return (_distinct_rows.project(rows, self.key.weight, found),
-                            _distinct_rows.project(rows, self.value.weight, found))
-        return self.key(h), self.value(h)
 
 
 class ResidualMLP(nn.Module):
