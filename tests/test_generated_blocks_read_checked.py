@@ -1,4 +1,4 @@
-"""The README's generated blocks (findings.py, claims.py) read results through the checked
+"""The README's generated blocks (findings.py, claims.py, instability_findings.py) read results through the checked
 reader (pipeline/results_files.py): a broken file is one UserError naming it."""
 
 import shutil
@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from complexity_bench import claims, findings
+from complexity_bench import claims, findings, instability_findings
 from complexity_bench.errors import UserError
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
@@ -21,7 +21,8 @@ def broken_runs(tmp_path):
     return tmp_path
 
 
-@pytest.mark.parametrize("render", [findings.render, claims.render], ids=["findings", "claims"])
+@pytest.mark.parametrize("render", [findings.render, claims.render, instability_findings.render],
+                         ids=["findings", "claims", "instability"])
 def test_a_broken_runs_file_is_a_user_error_naming_it(broken_runs, render):
     with pytest.raises(UserError, match=r"runs\.csv: column 't_gen' is missing"):
         render(broken_runs)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from complexity_bench.report import plots, tables
+from complexity_bench.report.instability import instability_card_body
 from complexity_bench.report.data import MAX_POINTS, Results, header_facts, of_task
 
 HERE = Path(__file__).parent
@@ -95,7 +96,8 @@ def _task_view(res: Results, task: str, k: int, scripts: list[str]) -> str:
                 f'data-select="sel-t{k}"></div>')
         parts.append(_card("Training curves and the measure beneath", body,
                            "Top: train (dotted) and test (solid) accuracy, one colour per configuration (seeds "
-                           "share it); ◇ T_mem, ● T_gen; dashed line: the accuracy threshold. Bottom: the "
+                           "share it); ◇ T_mem, ● T_gen (× T_spike, ▼ T_collapse where runs.csv has them); "
+                           "dashed line: the accuracy threshold. Bottom: the "
                            "selected measure at each checkpoint. Click a legend entry to hide a configuration. "
                            f"Curves are thinned to at most {MAX_POINTS} points per run for "
                            "display; the data files are not."))
@@ -106,6 +108,9 @@ def _task_view(res: Results, task: str, k: int, scripts: list[str]) -> str:
             parts.append(_card("Measure vs test loss", f'<div class="plot" id="plot-t{k}-scatter" data-kind="scatter" '
                                f'data-spec="spec-t{k}-scatter" data-select="sel-t{k}"></div>',
                                "Every checkpoint of every run; hover for run, step and value."))
+    body, note = instability_card_body(by_task, runs, [task], f"instab-t{k}", task_view=True)
+    if body:
+        parts.append(_card(f"{task}: after generalisation (the instability question)", body, note))
     pw = tables.pairwise_tables(res.pairwise, task, names, f"t{k}")
     if pw:
         parts.append(_card(f"{task}: which measure beats which", '<div class="scroll">' + pw + "</div>", PAIRWISE_NOTE))
@@ -118,6 +123,10 @@ def _all_view(res: Results) -> str:
                    _board_note(res.leaderboard))]
     parts.append(_card("Tasks", tables.task_summary_table(res.runs, res.tasks),
                        "Click a task (or use the switch above) for its runs, curves and scatter."))
+    tasks = sorted(set(res.by_task["task"].astype(str))) if "task" in res.by_task else []
+    body, note = instability_card_body(res.by_task, res.runs, tasks, "instab-all", task_view=False)
+    if body:
+        parts.append(_card("After generalisation: the instability question, per task", body, note))
     pw = tables.pairwise_tables(res.pairwise, "all", order, "all")
     if pw:
         parts.append(_card("Which measure beats which (all tasks)", '<div class="scroll">' + pw + "</div>",

@@ -93,6 +93,10 @@ def _event_trace(name: str, symbol: str, points: list[tuple], styles: dict) -> d
             "marker": {"symbol": symbol, "size": 9, "color": list(color), "line": {"width": 1.5, "color": list(color)}}}
 
 
+# Instability events (docs/protocol.md, "Events") marked on the test accuracy curve: column -> (name, symbol).
+AFTER_GEN = {"t_spike": ("T_spike", "x"), "t_collapse": ("T_collapse", "triangle-down")}
+
+
 def _events(runs: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """run_id -> (T_mem, T_gen), NaN where absent."""
     def get(c: str) -> pd.Series:
@@ -106,6 +110,9 @@ def curves_spec(runs: pd.DataFrame, traces: pd.DataFrame, curves: pd.DataFrame, 
     styles, events = _run_styles(runs), _events(runs)
     acc = _accuracy(runs, traces, curves)
     base, t_mem, t_gen = [], [], []
+    after: dict[str, list] = {c: [] for c in AFTER_GEN if c in runs}
+    after_steps = {c: dict(zip(runs["run_id"].astype(str), pd.to_numeric(runs[c], errors="coerce").astype(float)))
+                   for c in after}
     for rid in [r for r in styles if r in acc]:  # configuration order, so the legend is sorted too
         st, a = styles[rid], acc[rid]
         keep = thin_indices(len(a["step"]))
@@ -120,7 +127,14 @@ def curves_spec(runs: pd.DataFrame, traces: pd.DataFrame, curves: pd.DataFrame, 
             if not math.isnan(step):
                 i = np.searchsorted(a["step"], step, side="right") - 1
                 sink.append((rid, step, float(a[col][i]) if i >= 0 else math.nan))
+        for column, sink in after.items():  # instability events, on the test accuracy curve
+            step = after_steps[column].get(rid, math.nan)
+            if not math.isnan(step):
+                i = np.searchsorted(a["step"], step, side="right") - 1
+                sink.append((rid, step, float(a["test_acc"][i]) if i >= 0 else math.nan))
     base += [_event_trace("T_mem", "diamond-open", t_mem, styles), _event_trace("T_gen", "circle", t_gen, styles)]
+    base += [_event_trace(name, symbol, after[column], styles) for column, (name, symbol) in AFTER_GEN.items()
+             if after.get(column)]
 
     values = series(traces, ["measure", "run_id"], ["step", "value"])
     by_measure = {}

@@ -87,7 +87,7 @@ def th(label: str, kind: str = "num", title: str = "", first_desc: bool = False,
     return f"<th{attrs}>{escape(label)}<span class=\"arrow\"></span></th>"
 
 
-def _bar(row: pd.Series, s: Score) -> str:
+def score_bar(row: pd.Series, s: Score) -> str:
     """The score, its interval as a bar on the score's scale, and the chance level as a tick."""
     v, lo, hi = _num(row.get(s.key)), _num(row.get(f"{s.key}_lo")), _num(row.get(f"{s.key}_hi"))
     pos = lambda x: 100 * (min(max(x, s.lo), s.hi) - s.lo) / (s.hi - s.lo)  # noqa: E731
@@ -192,7 +192,7 @@ def leaderboard_table(df: pd.DataFrame, table_id: str, count_col: str = "n_tasks
             sec = "" if pd.isna(r["section"]) else str(r["section"])
             cells.append(f'<td class="text" data-sort="{SECTION_ORDER.get(sec, 3)}{escape(sec)}">'
                          f'<span class="sec sec-{sec.replace(" ", "-")}">{escape(sec)}</span></td>')
-        cells += [_bar(r, s) for s in scores]
+        cells += [score_bar(r, s) for s in scores]
         if has(count_col):
             cells.append(f'<td class="num" data-sort="{_sort_attr(r[count_col])}">{_fmt(r[count_col], 0)}</td>')
         rows.append(f'<tr data-measure="{name}">{"".join(cells)}</tr>')
@@ -227,6 +227,14 @@ def _step_cell(v) -> str:
     return f'<td class="num" data-sort="{_sort_attr(v)}">{"—" if pd.isna(v) else f"{_num(v):,.0f}"}</td>'
 
 
+# runs.csv's instability events (docs/protocol.md, "Events"): column -> (header, what it is).
+INSTABILITY_EVENTS = {
+    "t_spike": ("T_spike", "first step after T_gen with the training loss above 10× its running minimum; — = none"),
+    "t_collapse": ("T_collapse", "first step after T_gen from which test accuracy stays below the threshold for "
+                                 "3 evaluations; — = none"),
+}
+
+
 def runs_table(runs: pd.DataFrame, table_id: str) -> str:
     """One row per run of a task: configuration, seed, events, outcome."""
     if runs.empty:
@@ -237,6 +245,8 @@ def runs_table(runs: pd.DataFrame, table_id: str) -> str:
             th("T_gen", title="the same for test accuracy; — = not within the budget"),
             th("T_gen / T_mem", title="the delay (10^delay); for a censored run a lower bound"),
             th("censored", "text", "never generalised within the budget"), th("outcome", "text")]
+    events = [c for c in INSTABILITY_EVENTS if c in runs]
+    head += [th(INSTABILITY_EVENTS[c][0], title=INSTABILITY_EVENTS[c][1]) for c in events]
     if "train_seconds" in runs:
         head.append(th("train s", title="training seconds of this run"))
     rows = []
@@ -255,6 +265,7 @@ def runs_table(runs: pd.DataFrame, table_id: str) -> str:
                  f'<td class="text" data-sort="{int(cens)}">{"yes" if cens else "no"}</td>',
                  f'<td class="text"><span class="out out-{run_outcome(r).replace(" ", "-")}">'
                  f"{run_outcome(r)}</span></td>"]
+        cells += [_step_cell(r.get(c)) for c in events]
         if "train_seconds" in runs:
             cells.append(f'<td class="num" data-sort="{_sort_attr(r["train_seconds"])}">'
                          f'{_fmt(r["train_seconds"], 1)}</td>')
@@ -269,6 +280,8 @@ def task_summary_table(runs: pd.DataFrame, tasks: list[str]) -> str:
         return '<p class="empty">No runs.csv in this results folder.</p>'
     head = [th("task", "text"), th("runs"), th("grokked"), th("never generalised"), th("never memorised"),
             th("median T_gen / T_mem", title="over grokked runs")]
+    events = [c for c in INSTABILITY_EVENTS if c in runs]
+    head += [th(f"with {INSTABILITY_EVENTS[c][0]}", title=INSTABILITY_EVENTS[c][1]) for c in events]
     rows = []
     for t in tasks:
         r = of_task(runs, t)
@@ -282,6 +295,9 @@ def task_summary_table(runs: pd.DataFrame, tasks: list[str]) -> str:
         cells += [f'<td class="num" data-sort="{c}">{c}</td>' for c in counts]
         med_text = "—" if math.isnan(med) else f"{med:.3g}×"
         cells.append(f'<td class="num" data-sort="{_sort_attr(med)}">{med_text}</td>')
+        for c in events:
+            n = int(pd.to_numeric(r[c], errors="coerce").notna().sum())
+            cells.append(f'<td class="num" data-sort="{n}">{n}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
     return (f'<table class="sortable tasks"><thead><tr>{"".join(head)}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table>')

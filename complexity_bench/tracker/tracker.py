@@ -31,7 +31,7 @@ from torch import nn
 from complexity_bench.errors import UserError
 from complexity_bench.pipeline.evaluate import CALL_LIMIT_S
 from complexity_bench.pipeline.evaluate import _compute_isolated as compute_isolated  # the suite's evaluator, reused as is
-from complexity_bench.contracts.events import Events, first_sustained
+from complexity_bench.contracts.events import Events, detect_events
 from complexity_bench.contracts.measure import COST_TIERS, MEASURES, Measure
 from complexity_bench.contracts.missing_data import is_missing
 from complexity_bench.pipeline.outputs import Frames, code_state, measure_table
@@ -294,13 +294,16 @@ class Tracker:
         return pd.DataFrame(self._curve, columns=["step", *METRIC_COLUMNS])
 
     def events(self) -> Events:
-        """T_mem / T_gen from the logged accuracies so far (sustained over ``consecutive`` logs)."""
+        """The events so far, by the harness's own functions (contracts/events.py): T_mem / T_gen from the
+        logged accuracies (sustained over ``consecutive`` logs); after T_gen, T_spike (training loss above
+        10x its running minimum) and T_collapse (test accuracy below the threshold for ``consecutive`` logs).
+        A log without an accuracy is neither at nor below the threshold (it ends a streak); a log without a
+        training loss never spikes."""
         c = self.curve
-        steps = c["step"].tolist()
-        budget = int(steps[-1]) if steps else 0
-        return Events(t_mem=first_sustained(steps, c["train_acc"].fillna(-1), self.task.threshold, self.consecutive),
-                      t_gen=first_sustained(steps, c["test_acc"].fillna(-1), self.task.threshold, self.consecutive),
-                      budget=budget)
+        steps = [int(s) for s in c["step"]]
+        return detect_events(steps, c["train_acc"].to_numpy(float), c["test_acc"].to_numpy(float),
+                             self.task.threshold, budget=steps[-1] if steps else 0, consecutive=self.consecutive,
+                             train_loss=c["train_loss"].to_numpy(float))
 
     def directions(self) -> dict[str, int]:
         return {m.name: m.info.direction for m in self.measures}
@@ -340,11 +343,12 @@ class Tracker:
         last = int(self._curve[-1]["step"]) if self._curve else 0
         run = {"run_id": self.run_id, "task": self.task.name, "task_version": "tracker", "seed": self.seed,
                **self.hparams, "t_mem": ev.t_mem, "t_gen": ev.t_gen, "censored": ev.censored, "delay": ev.delay,
-               "budget": last, "last_step": last, "threshold": self.task.threshold,
+               "t_spike": ev.t_spike, "t_collapse": ev.t_collapse, "budget": last, "last_step": last,
+               "threshold": self.task.threshold,
                "axes": "+".join(sorted(self.hparams)), "train_seconds": math.nan, "engine": "tracker"}
         runs = pd.DataFrame([run])
-        for col in ("t_mem", "t_gen"):
-            runs[col] = runs[col].astype("float64")
+        for col in ("t_mem", "t_gen", "t_spike", "t_collapse"):
+            runs[col] = runs[col].astype("float64")  # None -> NaN
         curve = self.curve
         curve.insert(0, "run_id", self.run_id)
         traces = self.traces

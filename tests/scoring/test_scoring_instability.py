@@ -60,3 +60,21 @@ def test_undefined_without_event_columns_or_without_a_watched_checkpoint():
     early["last_step"] = 150  # stopped at 1.5 x T_gen: no label is known after T_gen
     by = scored(early)
     assert np.isnan(by.loc["m", "in_auroc"]) and "long suite" in by.loc["m", "nan_reasons"]
+
+
+@pytest.mark.parametrize("wds, expected", [((0.1, 1.0), 0.5), ((0.1, 0.1), None)])
+def test_the_recipe_baselines_are_tied_at_every_checkpoint(wds, expected):
+    """Constant within a run, a recipe baseline never falls after T_gen: q(t) = 0 at every checkpoint, so its
+    in_auroc is 0.5 (every pair tied) when runs differ in recipe, and undefined (no variance) when they do not
+    (docs/protocol.md, "The instability question")."""
+    runs = pd.DataFrame([run_row("a", 10, 100, 2000, seed=0, weight_decay=wds[0], lr=1e-3),
+                         run_row("b", 10, 100, 2000, seed=1, weight_decay=wds[1], lr=1e-3)])
+    runs = runs.assign(last_step=2000, t_spike=[1000.0, np.nan], t_collapse=np.nan)
+    traces = pd.concat([trace_rows("a", "m", STEPS, A), trace_rows("b", "m", STEPS, B)])
+    by = score(runs, traces, measures_table(("m", 1)), ScoreConfig(n_boot=0)).by_task.set_index("measure")
+    assert by.loc["m", "in_auroc"] == pytest.approx(13 / 14)  # the same checkpoints are scored
+    if expected is None:  # one recipe: both baselines are one value on every checkpoint
+        for baseline in ("recipe-wd", "recipe-oracle"):
+            assert np.isnan(by.loc[baseline, "in_auroc"]) and "constant" in by.loc[baseline, "nan_reasons"]
+    else:  # recipe-wd differs between the runs (recipe-oracle does not: both have the same delay)
+        assert by.loc["recipe-wd", "in_auroc"] == expected
