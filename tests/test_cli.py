@@ -128,10 +128,16 @@ def test_unwritable_out(tmp_path):
     assert "not writable" in one_line_error(cli("run", *SMOKE, "--measures", "step", "--out", blocker / "x", check=False))
 
 
-def test_list_and_check_measure(plugin_file):
-    assert "oracle-test-loss" in cli("list", "measures").stdout
-    assert "modadd-mlp" in cli("list", "tasks").stdout
-    assert "OK" in cli("check-measure", "step").stdout
+def test_list_and_check_measure(plugin_file, capsys):
+    """The listing and a registered measure's check through main() in this process (a new
+    interpreter costs seconds each); a plugin file's check through `python -m complexity_bench`."""
+    def stdout_of(*argv: str) -> str:
+        assert cli_main(list(argv)) == 0
+        return capsys.readouterr().out
+
+    assert "oracle-test-loss" in stdout_of("list", "measures")
+    assert "modadd-mlp" in stdout_of("list", "tasks")
+    assert "OK" in stdout_of("check-measure", "step")
     assert "check_measure(plugin-weight-count): OK" in cli("check-measure", plugin_file).stdout
 
 
