@@ -28,13 +28,13 @@ def suite_tasks(suite: str = "default") -> list[Task]:
     return [t for t in TASKS if t.variants(suite)]
 
 
-def trained_checkpoint(task: Task, train_steps: int) -> tuple[torch.nn.Module, MeasureContext]:
-    """The task's first default-suite variant after ``train_steps`` steps, and its checkpoint context."""
+def trained_checkpoint(task: Task, train_steps: int, suite: str = "default") -> tuple[torch.nn.Module, MeasureContext]:
+    """The task's first ``suite`` variant after ``train_steps`` steps, and its checkpoint context."""
     from complexity_bench.bench import truncated  # bench imports this module lazily
     from complexity_bench.engine.training import train_run
 
     short = truncated(task, train_steps)
-    variant = task.variants("default")[0]
+    variant = task.variants(suite)[0]
     run = train_run(short, variant)
     params = variant.param_dict
     data = task.make_data(params, variant.seed)

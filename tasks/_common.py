@@ -122,6 +122,19 @@ def checkpoint_schedule(evals: list[int], steps: int) -> list[int]:
     return sorted({0, *snapped, *thin_schedule(evals, target=28)})
 
 
+def full_design(default_wd: float, step_wd: float) -> list[dict[str, Any]]:
+    """The full suite's configurations of a task (docs/protocol.md, "Power and the suite
+    design"): its default recipe, the same recipe one weight-decay step stronger, and the
+    weight-decay-0 control (seeds: ``Task.seeds`` / ``Task.control_seeds``).
+
+    >>> full_design(0.2, 1.0)
+    [{'weight_decay': 0.2}, {'weight_decay': 1.0}, {'weight_decay': 0.0}]
+    """
+    if not 0 < default_wd < step_wd:
+        raise ValueError(f"the weight-decay step {step_wd} must be stronger than the default {default_wd} > 0")
+    return [{"weight_decay": default_wd}, {"weight_decay": step_wd}, {"weight_decay": 0.0}]
+
+
 class ScheduledTask(Task):
     """What the built-in families share: schedules, grid lookup and parameter validation.
 

@@ -39,7 +39,7 @@ from complexity_bench.contracts.models import StagedModel, mlp_stages
 from complexity_bench.contracts.task import Task, TaskData, register_task
 
 from ._common import (
-    ScheduledTask, fixed_probe, seeded_model, split_generator,
+    ScheduledTask, fixed_probe, full_design, seeded_model, split_generator,
 )
 
 N_IMAGES = 1_797
@@ -59,9 +59,10 @@ def load_digits_tensors() -> tuple[torch.Tensor, torch.Tensor]:
 GRIDS: dict[str, list[dict[str, Any]]] = {
     "smoke": [{"steps": 200}],
     "default": [],  # full-only: see docs/tasks.md
-    # the default (init x8, wd 0.1), a smaller init (shorter delay), the weight-decay-0
-    # control and a stronger weight decay; 5 seeds each (docs/protocol.md, "The full suite")
-    "full": [{"init_scale": a} for a in (4.0, 8.0)] + [{"weight_decay": wd} for wd in (0.0, 0.3)],
+    # the default (init x8, wd 0.1), one weight-decay step (0.3, the protocol-2 grid's
+    # stronger weight decay: a shorter delay, so fewer steps) and the weight-decay-0 control
+    # (docs/protocol.md, "Power and the suite design")
+    "full": full_design(0.1, 0.3),
 }
 
 

@@ -37,7 +37,7 @@ from complexity_bench.contracts.models import StagedModel
 from complexity_bench.contracts.task import Task, TaskData, register_task
 
 from ._common import (
-    ScheduledTask, PROBE_SEED, seeded_model, split_generator,
+    ScheduledTask, PROBE_SEED, full_design, seeded_model, split_generator,
 )
 
 N_TEST = 1_000
@@ -54,9 +54,12 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     # control that never generalises. Every variant trains on the task's one budget
     # (``defaults["steps"]``; docs/protocol.md, "Budgets"). Measured events: docs/tasks.md.
     "default": [{"n_train": n} for n in (800, 1_000, 1_500, 2_000)] + [{"weight_decay": 0.0}],
-    # the default grid plus 700 points (a longer delay) and a larger initial scale
-    "full": [{"n_train": n} for n in (700, 800, 1_000, 1_500, 2_000)]
-    + [{"weight_decay": 0.0}, {"init_scale": 2.0}],
+    # full: the default (wd 0.01), one weight-decay step and the weight-decay-0 control
+    # (docs/protocol.md, "Power and the suite design"). The protocol-2 grid varied only the
+    # training-set size and initial scale, so the step is new: 0.03, 3x the default, the
+    # ratio of digits' and teacher-student's steps (0.1 -> 0.3, 0.3 -> 1.0) and the stronger
+    # side, as on every task (a shorter delay costs fewer steps)
+    "full": full_design(0.01, 0.03),
 }
 
 

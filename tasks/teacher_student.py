@@ -40,7 +40,7 @@ from complexity_bench.contracts.models import StagedModel, mlp_stages
 from complexity_bench.contracts.task import Task, TaskData, register_task
 
 from ._common import (
-    ScheduledTask, PROBE_SEED, seeded_model, split_generator,
+    ScheduledTask, PROBE_SEED, full_design, seeded_model, split_generator,
 )
 
 TEACHER_SEED = 0
@@ -60,8 +60,10 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     # stops at 1.5 x T_gen once both events are known (docs/protocol.md, "Budgets").
     # Measured events: docs/tasks.md.
     "default": [{"weight_decay": wd} for wd in (0.1, 0.3, 1.0, 0.0)] + [{"init_scale": 0.5}],
-    "full": [{"weight_decay": wd} for wd in (0.0, 0.03, 0.05, 0.1, 0.3, 1.0)]
-    + [{"init_scale": a} for a in (0.5, 1.0, 1.5, 3.0)],
+    # full: the default (wd 0.3), one weight-decay step (1.0, the protocol-2 grid's next
+    # stronger weight decay: a shorter delay, so fewer steps) and the weight-decay-0 control
+    # (docs/protocol.md, "Power and the suite design")
+    "full": full_design(0.3, 1.0),
 }
 
 

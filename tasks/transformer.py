@@ -64,9 +64,9 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     # one short run: exercises the pipeline (it need not grok)
     "smoke": [{"steps": 200}],
     "default": [],
-    # the canonical setting and its weight-decay-0 control, 5 seeds each: 10 runs, a share
-    # of the full suite's budget its measured cost allows (docs/tasks.md; docs/protocol.md,
-    # "The full suite"); wider grids belong to a GPU suite
+    # the canonical setting (8 seeds) and its weight-decay-0 control (seeds 0-4): one
+    # non-control configuration, as its measured cost allows (docs/tasks.md; docs/protocol.md,
+    # "Power and the suite design"); wider grids belong to a GPU suite
     "full": [{"weight_decay": wd} for wd in (0.0, 1.0)],
     # the canonical setting trained to the budget without early stop (docs/protocol.md,
     # "The instability question")

@@ -52,10 +52,28 @@ def test_per_task_counts_and_the_baselines_beside_each_measure(tmp_path):
                      "| `recipe-oracle` (recipe) | n/a | n/a |",
                      "| `l2` | 0.65 | 0.55 [0.45, 0.66] |",  # no interval in the CSV: none shown
                      "| `lmn` | 0.81 [0.74, 0.88] | n/a |"]
-    assert "Measures that beat the clock: not tested" in block and "`in_auroc` is undefined" not in block
+    assert "Measures that beat the clock across tasks: not tested" in block and "`in_auroc` is undefined" not in block
     assert "- `recipe-oracle` (recipe) has no `in_auroc` on any task (only one label class (x))." in lines
     assert "`recipe-wd` (recipe) has no" not in block  # defined on task a
     assert "their `in_auroc` is 0.5 by construction" in block
+
+
+def test_the_clock_column_and_line_read_the_paired_rule(tmp_path):
+    """A folder scored with the rule: the per-task column names the measures with in_beats_step true, out
+    of those tested; the across-task line names pairwise.csv's `all` winners."""
+    root = _folder(tmp_path / "long")
+    by_task = pd.read_csv(root / "leaderboard_by_task.csv")
+    tested = {("lmn", "a"): (0.99, True), ("l2", "a"): (0.2, False)}
+    by_task["in_p_beats_step"] = [tested.get((m, t), (NAN, None))[0] for m, t in zip(by_task["measure"], by_task["task"])]
+    by_task["in_beats_step"] = [tested.get((m, t), (NAN, None))[1] for m, t in zip(by_task["measure"], by_task["task"])]
+    by_task.to_csv(root / "leaderboard_by_task.csv", index=False)
+    pd.DataFrame({"scope": ["all", "all", "a"], "score": "in_auroc", "measure_a": ["lmn", "l2", "lmn"],
+                  "measure_b": "step", "p_a_beats_b": [0.99, 0.2, 0.99], "n_boot": 100,
+                  "a_beats_b": [True, False, True]}).to_csv(root / "pairwise.csv", index=False)
+    block = render(root)
+    assert "| 2 of 2 | 1 of 2: `lmn` |" in block
+    assert "| 1 of 2 | 0 of 0 |" in block  # task b: no measure was compared with an undefined clock
+    assert "Holm over the 2 measures compared at 5%; docs/protocol.md, \"Beating the clock\"): `lmn`." in block
 
 
 def test_every_value_undefined_says_why_and_drops_the_measure_table(tmp_path):

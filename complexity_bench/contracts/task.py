@@ -33,6 +33,8 @@ SUITES = ("smoke", "default", "full", "operations", "gpu", "long")
 # where a control is censored cannot depend on a variant's outcome (docs/protocol.md,
 # "Budgets"). Only the smoke suite, a pipeline check whose scores mean nothing, shortens it.
 BUDGET_PARAMS = ("steps", "stop_factor")
+# Seeds of a weight-decay-0 control in the full suite: the first 5 of its 8 (Task.control_seeds).
+CONTROL_SEEDS_FULL = 5
 # The losses Task.loss and Task.correct implement.
 LOSS_KINDS = ("cross_entropy", "mse", "hinge")
 # What a task may declare in ``properties`` (a measure's ``applies_to`` names one of them):
@@ -171,9 +173,18 @@ class Task:
     long_budget: ClassVar[dict[str, Any]] = {}
 
     def seeds(self, suite: str) -> list[int]:
-        # long: seeds 1-5, not the seed-0 paper runs that the long budgets were read from
-        return {"smoke": [0], "default": [0, 1, 2], "full": [0, 1, 2, 3, 4], "operations": [0, 1, 2],
+        # full: 8 seeds per configuration, from the power analysis (docs/protocol.md, "Power and
+        # the suite design"); long: seeds 1-5, not the seed-0 paper runs that the long budgets
+        # were read from
+        return {"smoke": [0], "default": [0, 1, 2], "full": list(range(8)), "operations": [0, 1, 2],
                 "gpu": [0, 1, 2, 3, 4], "long": [1, 2, 3, 4, 5]}[suite]
+
+    def control_seeds(self, suite: str) -> list[int]:
+        """Seeds of a weight-decay-0 control configuration (:func:`is_control`). In ``full`` the
+        first 5 of the suite's 8: the controls' question compares control runs with generalising
+        runs, so it has many pairs with fewer control seeds, and a subset keeps the seeds crossed
+        (docs/protocol.md, "Power and the suite design"); the suite's own seeds elsewhere."""
+        return self.seeds(suite)[:CONTROL_SEEDS_FULL] if suite == "full" else self.seeds(suite)
 
     # -- shared behaviour ---------------------------------------------------
     def has_property(self, prop: str) -> bool:
@@ -199,8 +210,13 @@ class Task:
     def variants(self, suite: str) -> list[Variant]:
         if suite not in SUITES:
             raise UserError(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)}")
+        return self.variants_of(suite, self.grid(suite))
+
+    def variants_of(self, suite: str, grid: list[dict[str, Any]]) -> list[Variant]:
+        """Every run of ``grid`` (parameter overrides) under ``suite``'s rules: budget, seeds
+        (:meth:`seeds`, or :meth:`control_seeds` for a weight-decay-0 control)."""
         out = []
-        for overrides in self.grid(suite):
+        for overrides in grid:
             fixed = sorted(set(overrides) & set(BUDGET_PARAMS))
             if fixed and suite != "smoke":
                 raise ValueError(
@@ -209,7 +225,7 @@ class Task:
             if suite == "long":
                 overrides = {**overrides, **self.long_budget, "stop_factor": None}
             params = self.resolve(overrides)
-            for seed in self.seeds(suite):
+            for seed in self.control_seeds(suite) if is_control(params) else self.seeds(suite):
                 out.append(Variant(self.name, tuple(sorted(params.items())), seed, self.version))
         return out
 
@@ -262,6 +278,13 @@ class Task:
             "properties": "+".join(sorted(self.properties)), "axes": "+".join(self.axes),
             "steps": self.defaults.get("steps"), "reference": self.reference,
         }
+
+
+def is_control(params: Mapping[str, Any]) -> bool:
+    """A weight-decay-0 configuration: a suite's declared never-generalising control (the
+    scorer's rule too, docs/protocol.md "Version 3")."""
+    wd = params.get("weight_decay")
+    return wd is not None and float(wd) == 0.0
 
 
 def log_linear_schedule(steps: int, n_log: int, n_linear: int) -> list[int]:

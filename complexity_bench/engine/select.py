@@ -30,15 +30,26 @@ def cohort_engines() -> dict[str, tuple[Callable, Callable]]:
     return {"cohort": (cohort_compatible, train_cohort), "vmap": (vmap_compatible, train_vmap_cohort)}
 
 
-def train_group(task: Task, variants: Sequence[Variant], engine: str = "auto", device: str = "cpu") -> list[RunResult]:
-    """Train a group of runs of one task on ``device`` with the first engine of
-    ``ENGINES[engine]`` that can stack them; a single run trains with the loop."""
+def pick_engine(task: Task, variants: Sequence[Variant], engine: str = "auto"
+                ) -> tuple[str, Callable[[Task, Sequence[Variant], str], list[RunResult]]]:
+    """The engine :func:`train_group` trains these runs with: (its name, "loop" for the
+    reference loop; its train(task, variants, device))."""
     if len(variants) > 1:
         engines = cohort_engines()
         for name in ENGINES[engine]:
             compatible, train = engines[name]
             if compatible(task, variants):
-                return train(task, variants, device)
+                return name, train
         if engine != "auto" and ENGINES[engine]:
             raise UserError(f"task {task.name!r}: these runs cannot train as one cohort; use --engine loop or auto")
+    return "loop", _train_loop
+
+
+def _train_loop(task: Task, variants: Sequence[Variant], device: str = "cpu") -> list[RunResult]:
     return [train_run(task, v, device) for v in variants]
+
+
+def train_group(task: Task, variants: Sequence[Variant], engine: str = "auto", device: str = "cpu") -> list[RunResult]:
+    """Train a group of runs of one task on ``device`` with the first engine of
+    ``ENGINES[engine]`` that can stack them; a single run trains with the loop."""
+    return pick_engine(task, variants, engine)[1](task, variants, device)

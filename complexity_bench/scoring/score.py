@@ -17,7 +17,8 @@ Inputs (pandas DataFrames):
 
 Every (measure, task) pair gets a row, even when nothing could be scored;
 a score that cannot be computed is NaN and ``nan_reasons`` says why
-("score: reason; ..."). Ranks and the pairwise table: leaderboard.py.
+("score: reason; ..."). Ranks and the pairwise table: leaderboard.py; the instability
+score against the clock: instability_vs_clock.py.
 
 Example::
 
@@ -41,6 +42,7 @@ from complexity_bench.scoring.config import DERIVED, HEADLINE, RESAMPLING, SCORE
 from complexity_bench.scoring.early_warning import score_early_warning
 from complexity_bench.scoring.forecast import score_forecast
 from complexity_bench.scoring.instability import score_instability
+from complexity_bench.scoring.instability_vs_clock import versus_clock
 from complexity_bench.scoring.leaderboard import build_leaderboard, headline_reps, rank_by_task, with_headline
 from complexity_bench.scoring.prepare import TaskRuns, extract_series, judgement_steps
 from complexity_bench.scoring.scorer_baselines import with_scorer_baselines
@@ -139,9 +141,10 @@ def score(runs: pd.DataFrame, traces: pd.DataFrame, measures: pd.DataFrame,
                                   for m, t in zip(by_task["measure"], by_task["task"])]
     by_task["replicates_defined"] = _replicates_defined(by_task, reps, cfg)
     by_task, task_pairs = rank_by_task(by_task, reps, cfg)
+    by_task, clock_pairs = versus_clock(by_task, reps, cfg.tie_probability)
     by_task = _by_task_columns(by_task)
     leaderboard, all_pairs = build_leaderboard(by_task, reps, meta_cols, cfg)
-    return ScoreTables(by_task=by_task, leaderboard=leaderboard, pairwise=_pairwise(all_pairs + task_pairs))
+    return ScoreTables(by_task=by_task, leaderboard=leaderboard, pairwise=_pairwise(all_pairs + task_pairs + clock_pairs))
 
 
 def _replicates_defined(by_task: pd.DataFrame, reps: dict, cfg: ScoreConfig) -> list[str]:
