@@ -16,7 +16,8 @@ from complexity_bench.pipeline.evaluate import evaluate_run
 from complexity_bench.contracts.events import first_sustained
 from complexity_bench.contracts.measure import FunctionMeasure, MeasureInfo
 from complexity_bench.contracts.task import get_task
-from complexity_bench.engine.training import MemorisationCheckpoint, train_run
+from complexity_bench.engine.denormals import flushing_denormals
+from complexity_bench.engine.training import MemorisationCheckpoint, make_optimizer, minibatches, train_run
 
 Q = 0.99
 
@@ -61,6 +62,36 @@ def test_loop_stores_the_weights_at_t_mem(modadd_smoke_run):
     assert dense.events == run.events
     for name, w in dense.checkpoints[run.events.t_mem].items():
         assert torch.equal(run.checkpoints[run.events.t_mem][name], w), name
+
+
+def test_t_mem_weights_equal_a_separate_loop_stopped_at_t_mem(modadd_smoke_run):
+    """Brute force outside the engine's saving code: a bare loop (the same data, init, optimizer and
+    batches, no evaluation or checkpoint) run for exactly T_mem steps ends on the stored weights. The
+    comparison above cannot see a mistake in the saving code itself, which both of its runs share."""
+    task = get_task("modadd-mlp")
+    run = modadd_smoke_run
+    t_mem = run.events.t_mem
+    params = run.variant.param_dict
+    recipe = task.recipe(params)
+    data = task.make_data(params, run.variant.seed)
+    model = task.make_model(params, run.variant.seed)
+    optimizer = make_optimizer(model.parameters(), recipe)
+    batches = minibatches(len(data.train_idx), recipe.batch_size, run.variant.seed)
+
+    @flushing_denormals  # as train_run trains
+    def train_to_t_mem():
+        for _ in range(t_mem):
+            idx = next(batches)
+            xb, yb = (data.x_train, data.y_train) if idx is None else (data.x_train[idx], data.y_train[idx])
+            optimizer.zero_grad(set_to_none=True)
+            task.loss(model(xb), yb).backward()
+            optimizer.step()
+
+    train_to_t_mem()
+    stored = run.checkpoints[t_mem]
+    assert set(stored) == set(model.state_dict())
+    for name, w in model.state_dict().items():
+        assert torch.equal(stored[name], w), name
 
 
 def _first_weight(model, ctx):
