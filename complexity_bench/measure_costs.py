@@ -47,18 +47,29 @@ def trained_checkpoint(task: Task, train_steps: int, suite: str = "default") -> 
 
 
 def time_measures(model: torch.nn.Module, ctx: MeasureContext, names: Iterable[str], repeats: int = 3) -> dict[str, Any]:
-    """Best-of-``repeats`` seconds of each named measure on one checkpoint (an error string if it raises)."""
+    """Best-of-``repeats`` seconds of each named measure on one checkpoint (an error string if it raises).
+
+    The probe activations, which the harness computes once per checkpoint for every
+    measure, are computed first and not timed; anything else measures share at a checkpoint
+    (``MeasureContext.shared``, e.g. the region walk) is timed in every measure that uses it."""
+    if hasattr(model, "stage_outputs"):
+        try:
+            ctx.activations(model)
+        except Exception:  # noqa: BLE001 - each measure that reads them meets the error and reports it
+            pass
     out: dict[str, Any] = {}
     for name in names:
         m = MEASURES.get(name)
         if not m.applicable(ctx.task, model):
             continue
         try:
-            compute_measure(m, model, ctx)  # untimed: one-off set-up (torch.func) is per worker, not per checkpoint
+            # untimed: one-off set-up (torch.func) is per worker, not per checkpoint
+            compute_measure(m, model, ctx.private_copy())
             best = float("inf")
             for _ in range(repeats):
+                own = ctx.private_copy()
                 start = time.perf_counter()
-                compute_measure(m, model, ctx)
+                compute_measure(m, model, own)
                 best = min(best, time.perf_counter() - start)
             out[name] = best
         except Exception as exc:  # noqa: BLE001 - reported beside the times, as the harness records it

@@ -20,7 +20,11 @@ the load, and the prediction assumes each worker has a core to itself.
   checkpoint of the task's first suite variant after ``train_steps`` steps
   (``measure_costs.trained_checkpoint``); the least of up to 3 calls after the first when
   the first took under ``ONE_CALL_S`` (the first pays one-off set-up), else the first
-  call alone (an expensive measure's set-up is small beside its work). ``None`` for a
+  call alone (an expensive measure's set-up is small beside its work). Every call sees the
+  context as ``run`` has it when that measure runs at a checkpoint: what the measures
+  named before it share (``MeasureContext.shared``: the probe activations, the region
+  walk of ``linear-regions`` and ``activation-pattern-changes``) is computed already, so
+  a shared value is timed once, in the first measure that computes it. ``None`` for a
   measure that does not apply to the task. A measure that raises is timed to the raise
   (a suite run spends that time too, then records the failure) and named in ``raised``
   with its error.
@@ -97,30 +101,37 @@ def measure_inputs(task: Task, suite: str, names: Iterable[str], train_steps: in
     """{"checkpoint_step", "cpu_seconds": {measure: s | None}, "raised": {measure: error}} (module docstring)."""
     from complexity_bench.measure_costs import trained_checkpoint
 
-    model, ctx = trained_checkpoint(task, train_steps, suite)
+    model, harness = trained_checkpoint(task, train_steps, suite)
     out: dict[str, Any] = {}
     raised: dict[str, str] = {}
     for name in names:
         m = MEASURES.get(name)
-        if not m.applicable(ctx.task, model):
+        if not m.applicable(harness.task, model):
             out[name] = None
             continue
+        # every call sees the checkpoint's context as the harness has it when this measure
+        # runs: what the measures before it computed and share (MeasureContext.shared) is
+        # there, nothing of its own earlier calls; its first call's shares go on to the next
+        first_ctx = harness.private_copy()
         start = time.process_time()
         try:
-            compute_measure(m, model, ctx)
+            compute_measure(m, model, first_ctx)
         except Exception as exc:  # noqa: BLE001 - the harness records it and moves on: its time is spent all the same
             out[name] = time.process_time() - start
             raised[name] = f"{type(exc).__name__}: {exc}"
+            harness = first_ctx
             continue
         first = best = time.process_time() - start
         if first < ONE_CALL_S:
             best = float("inf")
             for _ in range(3):
+                own = harness.private_copy()
                 start = time.process_time()
-                compute_measure(m, model, ctx)
+                compute_measure(m, model, own)
                 best = min(best, time.process_time() - start)
         out[name] = best
-    return {"checkpoint_step": ctx.step, "cpu_seconds": out, "raised": raised}
+        harness = first_ctx
+    return {"checkpoint_step": harness.step, "cpu_seconds": out, "raised": raised}
 
 
 def measure_all(suite: str, workers: int, tasks: Iterable[str] | None = None, measures: Iterable[str] | None = None,

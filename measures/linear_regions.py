@@ -115,6 +115,13 @@ def _layers(net: nn.Module) -> list[_Affine | _Act]:
     return out
 
 
+def _through_last_activation(layers: list[_Affine | _Act]) -> list[_Affine | _Act]:
+    """``layers`` up to the last activation: the affine layers after it move no
+    pre-activation of an activation layer, so they cannot change a count."""
+    acts = [k for k, l in enumerate(layers) if isinstance(l, _Act)]
+    return layers[:acts[-1] + 1] if acts else []
+
+
 def _as_segments(x0: torch.Tensor, x1: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     if not isinstance(x0, torch.Tensor) or not isinstance(x1, torch.Tensor) or x0.shape != x1.shape:
         raise UserError("segment ends x0 and x1 must be tensors of the same shape")
@@ -163,7 +170,7 @@ def count_regions_batch(net: nn.Module, x0: torch.Tensor, x1: torch.Tensor, max_
     >>> count_regions_batch(net, torch.tensor([[0.0], [0.0]]), torch.tensor([[3.0], [1.0]])).tolist()
     [4, 2]
     """
-    layers = _layers(net)
+    layers = _through_last_activation(_layers(net))
     if any(isinstance(l, _Act) and l.negative_slope is None for l in layers):
         raise UserError("count_regions_batch needs ReLU / leaky-ReLU activations; use count_sign_changes_batch for smooth ones")
     a, b = _as_segments(x0, x1)
@@ -222,7 +229,7 @@ def count_sign_changes_batch(net: nn.Module, x0: torch.Tensor, x1: torch.Tensor,
     """
     if not isinstance(n_grid, int) or n_grid < 1:
         raise UserError(f"n_grid must be a positive integer, got {n_grid!r}")
-    layers = _layers(net)
+    layers = _through_last_activation(_layers(net))
     a, b = _as_segments(x0, x1)
     # made on the CPU and moved: the same grid points on every device
     t = torch.linspace(0.0, 1.0, n_grid + 1, dtype=torch.float64).to(a.device)
@@ -315,7 +322,12 @@ class LinearRegionsMeasure(Measure):
             raise UserError(f"{self.info.name} needs at least 2 probe points")
         net = model.tail(start) if hasattr(model, "tail") else model
         x0, x1 = probe_segments(x)
-        counts = self.counts(net, x0, x1)
+        if _is_piecewise_linear(net):
+            # both region measures count by the same exact walk of the same segments here
+            # (see ActivationPatternChangesMeasure): walked once per checkpoint, shared
+            counts = ctx.shared(("exact-region-counts", id(model), start), lambda: count_regions_batch(net, x0, x1))
+        else:
+            counts = self.counts(net, x0, x1)
         length = float((x1.double() - x0.double()).norm(dim=1).sum())
         if length == 0:
             raise ValueError("all probe segments have zero length (duplicate probe points): density undefined")

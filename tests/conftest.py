@@ -1,3 +1,4 @@
+import copy
 import os
 
 import pytest
@@ -50,3 +51,20 @@ def results_folder(tmp_path_factory):
     run(RunConfig(tasks="xor-mlp", measures="step,l2,random", suite="smoke", out=out, workers=1,
                   progress=False, figures=False, bootstrap=20))
     return out
+
+
+@pytest.fixture(scope="session")
+def _modadd_smoke_trained():
+    from complexity_bench.contracts.task import get_task
+    from complexity_bench.engine.training import train_run
+
+    task = get_task("modadd-mlp")
+    return train_run(task, task.variants("smoke")[0])
+
+
+@pytest.fixture
+def modadd_smoke_run(_modadd_smoke_trained):
+    """modadd-mlp's smoke run (300 steps, seed 0), trained once per session (training is
+    bitwise deterministic: tests/test_store.py); each test gets its own deep copy, so a
+    test that changes its run changes no other test's."""
+    return copy.deepcopy(_modadd_smoke_trained)

@@ -11,6 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from complexity_bench.cli import main as cli_main
+
 pytestmark = pytest.mark.smoke
 SMOKE = ["--suite", "smoke", "--tasks", "modadd-mlp", "--no-progress", "--bootstrap", "50"]
 
@@ -81,9 +83,17 @@ def test_score_rescores_without_training(smoke_out):
     (["score", "/nonexistent/results"], "is not a results folder"),
     (["check-measure", "nope"], "unknown measure 'nope'"),
 ])
-def test_bad_input_is_one_line_and_nonzero(args, expected, tmp_path):
-    proc = cli(*args, "--out", tmp_path, check=False) if args[0] == "run" else cli(*args, check=False)
-    assert expected in one_line_error(proc)
+def test_bad_input_is_one_line_and_nonzero(args, expected, tmp_path, capfd):
+    """In this process (each case fails before any work; a new interpreter would cost seconds per
+    case): the same main() as `python -m complexity_bench`, whose wiring the subprocess tests below
+    check with the same one-line rule."""
+    argv = [*map(str, args), *(["--out", str(tmp_path)] if args[0] == "run" else [])]
+    try:
+        code = cli_main(argv)
+    except SystemExit as exc:  # as the interpreter would exit on it
+        code = exc.code
+    out, err = capfd.readouterr()
+    assert expected in one_line_error(subprocess.CompletedProcess(argv, code, out, err))
 
 
 def test_cuda_without_cuda_fails_before_any_work(tmp_path):
@@ -118,10 +128,16 @@ def test_unwritable_out(tmp_path):
     assert "not writable" in one_line_error(cli("run", *SMOKE, "--measures", "step", "--out", blocker / "x", check=False))
 
 
-def test_list_and_check_measure(plugin_file):
-    assert "oracle-test-loss" in cli("list", "measures").stdout
-    assert "modadd-mlp" in cli("list", "tasks").stdout
-    assert "OK" in cli("check-measure", "step").stdout
+def test_list_and_check_measure(plugin_file, capsys):
+    """The listing and a registered measure's check through main() in this process (a new
+    interpreter costs seconds each); a plugin file's check through `python -m complexity_bench`."""
+    def stdout_of(*argv: str) -> str:
+        assert cli_main(list(argv)) == 0
+        return capsys.readouterr().out
+
+    assert "oracle-test-loss" in stdout_of("list", "measures")
+    assert "modadd-mlp" in stdout_of("list", "tasks")
+    assert "OK" in stdout_of("check-measure", "step")
     assert "check_measure(plugin-weight-count): OK" in cli("check-measure", plugin_file).stdout
 
 

@@ -7,7 +7,6 @@ import torch
 from complexity_bench.pipeline.evaluate import evaluate_run
 from complexity_bench.contracts.measure import FunctionMeasure, MeasureInfo
 from complexity_bench.contracts.task import get_task
-from complexity_bench.engine.training import train_run
 
 
 def _m(name, fn, **kw):
@@ -28,9 +27,8 @@ def _first_weight(model, ctx):
     return float(next(model.parameters()).detach().flatten()[0])
 
 
-def test_failures_are_isolated_and_recorded():
-    task = get_task("modadd-mlp")
-    result = train_run(task, task.variants("smoke")[0])
+def test_failures_are_isolated_and_recorded(modadd_smoke_run):
+    task, result = get_task("modadd-mlp"), modadd_smoke_run
     measures = [_m("boom", _boom), _m("nan", lambda m, c: math.nan), _m("mutate", _mutate),
                 _m("first", _first_weight), _m("dict", lambda m, c: {"a": 1.0, "b": math.inf})]
     out = evaluate_run(task, result, measures)
@@ -45,17 +43,15 @@ def test_failures_are_isolated_and_recorded():
     assert all(r["error"] == "returned inf" for r in out["dict"] if r["measure"] == "dict/b")
 
 
-def test_not_applicable_measure_gets_no_rows():
-    task = get_task("modadd-mlp")  # SiLU: not piecewise linear
-    result = train_run(task, task.variants("smoke")[0])
+def test_not_applicable_measure_gets_no_rows(modadd_smoke_run):
+    task, result = get_task("modadd-mlp"), modadd_smoke_run  # SiLU: not piecewise linear
     out = evaluate_run(task, result, [_m("pl", lambda m, c: 1.0, applies_to="piecewise_linear")])
     assert out["pl"] == []
 
 
-def test_a_measure_gets_only_the_inputs_it_declares():
+def test_a_measure_gets_only_the_inputs_it_declares(modadd_smoke_run):
     """needs drives the evaluator: an undeclared input is withheld, and reading it is a recorded reason."""
-    task = get_task("modadd-mlp")
-    result = train_run(task, task.variants("smoke")[0])
+    task, result = get_task("modadd-mlp"), modadd_smoke_run
     reads_data = lambda model, ctx: float(model(ctx.probe_x).mean())  # noqa: E731
     out = evaluate_run(task, result, [_m("undeclared", reads_data), _m("declared", reads_data, needs=("data",))])
     assert out["undeclared"] and all("needs lack 'data'" in r["error"] and math.isnan(r["value"])

@@ -44,11 +44,12 @@ def test_snapshot_is_taken_at_the_event(accs):
         assert handed == [(known_at, t_mem, t_mem)]
 
 
-def test_loop_stores_the_weights_at_t_mem():
+def test_loop_stores_the_weights_at_t_mem(modadd_smoke_run):
     """Same weights as a run that keeps a checkpoint at every evaluation (brute force)."""
     task = get_task("modadd-mlp")
     variant = task.variant({"steps": 300})
-    run = train_run(task, variant)
+    run = modadd_smoke_run
+    assert run.variant == variant  # the smoke run is this 300-step run
     assert run.events.t_mem is not None and run.events.t_mem not in task.checkpoint_steps(300), \
         "the test needs a T_mem that the regular schedule does not store"
 
@@ -66,11 +67,11 @@ def _first_weight(model, ctx):
     return float(next(model.parameters()).detach().flatten()[0])
 
 
-def test_every_cost_tier_is_evaluated_on_the_same_checkpoints():
+def test_every_cost_tier_is_evaluated_on_the_same_checkpoints(modadd_smoke_run):
     """One measure registered twice, once cheap and once moderate: identical rows
     (before, moderate measures skipped every second checkpoint)."""
     task = get_task("modadd-mlp")
-    run = train_run(task, task.variant({"steps": 300}))
+    run = modadd_smoke_run
     twins = [FunctionMeasure(_first_weight, MeasureInfo(name=f"w0-{cost}", version="1", direction=1, cost=cost))
              for cost in ("cheap", "moderate", "expensive")]
     out = evaluate_run(task, run, twins)

@@ -10,10 +10,9 @@ from complexity_bench.contracts.task import get_task
 from complexity_bench.engine.training import train_run
 
 
-@pytest.fixture(scope="module")
-def smoke_result():
-    task = get_task("modadd-mlp")
-    return train_run(task, task.variants("smoke")[0])
+@pytest.fixture
+def smoke_result(modadd_smoke_run):
+    return modadd_smoke_run
 
 
 def test_run_round_trip(tmp_path, smoke_result):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Hashable, Iterable, Mapping
 
 import torch
 from torch import nn
@@ -139,7 +139,9 @@ class MeasureContext:
     Tensors are fixed per run (the probe set never changes across checkpoints
     of a run, and its size is fixed per task, since e.g. LMN grows with N).
     ``activations(model)`` returns every stage output of the model on the probe
-    set, computed once per checkpoint and shared by all measures.
+    set, computed once per checkpoint and shared by all measures; ``shared(key, make)``
+    does the same for any other value two measures compute alike (the exact region walk
+    of ``linear-regions`` and ``activation-pattern-changes``).
     """
 
     task: Any  # complexity_bench.contracts.task.Task (Any avoids an import cycle)
@@ -194,13 +196,27 @@ class MeasureContext:
             withheld.update(init_state=MissingMapping(why))
         return replace(self, **withheld) if withheld else self
 
+    def shared(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per checkpoint and shared by every measure that asks
+        with an equal ``key``: the key names everything the value depends on besides the
+        checkpoint (e.g. ``(what, id(model), stage)``), so equal keys mean equal values."""
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def private_copy(self) -> "MeasureContext":
+        """A copy holding the shared values computed so far, whose own computations are not
+        shared back: timing measures one by one (measure_costs.py), each pays its own work."""
+        return replace(self, _cache=dict(self._cache))
+
     def activations(self, model: nn.Module) -> list[torch.Tensor]:
         """Outputs of every stage of ``model`` on the probe set (no grad, cached)."""
-        key = ("activations", id(model))
-        if key not in self._cache:
+
+        def stage_outputs() -> list[torch.Tensor]:
             with torch.no_grad():
-                self._cache[key] = [h.detach() for h in model.stage_outputs(self.probe_x)]
-        return self._cache[key]
+                return [h.detach() for h in model.stage_outputs(self.probe_x)]
+
+        return self.shared(("activations", id(model)), stage_outputs)
 
 
 def compute_measure(m: "Measure", model: nn.Module, ctx: MeasureContext) -> float | dict[str, float]:

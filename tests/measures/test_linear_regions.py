@@ -215,3 +215,56 @@ def test_pattern_changes_equal_exact_regions_on_relu_nets():
     regions = MEASURES.get("linear-regions").compute(model, ctx.for_measure("linear-regions"))
     changes = MEASURES.get("activation-pattern-changes").compute(model, ctx.for_measure("activation-pattern-changes"))
     assert regions == changes
+
+
+def test_region_measures_walk_once_per_checkpoint(monkeypatch):
+    """On a ReLU net linear-regions and activation-pattern-changes count by the same
+    exact walk of the same segments: one checkpoint's context walks them once for both,
+    and both values are exactly those each measure computes on a context of its own."""
+    import complexity_bench.measures.linear_regions as regions_module
+    from complexity_bench.contracts.measure import MEASURES, compute_measure
+    from complexity_bench.testing import toy_context
+
+    names = ("activation-pattern-changes", "linear-regions")
+    alone = {}
+    for name in names:
+        model, ctx = toy_context()
+        alone[name] = compute_measure(MEASURES.get(name), model, ctx)
+    walks = []
+    walk = regions_module.count_regions_batch
+    monkeypatch.setattr(regions_module, "count_regions_batch", lambda *a, **k: walks.append(1) or walk(*a, **k))
+    model, ctx = toy_context()
+    together = {name: compute_measure(MEASURES.get(name), model, ctx) for name in names}
+    assert len(walks) == 1
+    assert together == alone
+    # another checkpoint (a fresh context) walks again
+    _, later = toy_context(trained_steps=31)
+    compute_measure(MEASURES.get("linear-regions"), model, later)
+    assert len(walks) == 2
+
+
+@pytest.mark.parametrize("count", [count_regions_batch, count_sign_changes_batch])
+def test_layers_after_the_last_activation_are_not_computed(count):
+    """The affine layers after the last activation cannot change a count: neither count
+    multiplies by them (no product as wide as the 7-wide output), and the counts equal
+    those of the net without them."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Widths(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.seen = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func in (torch.ops.aten.addmm.default, torch.ops.aten.mm.default):
+                self.seen.add(out.shape[-1])
+            return out
+
+    net = relu_net([3, 5, 4, 7], seed=1)
+    torch.manual_seed(2)
+    x0, x1 = torch.randn(6, 3, dtype=torch.float64), torch.randn(6, 3, dtype=torch.float64)
+    with Widths() as mode:
+        counts = count(net, x0, x1)
+    assert 7 not in mode.seen
+    assert torch.equal(counts, count(net[:-1], x0, x1))

@@ -25,3 +25,20 @@ def test_measure_seconds_times_every_applicable_measure_of_the_tiers_asked():
     assert "l2" in row["seconds"] and "circuit-efficiency" not in row["seconds"]  # no margin on regression
     assert all(MEASURES.get(n).info.cost == "cheap" for n in row["seconds"])
     assert all(isinstance(s, float) and s >= 0 for s in row["seconds"].values()), row["seconds"]
+
+
+def test_each_timed_call_pays_the_work_measures_share(monkeypatch):
+    """linear-regions and activation-pattern-changes share one region walk per checkpoint
+    in the harness; timed one by one, every call (untimed and timed) walks on its own, so
+    neither measure's time is the other's cached result."""
+    import complexity_bench.measures.linear_regions as regions_module
+    from complexity_bench.measure_costs import time_measures
+    from complexity_bench.testing import toy_context
+
+    walks = []
+    walk = regions_module.count_regions_batch
+    monkeypatch.setattr(regions_module, "count_regions_batch", lambda *a, **k: walks.append(1) or walk(*a, **k))
+    model, ctx = toy_context()
+    out = time_measures(model, ctx, ["activation-pattern-changes", "linear-regions"], repeats=2)
+    assert all(isinstance(s, float) for s in out.values()), out
+    assert len(walks) == 2 * 3  # per measure: one untimed call and two timed ones
