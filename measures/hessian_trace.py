@@ -40,7 +40,7 @@ from typing import Any, Callable, Mapping
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, jvp, vmap
+from torch.func import functional_call, grad, jvp, vjp, vmap
 
 from complexity_bench.contracts.measure import Measure, MeasureContext, MeasureInfo, register_measure
 
@@ -61,7 +61,14 @@ def rademacher_like(params: Mapping[str, torch.Tensor], n: int, generator: torch
 def hessian_vector_product(
     loss_fn: Callable[..., torch.Tensor], params: Mapping[str, torch.Tensor], *extra: torch.Tensor,
 ) -> Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
-    """v -> H v, H = ∇²_params loss_fn(params, *extra), exact (``jvp`` of ``grad``); works under ``vmap``.
+    """v -> H v, H = ∇²_params loss_fn(params, *extra), exact; works under ``vmap``.
+
+    Forward-over-reverse (``jvp`` of ``grad``) where torch's forward-mode rules go
+    through the loss; reverse-over-reverse (``vjp`` of ``grad``) where they do not:
+    ``F.mse_loss`` against a target built or captured inside ``loss_fn`` (the digits
+    task's one-hot targets) reaches its double backward with an immutable ZeroTensor
+    tangent and raises (torch 2.13). Both are the exact product; forward-over-reverse
+    is the faster one (docs/measures.md, "Hessian trace").
 
     ``loss_fn`` maps a dict of tensors (and the ``extra`` tensors, held constant) to a
     scalar and must be composable with ``torch.func`` (no in-place ops on its inputs,
@@ -70,7 +77,7 @@ def hessian_vector_product(
     params = {k: v.detach() for k, v in params.items()}
     # Constant float inputs (regression/hinge targets) travel as primals with a
     # materialised zero tangent: left out of jvp, F.mse_loss's double backward meets
-    # an immutable ZeroTensor and raises (torch 2.13).
+    # the same immutable ZeroTensor.
     dual = [e for e in extra if e.is_floating_point()]
     fixed = [e for e in extra if not e.is_floating_point()]
 
@@ -81,8 +88,23 @@ def hessian_vector_product(
     gradient = grad(loss_of)  # w.r.t. params only
     zeros = tuple(torch.zeros_like(e) for e in dual)
 
-    def hvp(v: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward_over_reverse(v: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return jvp(gradient, (params, *dual), (v, *zeros))[1]
+
+    def reverse_over_reverse(v: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return vjp(lambda p: gradient(p, *dual), params)[1](v)[0]
+
+    forward_failed = False
+
+    def hvp(v: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        nonlocal forward_failed
+        if not forward_failed:
+            try:
+                return forward_over_reverse(v)
+            except (RuntimeError, NotImplementedError):
+                # a loss that forward mode cannot differentiate: a genuine error recurs (and is raised) below
+                forward_failed = True
+        return reverse_over_reverse(v)
 
     return hvp
 

@@ -1,5 +1,7 @@
 """Hutchinson Hessian trace against exact Hessians (autograd.functional.hessian) and closed forms."""
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -118,3 +120,35 @@ def test_measure_leaves_grads_alone_and_runs_on_mse_task():
     value = get_measure("hessian-trace").compute(student, c.for_measure("hessian-trace"))
     est, se = model_hessian_trace(student, t.loss, d.x_train, d.y_train, 16, c.for_measure("hessian-trace").generator)
     assert value == est and torch.isfinite(torch.tensor(value)) and se > 0
+
+
+def test_mse_against_one_hot_targets_built_inside_the_loss_matches_exact_hessian():
+    # digits-mlp's loss builds float one-hot targets from integer labels inside the loss: forward-mode
+    # differentiation of F.mse_loss's backward then meets an immutable ZeroTensor tangent (torch 2.13),
+    # so the product goes reverse-over-reverse; both are the exact H v
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(3, 5), nn.SiLU(), nn.Linear(5, 4))
+    x, y = torch.randn(20, 3), torch.randint(0, 4, (20,))
+    loss = get_task("digits-mlp").loss
+    H = _exact_hessian(model, loss, x, y)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    V = torch.cat([p.flatten(1) for p in rademacher_like(params, 8, _gen(8)).values()], 1).double()
+    expected = float(torch.einsum("ki,ij,kj->k", V, H, V).mean())
+    est, _ = model_hessian_trace(model, loss, x, y, 8, _gen(8))
+    assert est == pytest.approx(expected, rel=1e-4)
+
+
+def test_digits_mlp_trace_equals_the_forward_mode_route_with_explicit_targets():
+    # the plugin on digits-mlp itself (at initialisation, weights ×8), against the same probes through
+    # forward-over-reverse with the one-hot targets passed in as a float input
+    t = get_task("digits-mlp")
+    params = t.resolve({})
+    d = t.make_data(params, 0)
+    model = t.make_model(params, 0)
+    c = MeasureContext.for_run(t, params, 0, d, 0, model.state_dict(), {}).for_measure("hessian-trace")
+    value = get_measure("hessian-trace").compute(model, c)
+    one_hot = F.one_hot(c.y_train, 10).float()
+    c = MeasureContext.for_run(t, params, 0, d, 0, model.state_dict(), {}).for_measure("hessian-trace")
+    est, _ = model_hessian_trace(model, F.mse_loss, c.x_train, one_hot, 16, c.generator)
+    assert math.isfinite(value) and value > 0
+    assert value == pytest.approx(est, rel=1e-4)

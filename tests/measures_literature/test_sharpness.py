@@ -45,12 +45,16 @@ def test_quadratic_with_a_dominant_negative_eigenvalue():
     assert value == pytest.approx(2.0, rel=1e-6)
 
 
-@pytest.mark.parametrize("task_name,activation", [("modadd-mlp", nn.SiLU), ("sparse-parity", nn.ReLU)])
+@pytest.mark.parametrize("task_name,activation", [("modadd-mlp", nn.SiLU), ("sparse-parity", nn.ReLU),
+                                                   ("digits-mlp", nn.ReLU)])
 def test_tiny_net_matches_full_eigendecomposition(make_context, task_name, activation):
     torch.manual_seed(0)
     if task_name == "modadd-mlp":  # cross-entropy, 3 classes
         net = nn.Sequential(nn.Linear(2, 5), activation(), nn.Linear(5, 3))
         x, y = torch.randn(12, 2, dtype=torch.float64), torch.randint(0, 3, (12,))
+    elif task_name == "digits-mlp":  # MSE against one-hot targets built inside the loss from integer labels
+        net = nn.Sequential(nn.Linear(3, 5), activation(), nn.Linear(5, 4))
+        x, y = torch.randn(16, 3, dtype=torch.float64), torch.randint(0, 4, (16,))
     else:  # hinge on a ReLU net: an indefinite Hessian (its diagonal is 0)
         net = nn.Sequential(nn.Linear(3, 4), activation(), nn.Linear(4, 1, bias=False))
         x = torch.randn(16, 3, dtype=torch.float64)
