@@ -24,20 +24,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from complexity_bench.scoring.ranking import holm_beats
+from complexity_bench.scoring.ranking import beat_probabilities, defined_pairs, holm_beats
 
 CLOCK = "step"
 SCORE = "in_auroc"
 
 
 def _p_beats(a: np.ndarray, clock: np.ndarray) -> tuple[float, int]:
-    """P(a > clock) over replicates where both are finite (ties 1/2), and how many there are."""
-    both = np.isfinite(a) & np.isfinite(clock)
-    n = int(both.sum())
-    if n == 0:
-        return np.nan, 0
-    wins = (a[both] > clock[both]) + 0.5 * (a[both] == clock[both])
-    return float(wins.mean()), n
+    """P(a > clock) over replicates where both are finite (ties 1/2), and how many there are: the
+    ranks' pairwise rule (ranking.beat_probabilities) for this one pair."""
+    reps = np.stack([a, clock])
+    return float(beat_probabilities(reps, higher=True)[0, 1]), int(defined_pairs(reps)[0, 1])
 
 
 def _holm(p: list[float], alpha: float) -> np.ndarray:
