@@ -161,7 +161,7 @@ _SMOKE = [{"steps": 300}]
 # full (docs/protocol.md, "Power and the suite design"): the paper's setting (weight decay
 # 0.2), one weight-decay step (1.0: the stronger weight decay of the protocol-2 grid, which
 # shortens the delay and so costs the fewest steps) and the weight-decay-0 control (never
-# generalises within the budget); 8 seeds, 5 for the control; the ReLU twin on the same
+# generalises within the budget); 10 seeds, 5 for the control; the ReLU twin on the same
 # grid as its smooth sibling. The protocol-2 axes (initial scale, training fraction) went:
 # the recipe-level question they served is secondary under protocol 3.
 # default: only the paper's net on modular addition (the other five are full-only, to keep

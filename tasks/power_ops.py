@@ -125,6 +125,7 @@ def _register(operation: str, base: type, suffix: str, steps: int, what: str) ->
         "properties": _properties(operation, base.properties),
         "reference": NANDA if base is ModAddTransformer else POWER,
         "defaults": {**base.defaults, "steps": steps},
+        "full_seeds_in": frozenset(),
     })
     return register_task(cls)
 

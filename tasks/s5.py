@@ -67,6 +67,7 @@ class S5Transformer(ModAddTransformer):
     properties = frozenset({"classification", "piecewise_linear"})
     defaults: ClassVar[dict[str, Any]] = {**ModAddTransformer.defaults, "train_frac": 0.5, "steps": BUDGET}
     long_budget: ClassVar[dict[str, Any]] = {}
+    full_seeds_in: ClassVar[frozenset[str]] = frozenset()
     grids: ClassVar[dict[str, list[dict[str, Any]]]] = {
         "smoke": [{"steps": 4}],  # a pipeline check on CPU (it does not grok)
         "gpu": [{"weight_decay": 1.0}, {"weight_decay": 0.0}],  # the recipe and its control

@@ -24,8 +24,9 @@ from complexity_bench.contracts.models import StagedModel
 from complexity_bench.contracts.registry import Registry, name_problems
 
 # smoke: pipeline check; default / full: the CPU suites; operations: Power et al.'s
-# operations on the paper's MLP; gpu: tasks that cannot grok within a CPU-affordable
-# budget; long: no early stop, the whole (long) budget, for the instability question
+# operations on the paper's MLP; gpu: tasks whose runs a 2-core CPU cannot afford (they
+# cannot grok within a CPU-affordable budget, or their step costs too much under MKL's
+# compatible path: docs/protocol.md, "Power and the suite design"); long: no early stop, the whole (long) budget, for the instability question
 # (docs/protocol.md, "The instability question").
 SUITES = ("smoke", "default", "full", "operations", "gpu", "long")
 # Parameters that set a run's budget, and so its evaluation and checkpoint schedule: one
@@ -33,8 +34,9 @@ SUITES = ("smoke", "default", "full", "operations", "gpu", "long")
 # where a control is censored cannot depend on a variant's outcome (docs/protocol.md,
 # "Budgets"). Only the smoke suite, a pipeline check whose scores mean nothing, shortens it.
 BUDGET_PARAMS = ("steps", "stop_factor")
-# Seeds of a weight-decay-0 control in the full suite: the first 5 of its 8 (Task.control_seeds).
-CONTROL_SEEDS_FULL = 5
+# Most seeds of a weight-decay-0 control configuration: the first 5 of a suite's seeds
+# (Task.control_seeds; the full suite has 10).
+CONTROL_SEEDS = 5
 # The losses Task.loss and Task.correct implement.
 LOSS_KINDS = ("cross_entropy", "mse", "hinge")
 # What a task may declare in ``properties`` (a measure's ``applies_to`` names one of them):
@@ -173,18 +175,18 @@ class Task:
     long_budget: ClassVar[dict[str, Any]] = {}
 
     def seeds(self, suite: str) -> list[int]:
-        # full: 8 seeds per configuration, from the power analysis (docs/protocol.md, "Power and
+        # full: 10 seeds per configuration, from the power analysis (docs/protocol.md, "Power and
         # the suite design"); long: seeds 1-5, not the seed-0 paper runs that the long budgets
         # were read from
-        return {"smoke": [0], "default": [0, 1, 2], "full": list(range(8)), "operations": [0, 1, 2],
+        return {"smoke": [0], "default": [0, 1, 2], "full": list(range(10)), "operations": [0, 1, 2],
                 "gpu": [0, 1, 2, 3, 4], "long": [1, 2, 3, 4, 5]}[suite]
 
     def control_seeds(self, suite: str) -> list[int]:
-        """Seeds of a weight-decay-0 control configuration (:func:`is_control`). In ``full`` the
-        first 5 of the suite's 8: the controls' question compares control runs with generalising
-        runs, so it has many pairs with fewer control seeds, and a subset keeps the seeds crossed
-        (docs/protocol.md, "Power and the suite design"); the suite's own seeds elsewhere."""
-        return self.seeds(suite)[:CONTROL_SEEDS_FULL] if suite == "full" else self.seeds(suite)
+        """Seeds of a weight-decay-0 control configuration (:func:`is_control`): the first 5 of
+        the suite's (all of them in a suite of 5 or fewer). The controls' question compares
+        control runs with generalising runs, so it has many pairs with fewer control seeds, and
+        a subset keeps the seeds crossed (docs/protocol.md, "Power and the suite design")."""
+        return self.seeds(suite)[:CONTROL_SEEDS]
 
     # -- shared behaviour ---------------------------------------------------
     def has_property(self, prop: str) -> bool:

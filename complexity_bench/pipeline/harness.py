@@ -44,7 +44,7 @@ def run(cfg: RunConfig) -> dict:
     plan = make_plan(cfg)
     if plan.skipped:
         print(f"note: --measures all leaves out expensive measures in the {cfg.suite} suite "
-              f"({', '.join(plan.skipped)}); name them or use --suite full", file=sys.stderr)
+              f"({', '.join(plan.skipped)}); name them to run them", file=sys.stderr)
     note = reproducibility_note()
     if note:
         print(note, file=sys.stderr)
