@@ -65,7 +65,7 @@ GRIDS: dict[str, list[dict[str, Any]]] = {
     "smoke": [{"steps": 200}],
     "default": [],
     # not in full: under MKL's compatible path a step costs ~75 ms of CPU, and the full
-    # design's 15 runs alone would take about 2 hours of the 2-core machine (docs/protocol.md,
+    # design's 15 runs alone would take 2 h 18 min of the 2-core machine (docs/protocol.md,
     # "Power and the suite design"). The gpu suite holds that design instead: the canonical
     # setting at the full suite's 10 seeds and its weight-decay-0 control at seeds 0-4.
     "gpu": [{"weight_decay": wd} for wd in (1.0, 0.0)],

@@ -26,8 +26,9 @@ from complexity_bench.contracts.registry import Registry, name_problems
 # smoke: pipeline check; default / full: the CPU suites; operations: Power et al.'s
 # operations on the paper's MLP; gpu: tasks whose runs a 2-core CPU cannot afford (they
 # cannot grok within a CPU-affordable budget, or their step costs too much under MKL's
-# compatible path: docs/protocol.md, "Power and the suite design"); long: no early stop, the whole (long) budget, for the instability question
-# (docs/protocol.md, "The instability question").
+# compatible path: docs/protocol.md, "Power and the suite design"); long: no early stop,
+# the whole (long) budget, for the instability question (docs/protocol.md, "The
+# instability question").
 SUITES = ("smoke", "default", "full", "operations", "gpu", "long")
 # Parameters that set a run's budget, and so its evaluation and checkpoint schedule: one
 # value per task, never a grid axis, so that which checkpoint counts as "at T_mem" and
