@@ -37,4 +37,5 @@ def test_the_folder_is_the_named_subset_with_every_expensive_measure(folder):
 def test_docs_block_matches_the_folder(folder):
     text = (ROOT / FOLDERS[folder][0]).read_text()
     start, end = text.index(START), text.index(END) + len(END)
-    assert text[start:end] in (render(Path("results") / folder), render(ROOT / "results" / folder))
+    # the block names its folder as the command was given: relative from the root, or absolute
+    assert any(text[start:end] == render(path) for path in (Path("results") / folder, ROOT / "results" / folder))
