@@ -26,6 +26,7 @@ import torch
 
 from complexity_bench.bench import machine
 from complexity_bench.engine.select import ENGINES, train_group
+from complexity_bench.numerics import mkl_cbwr
 from complexity_bench.contracts.task import get_task
 
 
@@ -35,6 +36,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     ap.add_argument("--control-seeds", type=int, nargs="*", default=[0])
     ap.add_argument("--engine", default="auto", choices=ENGINES)
+    ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -42,7 +44,7 @@ def main() -> None:
     variants = ([task.variant({}, seed=s) for s in args.seeds]
                 + [task.variant({"weight_decay": 0.0}, seed=s) for s in args.control_seeds])
     start, cpu = time.perf_counter(), time.process_time()
-    results = train_group(task, variants, args.engine)
+    results = train_group(task, variants, args.engine, args.device)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     rows = []
     for r in results:
@@ -54,8 +56,10 @@ def main() -> None:
                      "engine": r.engine, "seconds_per_run": r.seconds})
         print(json.dumps(rows[-1]))
         rows[-1]["curve"] = {k: r.metrics[k] for k in ("step", "train_acc", "test_acc")}
-    report = {"task": task.name, "task_version": task.version, "budget": int(task.resolve({})["steps"]),
-              "machine": machine(), "wall_seconds": wall, "cpu_seconds": cpu, "runs": rows,
+    report = {"task": task.name, "task_version": task.version, "budget": int(task.resolve({})["steps"]), "device": args.device,
+              "machine": machine(),
+              # MKL's code path: this script leaves it as torch sets it (the CPU's own), unlike `run`
+              "mkl_cbwr": mkl_cbwr(), "wall_seconds": wall, "cpu_seconds": cpu, "runs": rows,
               "load_average_1min_at_end": os.getloadavg()[0]}
     print(f"{len(rows)} runs in {wall:.0f} s wall, {cpu:.0f} s CPU")
     if args.out:
