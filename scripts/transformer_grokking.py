@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 
 from complexity_bench.bench import machine
+from complexity_bench.contracts.task import get_task
 from complexity_bench.engine.select import ENGINES, train_group
 from complexity_bench.numerics import mkl_cbwr
-from complexity_bench.contracts.task import get_task
 
 
 def main() -> None:
@@ -56,8 +56,8 @@ def main() -> None:
                      "engine": r.engine, "seconds_per_run": r.seconds})
         print(json.dumps(rows[-1]))
         rows[-1]["curve"] = {k: r.metrics[k] for k in ("step", "train_acc", "test_acc")}
-    report = {"task": task.name, "task_version": task.version, "budget": int(task.resolve({})["steps"]), "device": args.device,
-              "machine": machine(),
+    report = {"task": task.name, "task_version": task.version, "budget": int(task.resolve({})["steps"]),
+              "device": args.device, "machine": machine(),
               # MKL's code path: this script leaves it as torch sets it (the CPU's own), unlike `run`
               "mkl_cbwr": mkl_cbwr(), "wall_seconds": wall, "cpu_seconds": cpu, "runs": rows,
               "load_average_1min_at_end": os.getloadavg()[0]}
