@@ -97,7 +97,8 @@ class ModAddTransformer(_ModAdd):
     }
 
     # suites that run this task at the full suite's seeds: gpu holds its full design (GRIDS);
-    # the task families built on this net (Power et al.'s operations, S5) keep the gpu suite's
+    # the task families built on this net (Power et al.'s operations, S5) keep the gpu suite's,
+    # and each states its own (tests/test_full_suite_design.py)
     full_seeds_in: ClassVar[frozenset[str]] = frozenset({"gpu"})
 
     def seeds(self, suite: str) -> list[int]:

@@ -57,6 +57,16 @@ def test_the_transformer_runs_the_full_design_in_the_gpu_suite_and_its_families_
         assert {len(s) for s in _configs(TASKS.get(name).variants("gpu")).values()} == {5}, name
 
 
+def test_every_family_on_the_transformer_net_states_its_own_full_seeds():
+    """``full_seeds_in`` is a class attribute, so a new family built on the transformer's net
+    would inherit the full design's seeds in gpu without a word: each must state its own."""
+    base = type(TASKS.get("modadd-transformer"))
+    families = [type(t) for t in TASKS if isinstance(t, base) and type(t) is not base]
+    assert len(families) >= 5  # the four operations and S5
+    for cls in families:
+        assert "full_seeds_in" in vars(cls), cls.__name__
+
+
 def test_the_weight_decay_step_must_be_stronger_than_the_default():
     import pytest
 
