@@ -1,7 +1,7 @@
 """The instability question's generated block (complexity_bench/instability_findings.py): cells read from
 a hand-written results folder whose answer is known, the undefined case on a real smoke run
 (conftest's ``results_folder``), writing README.md and docs/protocol.md together, and the committed
-copies against results/long once that folder exists."""
+copies against results/long."""
 
 from __future__ import annotations
 
@@ -115,9 +115,6 @@ def test_a_missing_results_folder_is_one_line(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("error: ") and "runs.csv" in err[0]
 
 
-@pytest.mark.skipif(not (ROOT / "results" / "long" / "leaderboard_by_task.csv").exists(),
-                    reason="results/long is not committed yet: the lead runs the long suite and regenerates the "
-                           "block with `python -m complexity_bench.instability_findings results/long --readme`")
 @pytest.mark.parametrize("doc", ["README.md", "docs/protocol.md"])
 def test_committed_block_matches_results_long(doc):
     text = (ROOT / doc).read_text()
