@@ -37,12 +37,14 @@ def main() -> None:
     ap.add_argument("--control-seeds", type=int, nargs="*", default=[0])
     ap.add_argument("--engine", default="auto", choices=ENGINES)
     ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
+    ap.add_argument("--steps", type=int, default=None, help="override the task's budget (a longer pilot)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
     task = get_task(args.task)
-    variants = ([task.variant({}, seed=s) for s in args.seeds]
-                + [task.variant({"weight_decay": 0.0}, seed=s) for s in args.control_seeds])
+    budget = {} if args.steps is None else {"steps": args.steps}
+    variants = ([task.variant(budget, seed=s) for s in args.seeds]
+                + [task.variant({**budget, "weight_decay": 0.0}, seed=s) for s in args.control_seeds])
     start, cpu = time.perf_counter(), time.process_time()
     results = train_group(task, variants, args.engine, args.device)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
@@ -56,7 +58,7 @@ def main() -> None:
                      "engine": r.engine, "seconds_per_run": r.seconds})
         print(json.dumps(rows[-1]))
         rows[-1]["curve"] = {k: r.metrics[k] for k in ("step", "train_acc", "test_acc")}
-    report = {"task": task.name, "task_version": task.version, "budget": int(task.resolve({})["steps"]),
+    report = {"task": task.name, "task_version": task.version, "budget": int(task.resolve(budget)["steps"]),
               "device": args.device, "machine": machine(),
               # MKL's code path: this script leaves it as torch sets it (the CPU's own), unlike `run`
               "mkl_cbwr": mkl_cbwr(), "wall_seconds": wall, "cpu_seconds": cpu, "runs": rows,
