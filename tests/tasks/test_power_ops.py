@@ -67,6 +67,14 @@ def test_suites_hold_the_recipe_and_its_control():
         assert not mlp.grid("full") and not tf.grid("full") and not tf.grid("operations")
 
 
+def test_budgets_are_the_pilots_decisions():
+    """docs/tasks.md, "Power et al.'s operations": the MLP's 20,000 (the paper's), the
+    transformer's 45,000 (none generalised within 15,000; three did within 45,000)."""
+    for op in OPS:
+        assert get_task(f"{op}-mlp").resolve({})["steps"] == 20_000, op
+        assert get_task(f"{op}-transformer").resolve({})["steps"] == 45_000, op
+
+
 def test_module_doctests():
     import doctest
 
