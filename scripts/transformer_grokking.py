@@ -3,7 +3,8 @@
     python scripts/transformer_grokking.py --seeds 0 1 2 --control-seeds 0 --out docs/measurements/transformer_grokking.json
     python scripts/transformer_grokking.py --task modsub-mlp --seeds 0 --control-seeds --out pilot.json
 
-``--task`` (default ``modadd-transformer``) picks the task.
+``--task`` (default ``modadd-transformer``) picks the task; ``--steps`` overrides its budget
+(a longer pilot, docs/tasks.md) and ``--device`` where it trains.
 Trains the canonical setting (the task's defaults: weight decay 1.0) for each seed in
 ``--seeds`` and the weight-decay-0 control for each seed in ``--control-seeds``, all
 with the task's own budget and evaluation schedule (the same for every variant), as
