@@ -36,6 +36,27 @@ def test_a_grid_that_moves_the_budget_is_refused():
     assert len(Bad().variants("smoke")) == 2 * len(Task.seeds(Bad(), "smoke"))  # smoke may shorten runs
 
 
+def _inherits_its_long_budget(task: Task) -> bool:
+    """A task with long configurations whose ``long_budget`` is its parent's, not its own."""
+    return bool(task.grid("long")) and "long_budget" not in vars(type(task))
+
+
+def test_every_task_with_long_configurations_states_its_own_long_budget():
+    """``long_budget`` is a class attribute: a subclass that adds long configurations would
+    silently train its parent's budget, one fixed from another task's pilot (docs/protocol.md,
+    "The instability question"). Each task in ``long`` states its own."""
+    assert [t.name for t in TASKS if t.grid("long")]  # the check has tasks to look at
+    assert [t.name for t in TASKS if _inherits_its_long_budget(t)] == []
+
+    class Heir(TASKS.get("modadd-mlp").__class__):
+        name = "heir"
+
+    class Stated(Heir):
+        long_budget = {"steps": 1_000}
+
+    assert _inherits_its_long_budget(Heir()) and not _inherits_its_long_budget(Stated())
+
+
 def test_checkpoint_counts_are_those_the_docs_quote():
     """tasks/_common.checkpoint_schedule's docstring, docs/tasks.md and the README quote these counts."""
     from complexity_bench.tasks._common import checkpoint_schedule, eval_schedule
