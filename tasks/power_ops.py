@@ -109,9 +109,10 @@ def _grids(name: str, arch: str) -> dict[str, list[dict[str, Any]]]:
 
 # Budgets (docs/tasks.md, "Power et al.'s operations"), from seed-0 pilots before any other
 # seed ran: the MLP's the paper's 20,000 (modsub, moddiv and modsumsq grokked within it;
-# modcubexy-mlp did not: provisional). The transformer's 45,000: no operation grokked
-# within modadd-transformer's 15,000; modsub, moddiv and modsumsq did within 45,000 (T_gen
-# 24,192-28,336); modcubexy-transformer did not (provisional: a longer pilot decides).
+# modcubexy-mlp did not, nor within 200,000: provisional). The transformer's 45,000: no
+# operation grokked within modadd-transformer's 15,000; modsub, moddiv and modsumsq did
+# within 45,000 (T_gen 24,192-28,336); modcubexy-transformer did not, nor within 135,000
+# (provisional).
 MLP_BUDGET = 20_000
 TRANSFORMER_BUDGET = 45_000
 
