@@ -2,7 +2,7 @@
 
     python scripts/step_cost.py modadd-mlp modsub-mlp modadd-transformer s5-transformer --out cost.json
 
-One thread, the plain training loop (``bench.loop_stepper``: forward, backward, AdamW;
+One thread (``--threads``), the plain training loop (``bench.loop_stepper``: forward, backward, AdamW;
 no evaluation), ``--warm`` untimed steps then ``--steps`` timed ones (fewer for tasks
 whose step takes longer than ``--budget-s`` / ``--steps``). Prints per task the wall and
 the process CPU milliseconds per step; CPU time is the figure to compare on a shared
@@ -46,15 +46,17 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--warm", type=int, default=5)
     ap.add_argument("--budget-s", type=float, default=10.0, help="about this many timed seconds per task at most")
+    ap.add_argument("--threads", type=int, default=1, help="torch's intra-op threads (default 1: one core per run)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     rows = []
     for name in args.tasks:
         rows.append(step_cost(name, args.steps, args.warm, args.budget_s))
         print(json.dumps(rows[-1]), flush=True)
     if args.out:
-        args.out.write_text(json.dumps({"machine": machine(), "load_average_1min": os.getloadavg()[0],
+        args.out.write_text(json.dumps({"machine": machine(), "threads": args.threads,
+                                        "load_average_1min": os.getloadavg()[0],
                                         "tasks": rows}, indent=2))
 
 

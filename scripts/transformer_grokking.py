@@ -4,7 +4,8 @@
     python scripts/transformer_grokking.py --task modsub-mlp --seeds 0 --control-seeds --out pilot.json
 
 ``--task`` (default ``modadd-transformer``) picks the task; ``--steps`` overrides its budget
-(a longer pilot, docs/tasks.md) and ``--device`` where it trains.
+(a longer pilot, docs/tasks.md), ``--device`` where it trains and ``--threads`` torch's CPU
+threads (default 1; more only for one long run alone on the machine, as S5's pilot).
 Trains the canonical setting (the task's defaults: weight decay 1.0) for each seed in
 ``--seeds`` and the weight-decay-0 control for each seed in ``--control-seeds``, all
 with the task's own budget and evaluation schedule (the same for every variant), as
@@ -39,9 +40,10 @@ def main() -> None:
     ap.add_argument("--engine", default="auto", choices=ENGINES)
     ap.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default: cpu)")
     ap.add_argument("--steps", type=int, default=None, help="override the task's budget (a longer pilot)")
+    ap.add_argument("--threads", type=int, default=1, help="torch's intra-op threads on CPU (default 1)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     task = get_task(args.task)
     budget = {} if args.steps is None else {"steps": args.steps}
     variants = ([task.variant(budget, seed=s) for s in args.seeds]
@@ -60,7 +62,7 @@ def main() -> None:
         print(json.dumps(rows[-1]))
         rows[-1]["curve"] = {k: r.metrics[k] for k in ("step", "train_acc", "test_acc")}
     report = {"task": task.name, "task_version": task.version, "budget": int(task.resolve(budget)["steps"]),
-              "device": args.device, "machine": machine(),
+              "device": args.device, "threads": args.threads, "machine": machine(),
               # MKL's code path: this script leaves it as torch sets it (the CPU's own), unlike `run`
               "mkl_cbwr": mkl_cbwr(), "wall_seconds": wall, "cpu_seconds": cpu, "runs": rows,
               "load_average_1min_at_end": os.getloadavg()[0]}
