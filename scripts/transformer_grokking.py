@@ -44,6 +44,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.out:  # before the training, not after an hour of it
+        args.out.parent.mkdir(parents=True, exist_ok=True)
     task = get_task(args.task)
     budget = {} if args.steps is None else {"steps": args.steps}
     variants = ([task.variant(budget, seed=s) for s in args.seeds]
