@@ -51,3 +51,17 @@ def test_short_cpu_run_vmap_matches_loop():
     runs = assert_same_runs(task, variants, train=train_vmap_cohort, compatible=vmap_compatible,
                             engine="vmap-cohort")
     assert all(r.metrics["train_loss"][-1] < r.metrics["train_loss"][0] for r in runs)  # it trains
+
+
+def test_budget_is_the_pilots_decision():
+    """docs/tasks.md, "S5 composition": the seed-0 pilot, run under its rule at 45,000 steps,
+    generalised, which fixed the budget at 45,000."""
+    import json
+    from pathlib import Path
+
+    pilot = json.loads((Path(__file__).resolve().parents[2] / "docs" / "measurements" / "s5"
+                        / "s5-transformer_pilot45k_seed0.json").read_text())
+    (run,) = pilot["runs"]
+    assert (pilot["task"], pilot["budget"], run["seed"], run["weight_decay"]) == ("s5-transformer", 45_000, 0, 1.0)
+    assert run["t_gen"] is not None and run["t_gen"] <= pilot["budget"]
+    assert get_task("s5-transformer").resolve({})["steps"] == pilot["budget"]
