@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import torch
 
 from complexity_bench.bench import machine
 from complexity_bench.contracts.task import get_task
+from complexity_bench.engine import step_progress
 from complexity_bench.engine.select import ENGINES, train_group
 from complexity_bench.numerics import mkl_cbwr
 
@@ -42,6 +44,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="override the task's budget (a longer pilot)")
     ap.add_argument("--threads", type=int, default=1, help="torch's intra-op threads on CPU (default 1)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--progress-every-s", type=float, default=60.0,
+                    help="seconds between progress lines on stderr (default 60: an S5 run trains for an hour)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.out:  # before the training, not after an hour of it
@@ -51,7 +55,9 @@ def main() -> None:
     variants = ([task.variant(budget, seed=s) for s in args.seeds]
                 + [task.variant({**budget, "weight_decay": 0.0}, seed=s) for s in args.control_seeds])
     start, cpu = time.perf_counter(), time.process_time()
-    results = train_group(task, variants, args.engine, args.device)
+    steps_at_most = len(variants) * int(task.resolve(budget)["steps"])
+    with step_progress.listening(_progress_printer(steps_at_most, args.progress_every_s, start)):
+        results = train_group(task, variants, args.engine, args.device)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     rows = []
     for r in results:
@@ -71,6 +77,22 @@ def main() -> None:
     print(f"{len(rows)} runs in {wall:.0f} s wall, {cpu:.0f} s CPU")
     if args.out:
         args.out.write_text(json.dumps(report, indent=2))
+
+
+def _progress_printer(steps_at_most: int, every_s: float, start: float):
+    """A ``step_progress`` listener: one stderr line at most every ``every_s`` seconds with the
+    optimizer steps taken so far, summed over runs (an early stop ends a run before its budget)."""
+    taken, last = 0, start
+
+    def listen(run_steps: int) -> None:
+        nonlocal taken, last
+        taken += run_steps
+        now = time.perf_counter()
+        if now - last >= every_s:
+            last = now
+            print(f"progress: {taken:,} of at most {steps_at_most:,} steps, {now - start:,.0f} s",
+                  file=sys.stderr, flush=True)
+    return listen
 
 
 if __name__ == "__main__":
