@@ -1,9 +1,9 @@
-"""The transformer operations' seeds (docs/tasks.md, "Power et al.'s operations"): the
-committed files follow the seeds rule written before they ran, and the table in
-docs/tasks.md is what they hold.
+"""The transformer tasks' seeds run by the pilots' script (docs/tasks.md, "Power et al.'s
+operations" and "S5 composition"): the committed files follow the seeds rules written
+before they ran, and the tables in docs/tasks.md are what they hold.
 
 Seed 0 is the 45,000-step pilot; seeds 1-2 and the weight-decay-0 control of seed 0 ran
-after the budget was fixed. ``python tests/tasks/test_power_ops_seeds.py`` prints the rows.
+after the budget was fixed. ``python tests/tasks/test_transformer_seeds.py`` prints the rows.
 """
 
 from __future__ import annotations
@@ -15,20 +15,25 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MEASURED = ROOT / "docs" / "measurements" / "power_ops"
-OPS = ["modsub", "moddiv", "modsumsq"]  # x³ + x·y keeps seed 0 only: its budget is provisional
+MEASURED = ROOT / "docs" / "measurements"
+# task -> (its folder under docs/measurements, the torch threads its rule fixed: None = the
+# script's default then, before it recorded them). x³ + x·y keeps seed 0 only: its budget
+# is provisional.
+TASKS = {"modsub-transformer": ("power_ops", None), "moddiv-transformer": ("power_ops", None),
+         "modsumsq-transformer": ("power_ops", None)}
 BUDGET = 45_000
 FILES = {"seed 0": "pilot45k_seed0", "seed 1": "seed1", "seed 2": "seed2", "control": "control0"}
 
 
-def load(op: str) -> dict[str, dict]:
-    """The one run each file holds, with the file's budget, path and CPU seconds."""
+def load(task: str) -> dict[str, dict]:
+    """The one run each file holds, with the file's budget, threads, MKL path and CPU seconds."""
     out = {}
     for key, stem in FILES.items():
-        report = json.loads((MEASURED / f"{op}-transformer_{stem}.json").read_text())
+        report = json.loads((MEASURED / TASKS[task][0] / f"{task}_{stem}.json").read_text())
         (run,) = report["runs"]
         out[key] = {**run, "budget": report["budget"], "mkl_cbwr": report["mkl_cbwr"],
-                    "cpu_seconds": report["cpu_seconds"], "task": report["task"]}
+                    "threads": report.get("threads"), "cpu_seconds": report["cpu_seconds"],
+                    "task": report["task"]}
     return out
 
 
@@ -36,8 +41,8 @@ def _steps(v: int | None) -> str:
     return "none" if v is None else f"{v:,}"
 
 
-def row(op: str) -> str:
-    runs = load(op)
+def row(task: str) -> str:
+    runs = load(task)
     seeds = [runs[f"seed {s}"] for s in (0, 1, 2)]
 
     def each(fmt) -> str:
@@ -60,27 +65,28 @@ def row(op: str) -> str:
     control = (f"censored at {BUDGET:,} (test accuracy {c['final_test_acc']:.3f})" if c["t_gen"] is None
                else f"T_gen {c['t_gen']:,}")
     cpu = sum(r["cpu_seconds"] for r in runs.values())
-    return (f"| {op}-transformer | {each(lambda r: str(r['t_mem']))} | {each(t_gen)} | {each(ratio)} | "
+    return (f"| {task} | {each(lambda r: str(r['t_mem']))} | {each(t_gen)} | {each(ratio)} | "
             f"{each(delay)} | {each(after('t_spike'))} | {each(after('t_collapse'))} | {control} | {cpu:,.0f} |")
 
 
-@pytest.mark.parametrize("op", OPS)
-def test_the_runs_are_the_rules(op):
-    runs = load(op)
+@pytest.mark.parametrize("task", TASKS)
+def test_the_runs_are_the_rules(task):
+    runs = load(task)
     for key, r in runs.items():
-        assert r["task"] == f"{op}-transformer" and r["budget"] == BUDGET, key
+        assert r["task"] == task and r["budget"] == BUDGET, key
         assert r["engine"] == "loop" and r["mkl_cbwr"] == "OFF", key  # the pilots' engine and MKL path
+        assert r["threads"] == TASKS[task][1], key
         assert r["seed"] == (0 if key == "control" else int(key[-1])), key
         assert r["weight_decay"] == (0.0 if key == "control" else 1.0), key
         if r["t_gen"] is None:  # censored: trained the whole budget, never stopped early
             assert r["last_step"] == BUDGET, key
 
 
-@pytest.mark.parametrize("op", OPS)
-def test_docs_table_is_the_files(op):
-    assert row(op) in (ROOT / "docs" / "tasks.md").read_text()
+@pytest.mark.parametrize("task", TASKS)
+def test_docs_table_is_the_files(task):
+    assert row(task) in (ROOT / "docs" / "tasks.md").read_text()
 
 
 if __name__ == "__main__":
-    for op in OPS:
-        print(row(op))
+    for name in TASKS:
+        print(row(name))
