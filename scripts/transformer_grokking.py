@@ -52,11 +52,11 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
     task = get_task(args.task)
     budget = {} if args.steps is None else {"steps": args.steps}
+    steps = int(task.resolve(budget)["steps"])  # the budget every variant trains at most
     variants = ([task.variant(budget, seed=s) for s in args.seeds]
                 + [task.variant({**budget, "weight_decay": 0.0}, seed=s) for s in args.control_seeds])
     start, cpu = time.perf_counter(), time.process_time()
-    steps_at_most = len(variants) * int(task.resolve(budget)["steps"])
-    with step_progress.listening(_progress_printer(steps_at_most, args.progress_every_s, start)):
+    with step_progress.listening(_progress_printer(len(variants) * steps, args.progress_every_s, start)):
         results = train_group(task, variants, args.engine, args.device)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     rows = []
@@ -69,7 +69,7 @@ def main() -> None:
                      "engine": r.engine, "seconds_per_run": r.seconds})
         print(json.dumps(rows[-1]))
         rows[-1]["curve"] = {k: r.metrics[k] for k in ("step", "train_acc", "test_acc")}
-    report = {"task": task.name, "task_version": task.version, "budget": int(task.resolve(budget)["steps"]),
+    report = {"task": task.name, "task_version": task.version, "budget": steps,
               "device": args.device, "threads": args.threads, "machine": machine(),
               # MKL's code path: this script leaves it as torch sets it (the CPU's own), unlike `run`
               "mkl_cbwr": mkl_cbwr(), "wall_seconds": wall, "cpu_seconds": cpu, "runs": rows,
