@@ -60,7 +60,7 @@ def test_transformer_vmap_engine_matches_the_loop():
 def test_suites_hold_the_recipe_and_its_control():
     for op in OPS:
         mlp, tf = get_task(f"{op}-mlp"), get_task(f"{op}-transformer")
-        suite = "gpu" if op == "modcubexy" else "operations"  # no generalisation in its CPU pilot
+        suite = "gpu" if op == "modcubexy" else "operations"  # no generalisation in any CPU run
         seeds = len(mlp.seeds(suite))
         assert [v.param_dict["weight_decay"] for v in mlp.variants(suite)] == [0.2] * seeds + [0.0] * seeds
         assert [v.param_dict["weight_decay"] for v in tf.variants("gpu")] == [1.0] * 5 + [0.0] * 5

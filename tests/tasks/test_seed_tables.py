@@ -24,6 +24,7 @@ TRANSFORMER = {
     "modsub-transformer": ("power_ops", 45_000, "pilot45k_seed0", 1),
     "moddiv-transformer": ("power_ops", 45_000, "pilot45k_seed0", 1),
     "modsumsq-transformer": ("power_ops", 45_000, "pilot45k_seed0", 1),
+    "modcubexy-transformer": ("power_ops", 135_000, "pilot135k_seed0", 1),
     "s5-transformer": ("s5", 45_000, "pilot45k_seed0", 2),
 }
 RECIPE_WD = {"transformer": 1.0, "mlp": 0.2}
