@@ -93,7 +93,8 @@ def _properties(operation: str, base: frozenset) -> frozenset:
 
 # smoke: one short run; operations (MLP) / gpu: the task's recipe and its weight-decay-0
 # control, the only configurations the pilots justify. x³ + x·y on the MLP generalised in
-# no CPU run (test accuracy at chance for 200,000 steps), so it runs in the gpu suite, as do the transformer tasks, too costly for a CPU suite (docstring).
+# no CPU run (test accuracy at chance for 200,000 steps), so it runs in the gpu suite, as
+# do the transformer tasks, too costly for a CPU suite (docstring).
 _RECIPE_AND_CONTROL = {"mlp": [{"weight_decay": 0.2}, {"weight_decay": 0.0}],
                        "transformer": [{"weight_decay": 1.0}, {"weight_decay": 0.0}]}
 _GPU_ONLY = {"modcubexy-mlp", "modsub-transformer", "moddiv-transformer", "modsumsq-transformer",

@@ -70,7 +70,7 @@ def _delay(r: dict, budget: int) -> str:  # a censored run's delay is at least l
 
 
 def _control(c: dict, budget: int) -> str:
-    return (f"censored at {budget:,} (test accuracy {c['final_test_acc']:.3f}" if c["t_gen"] is None
+    return (f"censored at {budget:,} (test accuracy {c['final_test_acc']:.3f})" if c["t_gen"] is None
             else f"T_gen {c['t_gen']:,}")
 
 
@@ -87,7 +87,7 @@ def transformer_row(task: str) -> str:
     def after(key: str):
         return lambda r: "—" if r["t_gen"] is None else _steps(r[key])
 
-    control = _control(runs["control"], budget) + (")" if runs["control"]["t_gen"] is None else "")
+    control = _control(runs["control"], budget)
     cpu = sum(r["cpu_seconds"] for r in runs.values())
     return (f"| {task} | {_each(runs, lambda r: str(r['t_mem']))} | {_each(runs, _t_gen)} | "
             f"{_each(runs, ratio)} | {_each(runs, lambda r: _delay(r, budget))} | "
@@ -104,7 +104,7 @@ def mlp_row(task: str) -> str:
 
     return (f"| {task} | {_each(runs, lambda r: str(r['t_mem']))} | {_each(runs, _t_gen)} | "
             f"{_each(runs, ratio)} | {_each(runs, lambda r: _delay(r, budget))} | "
-            f"{_control(runs['control'], budget)}")
+            f"{_control(runs['control'], budget).removesuffix(')')}")
 
 
 def _seed_and_wd(key: str, net: str) -> tuple[int, float]:
