@@ -28,8 +28,10 @@ TRANSFORMER = {
     "s5-transformer": ("s5", 45_000, "pilot45k_seed0", 2),
 }
 RECIPE_WD = {"transformer": 1.0, "mlp": 0.2}
-# MLP operation -> its budget; one cohort file, `<task>_seeds.json`
-MLP = {"modsub-mlp": 20_000, "moddiv-mlp": 20_000, "modsumsq-mlp": 20_000, "modcubexy-mlp": 200_000}
+# MLP operation -> (its budget, its seed-0 pilot's file: the loop); the seeds are one cohort
+# file, `<task>_seeds.json`
+MLP = {"modsub-mlp": (20_000, "pilot_seed0"), "moddiv-mlp": (20_000, "pilot_seed0"),
+       "modsumsq-mlp": (20_000, "pilot_seed0"), "modcubexy-mlp": (200_000, "pilot200k_seed0")}
 
 
 def _report(path: Path) -> tuple[dict, list[dict]]:
@@ -96,8 +98,8 @@ def transformer_row(task: str) -> str:
 
 def mlp_row(task: str) -> str:
     """The row up to the control's test accuracy (a row may say more after it)."""
-    report, runs = load_mlp(task)
-    budget = MLP[task]
+    _, runs = load_mlp(task)
+    budget = MLP[task][0]
 
     def ratio(r: dict) -> str:
         return "—" if r["t_gen"] is None else f"{r['t_gen'] / r['t_mem']:.1f}"
@@ -126,19 +128,19 @@ def test_transformer_runs_are_the_rules(task):
 @pytest.mark.parametrize("task", MLP)
 def test_mlp_cohorts_are_the_rules(task):
     report, runs = load_mlp(task)
-    assert report["task"] == task and report["budget"] == MLP[task]
+    budget = MLP[task][0]
+    assert report["task"] == task and report["budget"] == budget
     for key, r in runs.items():
         assert r["engine"] == "cohort", key
         assert (r["seed"], r["weight_decay"]) == _seed_and_wd(key, "mlp"), key
         if r["t_gen"] is None:
-            assert r["last_step"] == MLP[task], key
+            assert r["last_step"] == budget, key
 
 
 @pytest.mark.parametrize("task", MLP)
 def test_mlp_seed_0_is_its_pilot(task):
     """The cohort's seed 0 against the loop's pilot of the same budget: the same events."""
-    stem = "pilot200k_seed0" if MLP[task] == 200_000 else "pilot_seed0"
-    _, (pilot,) = _report(MEASURED / "power_ops" / f"{task}_{stem}.json")
+    _, (pilot,) = _report(MEASURED / "power_ops" / f"{task}_{MLP[task][1]}.json")
     seed0 = load_mlp(task)[1]["seed 0"]
     assert (seed0["t_mem"], seed0["t_gen"]) == (pilot["t_mem"], pilot["t_gen"])
 
